@@ -1,0 +1,257 @@
+"""Every table of Starboard, in one file.
+
+Times are stored in UTC as naive ``datetime`` values (portable across SQLite
+and PostgreSQL); "today" and "this week" are computed in Python in the site's
+own time zone (see ``leaderboard.periods``).
+
+Constraints live in the schema: stars 1–5, nps 0–10, one rating per
+interaction, unique external interaction ids, enumerated kinds and statuses.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Optional
+
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer, UniqueConstraint
+from sqlmodel import Field, Relationship, SQLModel
+
+ROLES = ("agent", "leader", "manager", "admin")
+CHANNELS = ("phone", "chat", "email", "social")
+TAG_KINDS = ("went_well", "to_improve")
+NOTE_KINDS = ("praise", "criticism")
+NOTE_VISIBILITY = ("public", "private")
+BADGE_KINDS = ("value", "automatic")
+RECOVERY_STATUSES = ("open", "contacted", "resolved", "no_response")
+EXCLUSION_CAUSES = ("product", "policy", "system", "other")
+
+
+def utcnow() -> datetime:
+    """Current time as a naive UTC datetime (the storage convention)."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    quoted = ", ".join(f"'{v}'" for v in values)
+    return f"{column} IN ({quoted})"
+
+
+def _fk(target: str, *, ondelete: str = "CASCADE", nullable: bool = False, index: bool = True):
+    """A foreign-key column with an explicit ON DELETE rule and an index."""
+    return Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey(target, ondelete=ondelete), nullable=nullable, index=index),
+    )
+
+
+class Site(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(max_length=120, unique=True)
+    timezone: str = Field(default="UTC", max_length=64)
+
+    teams: list["Team"] = Relationship(back_populates="site")
+
+
+class User(SQLModel, table=True):
+    """A person who signs in. An agent's account is linked from ``Agent.user_id``."""
+
+    __tablename__ = "app_user"  # "user" is reserved in PostgreSQL
+    __table_args__ = (CheckConstraint(_in("role", ROLES), name="ck_user_role"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    username: str = Field(max_length=80, unique=True)
+    display_name: str = Field(max_length=120)
+    role: str = Field(default="agent", max_length=16)
+    password_hash: str = Field(default="", max_length=255)
+    disabled: bool = Field(default=False)
+    created_at: datetime = Field(default_factory=utcnow)
+
+    agent: Optional["Agent"] = Relationship(back_populates="user")
+
+
+class Team(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("site_id", "name", name="uq_team_site_name"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(max_length=120)
+    site_id: int = _fk("site.id")
+    leader_id: Optional[int] = _fk("app_user.id", ondelete="SET NULL", nullable=True)
+
+    site: Optional[Site] = Relationship(back_populates="teams")
+    leader: Optional[User] = Relationship()
+    agents: list["Agent"] = Relationship(back_populates="team")
+
+
+class Agent(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    # The name as it appears in exports; the import key for an agent.
+    name: str = Field(max_length=120, unique=True)
+    # The name public screens show (first name and last initial by default).
+    display_name: str = Field(max_length=120)
+    team_id: int = _fk("team.id")
+    user_id: Optional[int] = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("app_user.id", ondelete="SET NULL"), nullable=True, unique=True),
+    )
+    active: bool = Field(default=True)
+    hide_from_wall: bool = Field(default=False)
+
+    team: Optional[Team] = Relationship(back_populates="agents")
+    user: Optional[User] = Relationship(back_populates="agent")
+
+
+class Interaction(SQLModel, table=True):
+    """One closed customer contact handled by one agent."""
+
+    __table_args__ = (
+        Index("ix_interaction_agent_closed", "agent_id", "closed_at"),
+        # Covering index for response rate: interactions closed in a period, per agent.
+        Index("ix_interaction_closed_agent", "closed_at", "agent_id"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    interaction_id: str = Field(max_length=100, unique=True)  # the external id
+    agent_id: int = _fk("agent.id")
+    channel: str = Field(max_length=40)
+    contact_reason: str = Field(default="", max_length=120)
+    closed_at: datetime
+
+
+class Rating(SQLModel, table=True):
+    """The customer's answer about one interaction (at most one per interaction).
+
+    ``agent_id`` repeats the interaction's agent so that leaderboards read one
+    table through one covering index.
+    """
+
+    __table_args__ = (
+        CheckConstraint("stars BETWEEN 1 AND 5", name="ck_rating_stars"),
+        CheckConstraint("nps IS NULL OR nps BETWEEN 0 AND 10", name="ck_rating_nps"),
+        CheckConstraint(
+            "excluded_cause IS NULL OR " + _in("excluded_cause", EXCLUSION_CAUSES),
+            name="ck_rating_excluded_cause",
+        ),
+        Index("ix_rating_rated_agent", "rated_at", "agent_id", "stars", "resolved", "nps"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    interaction_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("interaction.id", ondelete="CASCADE"), nullable=False, unique=True)
+    )
+    agent_id: int = _fk("agent.id")
+    stars: int
+    comment: str = Field(default="")
+    resolved: Optional[bool] = Field(default=None)
+    nps: Optional[int] = Field(default=None)
+    rated_at: datetime
+    # Set when a leader marks the rating as outside the agent's control.
+    excluded_cause: Optional[str] = Field(default=None, max_length=16)
+    excluded_reason: str = Field(default="")
+
+    tags: list["RatingTag"] = Relationship(
+        back_populates="rating", sa_relationship_kwargs={"cascade": "all, delete-orphan"}
+    )
+
+
+class RatingTag(SQLModel, table=True):
+    __tablename__ = "rating_tag"
+    __table_args__ = (
+        CheckConstraint(_in("kind", TAG_KINDS), name="ck_rating_tag_kind"),
+        UniqueConstraint("rating_id", "kind", "tag", name="uq_rating_tag"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    rating_id: int = _fk("rating.id")
+    kind: str = Field(max_length=16)
+    tag: str = Field(max_length=80, index=True)
+
+    rating: Optional[Rating] = Relationship(back_populates="tags")
+
+
+class CoachingNote(SQLModel, table=True):
+    __tablename__ = "coaching_note"
+    __table_args__ = (
+        CheckConstraint(_in("kind", NOTE_KINDS), name="ck_note_kind"),
+        CheckConstraint(_in("visibility", NOTE_VISIBILITY), name="ck_note_visibility"),
+        Index("ix_note_agent_created", "agent_id", "created_at"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    agent_id: int = _fk("agent.id")
+    author_id: Optional[int] = _fk("app_user.id", ondelete="SET NULL", nullable=True)
+    kind: str = Field(max_length=16)
+    visibility: str = Field(default="private", max_length=16)
+    rating_id: Optional[int] = _fk("rating.id", ondelete="SET NULL", nullable=True)
+    text: str = Field(default="")
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class Badge(SQLModel, table=True):
+    __table_args__ = (CheckConstraint(_in("kind", BADGE_KINDS), name="ck_badge_kind"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    code: str = Field(max_length=40, unique=True)
+    name: str = Field(max_length=80)
+    kind: str = Field(max_length=16)
+    description: str = Field(default="")
+    criteria: str = Field(default="")
+    active: bool = Field(default=True)
+
+
+class BadgeAward(SQLModel, table=True):
+    __tablename__ = "badge_award"
+    # period_key makes "once per period" a schema rule: '' for once ever, '2026-W47' for weekly.
+    __table_args__ = (UniqueConstraint("badge_id", "agent_id", "period_key", name="uq_badge_award_period"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    badge_id: int = _fk("badge.id")
+    agent_id: int = _fk("agent.id")
+    awarded_by_id: Optional[int] = _fk("app_user.id", ondelete="SET NULL", nullable=True)
+    awarded_by: str = Field(default="system", max_length=120)
+    awarded_at: datetime = Field(default_factory=utcnow, index=True)
+    reason: str = Field(default="")
+    evidence: str = Field(default="")  # interaction ids, ';'-separated
+    period_key: str = Field(default="", max_length=20)
+
+
+class RecoveryCase(SQLModel, table=True):
+    __tablename__ = "recovery_case"
+    __table_args__ = (
+        CheckConstraint(_in("status", RECOVERY_STATUSES), name="ck_recovery_status"),
+        CheckConstraint(
+            "followup_stars IS NULL OR followup_stars BETWEEN 1 AND 5", name="ck_recovery_followup_stars"
+        ),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    rating_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("rating.id", ondelete="CASCADE"), nullable=False, unique=True)
+    )
+    status: str = Field(default="open", max_length=16, index=True)
+    owner_id: Optional[int] = _fk("app_user.id", ondelete="SET NULL", nullable=True)
+    opened_at: datetime = Field(default_factory=utcnow, index=True)
+    due_at: datetime
+    contacted_at: Optional[datetime] = Field(default=None)
+    closed_at: Optional[datetime] = Field(default=None)
+    notes: str = Field(default="")
+    followup_stars: Optional[int] = Field(default=None)
+
+
+class AuditLog(SQLModel, table=True):
+    __tablename__ = "audit_log"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    actor: str = Field(default="system", max_length=120)
+    action: str = Field(max_length=60, index=True)
+    target: str = Field(default="", max_length=200)
+    detail: str = Field(default="")
+
+
+class AppMeta(SQLModel, table=True):
+    """Key/value facts about this database (for example that it holds demo data)."""
+
+    __tablename__ = "app_meta"
+
+    key: str = Field(primary_key=True, max_length=60)
+    value: str = Field(default="")

@@ -1,0 +1,50 @@
+"""The command line: ``python -m leaderboard COMMAND ...``.
+
+Each command lives in ``leaderboard/commands/<name>.py`` and exposes
+``register(subparsers)``; its handler takes the parsed arguments and returns
+an exit code. A user's mistake ends in one clear line on stderr and exit code
+2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Sequence
+
+# Order here is the order in --help.
+COMMAND_MODULES = (
+    "seed",
+    "import_",
+    "rank",
+)
+
+
+class UserError(Exception):
+    """A mistake in the user's input: printed as one line, exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m leaderboard",
+        description="Starboard: fair star leaderboards and coaching for contact centers.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMAND_MODULES:
+        module = importlib.import_module(f"leaderboard.commands.{name}")
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

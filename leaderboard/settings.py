@@ -1,0 +1,77 @@
+"""One typed settings object, read from the environment with safe defaults.
+
+Tests and deployments differ only in environment variables; nothing else in
+the code base reads ``os.environ`` for configuration.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DB_PATH = PROJECT_ROOT / "data" / "starboard.db"
+
+
+def sqlite_url(path: str | os.PathLike[str]) -> str:
+    """SQLAlchemy URL for a SQLite file at ``path``."""
+    return f"sqlite:///{Path(path).expanduser().resolve()}"
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    try:
+        return int(raw) if raw else default
+    except ValueError:
+        raise SystemExit(f"setting {name}={raw!r} is not a whole number") from None
+
+
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    try:
+        return float(raw) if raw else default
+    except ValueError:
+        raise SystemExit(f"setting {name}={raw!r} is not a number") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = field(default_factory=lambda: sqlite_url(DEFAULT_DB_PATH))
+    # Prior weight m of the fair score: how many "average" ratings every agent
+    # starts with, so a handful of lucky 5-star ratings cannot top the board.
+    prior_weight: float = 10.0
+    # Below this many ratings in the period an agent is provisional (listed, not ranked).
+    min_ratings: int = 5
+    # Praise-to-criticism target (5 praises per criticism).
+    ratio_target: float = 5.0
+    # Seed demo data when the app starts on an empty database.
+    auto_seed: bool = True
+    # Largest upload the import page accepts, in megabytes.
+    max_upload_mb: int = 50
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def with_db(self, path_or_url: str | None) -> "Settings":
+        """A copy pointing at ``path_or_url`` (a file path or a SQLAlchemy URL)."""
+        if not path_or_url:
+            return self
+        url = path_or_url if "://" in path_or_url else sqlite_url(path_or_url)
+        return replace(self, database_url=url)
+
+
+def get_settings() -> Settings:
+    """Settings from the environment (read on every call: cheap, and tests can monkeypatch)."""
+    url = os.environ.get("DATABASE_URL", "").strip() or sqlite_url(
+        os.environ.get("STARBOARD_DB", "") or DEFAULT_DB_PATH
+    )
+    return Settings(
+        database_url=url,
+        prior_weight=_float("STARBOARD_PRIOR_WEIGHT", 10.0),
+        min_ratings=_int("STARBOARD_MIN_RATINGS", 5),
+        ratio_target=_float("STARBOARD_RATIO_TARGET", 5.0),
+        auto_seed=os.environ.get("STARBOARD_AUTO_SEED", "1").strip() not in {"0", "false", "no"},
+        max_upload_mb=_int("STARBOARD_MAX_UPLOAD_MB", 50),
+    )
