@@ -8,10 +8,12 @@ Constraints live in the schema: stars 1–5, nps 0–10, one rating per
 interaction, unique external interaction ids, enumerated kinds and statuses.
 """
 
-from __future__ import annotations
+# No "from __future__ import annotations": SQLModel relationships need real annotations.
 
 from datetime import datetime, timezone
 from typing import Optional
+
+from pydantic import NaiveDatetime
 
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer, UniqueConstraint
 from sqlmodel import Field, Relationship, SQLModel
@@ -64,7 +66,7 @@ class User(SQLModel, table=True):
     role: str = Field(default="agent", max_length=16)
     password_hash: str = Field(default="", max_length=255)
     disabled: bool = Field(default=False)
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: NaiveDatetime = Field(default_factory=utcnow)
 
     agent: Optional["Agent"] = Relationship(back_populates="user")
 
@@ -114,7 +116,7 @@ class Interaction(SQLModel, table=True):
     agent_id: int = _fk("agent.id")
     channel: str = Field(max_length=40)
     contact_reason: str = Field(default="", max_length=120)
-    closed_at: datetime
+    closed_at: NaiveDatetime
 
 
 class Rating(SQLModel, table=True):
@@ -143,7 +145,7 @@ class Rating(SQLModel, table=True):
     comment: str = Field(default="")
     resolved: Optional[bool] = Field(default=None)
     nps: Optional[int] = Field(default=None)
-    rated_at: datetime
+    rated_at: NaiveDatetime
     # Set when a leader marks the rating as outside the agent's control.
     excluded_cause: Optional[str] = Field(default=None, max_length=16)
     excluded_reason: str = Field(default="")
@@ -183,7 +185,7 @@ class CoachingNote(SQLModel, table=True):
     visibility: str = Field(default="private", max_length=16)
     rating_id: Optional[int] = _fk("rating.id", ondelete="SET NULL", nullable=True)
     text: str = Field(default="")
-    created_at: datetime = Field(default_factory=utcnow, index=True)
+    created_at: NaiveDatetime = Field(default_factory=utcnow, index=True)
 
 
 class Badge(SQLModel, table=True):
@@ -208,7 +210,7 @@ class BadgeAward(SQLModel, table=True):
     agent_id: int = _fk("agent.id")
     awarded_by_id: Optional[int] = _fk("app_user.id", ondelete="SET NULL", nullable=True)
     awarded_by: str = Field(default="system", max_length=120)
-    awarded_at: datetime = Field(default_factory=utcnow, index=True)
+    awarded_at: NaiveDatetime = Field(default_factory=utcnow, index=True)
     reason: str = Field(default="")
     evidence: str = Field(default="")  # interaction ids, ';'-separated
     period_key: str = Field(default="", max_length=20)
@@ -229,10 +231,10 @@ class RecoveryCase(SQLModel, table=True):
     )
     status: str = Field(default="open", max_length=16, index=True)
     owner_id: Optional[int] = _fk("app_user.id", ondelete="SET NULL", nullable=True)
-    opened_at: datetime = Field(default_factory=utcnow, index=True)
-    due_at: datetime
-    contacted_at: Optional[datetime] = Field(default=None)
-    closed_at: Optional[datetime] = Field(default=None)
+    opened_at: NaiveDatetime = Field(default_factory=utcnow, index=True)
+    due_at: NaiveDatetime
+    contacted_at: Optional[NaiveDatetime] = Field(default=None)
+    closed_at: Optional[NaiveDatetime] = Field(default=None)
     notes: str = Field(default="")
     followup_stars: Optional[int] = Field(default=None)
 
@@ -241,7 +243,7 @@ class AuditLog(SQLModel, table=True):
     __tablename__ = "audit_log"
 
     id: Optional[int] = Field(default=None, primary_key=True)
-    at: datetime = Field(default_factory=utcnow, index=True)
+    at: NaiveDatetime = Field(default_factory=utcnow, index=True)
     actor: str = Field(default="system", max_length=120)
     action: str = Field(max_length=60, index=True)
     target: str = Field(default="", max_length=200)

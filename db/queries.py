@@ -1,0 +1,258 @@
+"""Read queries: keyword-only, typed, session first, bound parameters only.
+
+Period boundaries arrive as naive UTC datetimes computed in Python
+(``leaderboard.periods``), so nothing here depends on a SQL dialect's date
+functions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Sequence
+
+import pandas as pd
+from sqlalchemy import case, func, literal
+from sqlmodel import Session, select
+
+from db.models import Agent, AppMeta, Interaction, Rating, Site, Team
+
+AGENT_COLUMNS = (
+    "agent_id",
+    "agent",
+    "display_name",
+    "hide_from_wall",
+    "active",
+    "team_id",
+    "team",
+    "site_id",
+    "site",
+    "timezone",
+)
+
+
+class ScopeError(LookupError):
+    """A site or team name that matches nothing (or more than one thing)."""
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Everyone, one site, or one team; ``timezone`` is the zone its days are counted in."""
+
+    site_id: int | None = None
+    team_id: int | None = None
+    site: str | None = None
+    team: str | None = None
+    timezone: str | None = None  # None: everyone (UTC unless a zone is given)
+
+    @property
+    def label(self) -> str:
+        if self.team:
+            return f"{self.team} ({self.site})"
+        return self.site or "Everyone"
+
+
+def resolve_scope(*, session: Session, site: str | None = None, team: str | None = None) -> Scope:
+    """Scope from site and team names (case-insensitive; a team may be written SITE/TEAM)."""
+    site = (site or "").strip() or None
+    team = (team or "").strip() or None
+    site_row: Site | None = None
+    if team and "/" in team and not site:
+        site, team = (part.strip() for part in team.split("/", 1))
+    if site:
+        site_row = session.exec(select(Site).where(func.lower(Site.name) == site.lower())).first()
+        if site_row is None:
+            names = ", ".join(session.exec(select(Site.name).order_by(Site.name)).all()) or "none yet"
+            raise ScopeError(f"no site named {site!r} (sites: {names})")
+    if not team:
+        if site_row is None:
+            return Scope()
+        return Scope(site_id=site_row.id, site=site_row.name, timezone=site_row.timezone)
+    stmt = select(Team, Site).join(Site, Site.id == Team.site_id).where(func.lower(Team.name) == team.lower())
+    if site_row is not None:
+        stmt = stmt.where(Team.site_id == site_row.id)
+    matches = session.exec(stmt).all()
+    if not matches:
+        where = f" at {site_row.name}" if site_row else ""
+        raise ScopeError(f"no team named {team!r}{where}")
+    if len(matches) > 1:
+        sites = ", ".join(sorted(s.name for _, s in matches))
+        raise ScopeError(f"team {team!r} exists at several sites ({sites}): add --site")
+    team_row, team_site = matches[0]
+    return Scope(
+        site_id=team_site.id,
+        team_id=team_row.id,
+        site=team_site.name,
+        team=team_row.name,
+        timezone=team_site.timezone,
+    )
+
+
+def _agents_in_scope(scope: Scope):
+    """Subquery of agent ids in the scope, or None for everyone."""
+    if scope.team_id is not None:
+        return select(Agent.id).where(Agent.team_id == scope.team_id)
+    if scope.site_id is not None:
+        return select(Agent.id).join(Team, Team.id == Agent.team_id).where(Team.site_id == scope.site_id)
+    return None
+
+
+def _time_filter(column, start: datetime | None, end: datetime | None) -> list:
+    conditions = []
+    if start is not None:
+        conditions.append(column >= start)
+    if end is not None:
+        conditions.append(column < end)
+    return conditions
+
+
+def agent_directory(*, session: Session, scope: Scope = Scope()) -> pd.DataFrame:
+    """Every agent in the scope with their team and site."""
+    stmt = (
+        select(
+            Agent.id,
+            Agent.name,
+            Agent.display_name,
+            Agent.hide_from_wall,
+            Agent.active,
+            Team.id,
+            Team.name,
+            Site.id,
+            Site.name,
+            Site.timezone,
+        )
+        .join(Team, Team.id == Agent.team_id)
+        .join(Site, Site.id == Team.site_id)
+        .order_by(Agent.name)
+    )
+    if scope.team_id is not None:
+        stmt = stmt.where(Agent.team_id == scope.team_id)
+    elif scope.site_id is not None:
+        stmt = stmt.where(Team.site_id == scope.site_id)
+    rows = session.exec(stmt).all()
+    return pd.DataFrame.from_records(rows, columns=list(AGENT_COLUMNS))
+
+
+def rating_sums(
+    *, session: Session, scope: Scope, start: datetime | None, end: datetime | None
+) -> pd.DataFrame:
+    """Per-agent sums of the ratings given in [start, end), excluded ratings left out."""
+    resolved_yes = func.sum(case((Rating.resolved.is_(True), 1), else_=0))
+    stmt = select(
+        Rating.agent_id,
+        func.count(),
+        func.sum(Rating.stars),
+        func.sum(case((Rating.stars == 5, 1), else_=0)),
+        resolved_yes,
+        func.count(Rating.resolved),
+        func.count(Rating.nps),
+        func.sum(case((Rating.nps >= 9, 1), else_=0)),
+        func.sum(case((Rating.nps <= 6, 1), else_=0)),
+    ).where(Rating.excluded_cause.is_(None), *_time_filter(Rating.rated_at, start, end))
+    agents = _agents_in_scope(scope)
+    if agents is not None:
+        stmt = stmt.where(Rating.agent_id.in_(agents))
+    stmt = stmt.group_by(Rating.agent_id)
+    columns = [
+        "agent_id",
+        "ratings",
+        "star_sum",
+        "five_count",
+        "resolved_yes",
+        "resolved_answered",
+        "nps_n",
+        "promoters",
+        "detractors",
+    ]
+    return pd.DataFrame.from_records(session.exec(stmt).all(), columns=columns)
+
+
+def interaction_sums(
+    *, session: Session, scope: Scope, start: datetime | None, end: datetime | None
+) -> pd.DataFrame:
+    """Per-agent interactions closed in [start, end) and how many of them were rated."""
+    stmt = (
+        select(Interaction.agent_id, func.count(), func.count(Rating.id))
+        .select_from(Interaction)
+        .outerjoin(Rating, Rating.interaction_id == Interaction.id)
+        .where(*_time_filter(Interaction.closed_at, start, end))
+    )
+    agents = _agents_in_scope(scope)
+    if agents is not None:
+        stmt = stmt.where(Interaction.agent_id.in_(agents))
+    stmt = stmt.group_by(Interaction.agent_id)
+    return pd.DataFrame.from_records(session.exec(stmt).all(), columns=["agent_id", "closed", "rated"])
+
+
+def rating_points(
+    *,
+    session: Session,
+    scope: Scope,
+    start: datetime | None,
+    end: datetime | None,
+    agent_ids: Sequence[int] | None = None,
+) -> pd.DataFrame:
+    """One row per (non-excluded) rating: agent_id, rated_at, stars. For trends and distributions."""
+    stmt = select(Rating.agent_id, Rating.rated_at, Rating.stars).where(
+        Rating.excluded_cause.is_(None), *_time_filter(Rating.rated_at, start, end)
+    )
+    agents = _agents_in_scope(scope)
+    if agents is not None:
+        stmt = stmt.where(Rating.agent_id.in_(agents))
+    if agent_ids is not None:
+        stmt = stmt.where(Rating.agent_id.in_(list(agent_ids)))
+    return pd.DataFrame.from_records(session.exec(stmt).all(), columns=["agent_id", "rated_at", "stars"])
+
+
+def site_names(*, session: Session) -> list[str]:
+    return list(session.exec(select(Site.name).order_by(Site.name)).all())
+
+
+def team_names(*, session: Session, site: str | None = None) -> list[str]:
+    stmt = select(Team.name).join(Site, Site.id == Team.site_id).order_by(Team.name)
+    if site:
+        stmt = stmt.where(func.lower(Site.name) == site.lower())
+    return list(dict.fromkeys(session.exec(stmt).all()))
+
+
+def data_version(*, session: Session) -> tuple:
+    """A cheap fingerprint that changes whenever ratings, awards or notes change.
+
+    Max ids and counts come straight from primary-key indexes.
+    """
+    from db.models import BadgeAward, CoachingNote
+
+    row = session.exec(
+        select(
+            func.coalesce(func.max(Rating.id), literal(0)),
+            func.count(Rating.id),
+            select(func.coalesce(func.max(BadgeAward.id), 0)).scalar_subquery(),
+            select(func.coalesce(func.max(CoachingNote.id), 0)).scalar_subquery(),
+        )
+    ).one()
+    return tuple(row)
+
+
+def meta_value(*, session: Session, key: str) -> str | None:
+    row = session.get(AppMeta, key)
+    return row.value if row else None
+
+
+def count_agents(*, session: Session) -> int:
+    return int(session.exec(select(func.count(Agent.id))).one())
+
+
+__all__ = [
+    "Scope",
+    "ScopeError",
+    "agent_directory",
+    "count_agents",
+    "data_version",
+    "interaction_sums",
+    "meta_value",
+    "rating_points",
+    "rating_sums",
+    "resolve_scope",
+    "site_names",
+    "team_names",
+]

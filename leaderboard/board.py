@@ -1,0 +1,179 @@
+"""Build a leaderboard for a period and a scope: queries in, ranked frames out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import pandas as pd
+from sqlmodel import Session
+
+from db import queries
+from db.queries import Scope
+from leaderboard import ranking
+from leaderboard.periods import Period, local_date, resolve_period, zone
+from leaderboard.settings import Settings, get_settings
+
+TEAM_COLUMNS = (
+    "rank",
+    "team",
+    "site",
+    "agents",
+    "ratings",
+    "avg_stars",
+    "score",
+    "five_star_pct",
+    "response_rate",
+    "fcr_pct",
+    "nps",
+    "provisional",
+)
+
+
+@dataclass(frozen=True)
+class Board:
+    period: Period
+    scope: Scope
+    prior: float  # C, the mean stars of every rating in the period and scope
+    agents: pd.DataFrame  # ranked agents, then provisional ones
+    teams: pd.DataFrame  # team standings
+
+    @property
+    def empty(self) -> bool:
+        return int(self.agents["ratings"].sum()) == 0 if len(self.agents) else True
+
+
+def period_for(*, scope: Scope, spec: str, tz: str | None = None, now: datetime | None = None) -> Period:
+    """The period in the scope's own time zone (a site's or team's), else ``tz``, else UTC."""
+    return resolve_period(spec, tz=zone(scope.timezone or tz), now=now)
+
+
+def _sums(*, session: Session, scope: Scope, period: Period, directory: pd.DataFrame) -> pd.DataFrame:
+    start, end = period.utc_bounds()
+    ratings = queries.rating_sums(session=session, scope=scope, start=start, end=end)
+    closed = queries.interaction_sums(session=session, scope=scope, start=start, end=end)
+    sums = ratings.merge(closed, on="agent_id", how="outer")
+    # Agents with neither ratings nor closed interactions in the period are left out.
+    return directory.merge(sums, on="agent_id", how="inner")
+
+
+def build_board(
+    *,
+    session: Session,
+    period: str | Period = "week",
+    site: str | None = None,
+    team: str | None = None,
+    scope: Scope | None = None,
+    tz: str | None = None,
+    now: datetime | None = None,
+    settings: Settings | None = None,
+    with_movement: bool = True,
+) -> Board:
+    """The fair leaderboard and team standings for ``period`` in a scope.
+
+    Raises ``queries.ScopeError`` or ``periods.PeriodError`` for names that
+    match nothing.
+    """
+    settings = settings or get_settings()
+    scope = scope or queries.resolve_scope(session=session, site=site, team=team)
+    if not isinstance(period, Period):
+        period = period_for(scope=scope, spec=period, tz=tz, now=now)
+    directory = queries.agent_directory(session=session, scope=scope)
+    sums = _sums(session=session, scope=scope, period=period, directory=directory)
+    prior = ranking.prior_mean(sums)
+    agents = ranking.rank_table(
+        sums, prior_weight=settings.prior_weight, min_ratings=settings.min_ratings, prior=prior
+    )
+    previous = period.previous() if with_movement else None
+    if previous is not None:
+        prev_sums = _sums(session=session, scope=scope, period=previous, directory=directory)
+        prev_table = ranking.rank_table(
+            prev_sums, prior_weight=settings.prior_weight, min_ratings=settings.min_ratings
+        )
+        agents = ranking.add_movement(agents, ranking.ranks_by_key(prev_table))
+    else:
+        agents = agents.assign(movement=pd.array([pd.NA] * len(agents), dtype="Int64"))
+    teams = team_standings(sums, prior=prior, settings=settings)
+    return Board(period=period, scope=scope, prior=prior, agents=agents, teams=teams)
+
+
+def team_standings(sums: pd.DataFrame, *, prior: float, settings: Settings) -> pd.DataFrame:
+    """The same measures per team, ranked by the same fair rule."""
+    if sums.empty:
+        return pd.DataFrame(columns=list(TEAM_COLUMNS) + ["team_id"])
+    numeric = [c for c in ranking.SUM_COLUMNS if c in sums]
+    grouped = sums.groupby(["team_id", "team", "site"], as_index=False).agg(
+        agents=("agent_id", "nunique"), **{c: (c, "sum") for c in numeric}
+    )
+    return ranking.rank_table(
+        grouped,
+        prior_weight=settings.prior_weight,
+        min_ratings=settings.min_ratings,
+        name_column="team",
+        prior=prior,
+    )
+
+
+def daily_trend(
+    *, session: Session, scope: Scope, period: Period, agent_ids: list[int] | None = None
+) -> pd.DataFrame:
+    """Mean stars per agent per local day of the period: agent_id, day, avg_stars, ratings."""
+    start, end = period.utc_bounds()
+    points = queries.rating_points(session=session, scope=scope, start=start, end=end, agent_ids=agent_ids)
+    if points.empty:
+        return pd.DataFrame(columns=["agent_id", "day", "avg_stars", "ratings"])
+    points["day"] = [local_date(t.to_pydatetime() if hasattr(t, "to_pydatetime") else t, period.tz) for t in points["rated_at"]]
+    return (
+        points.groupby(["agent_id", "day"], as_index=False)
+        .agg(avg_stars=("stars", "mean"), ratings=("stars", "size"))
+        .sort_values(["agent_id", "day"])
+    )
+
+
+def sparklines(trend: pd.DataFrame, days: list) -> dict[int, list[float | None]]:
+    """{agent_id: [daily mean or None for each day]} for a sparkline column."""
+    result: dict[int, list[float | None]] = {}
+    for agent_id, group in trend.groupby("agent_id"):
+        by_day = dict(zip(group["day"], group["avg_stars"]))
+        result[int(agent_id)] = [round(float(by_day[d]), 2) if d in by_day else None for d in days]
+    return result
+
+
+def star_distribution(*, session: Session, scope: Scope, period: Period) -> pd.DataFrame:
+    """How many ratings of each star value (1–5) in the period and scope."""
+    start, end = period.utc_bounds()
+    points = queries.rating_points(session=session, scope=scope, start=start, end=end)
+    counts = points["stars"].value_counts() if len(points) else pd.Series(dtype="int64")
+    return pd.DataFrame({"stars": [1, 2, 3, 4, 5], "ratings": [int(counts.get(s, 0)) for s in range(1, 6)]})
+
+
+def public_rows(table: pd.DataFrame) -> list[dict]:
+    """Rows with exactly the public RANK_COLUMNS, rounded for output."""
+    rows = []
+    for rec in table.to_dict("records"):
+        row = {}
+        for col in ranking.RANK_COLUMNS:
+            value = rec.get(col)
+            if value is pd.NA or (isinstance(value, float) and pd.isna(value)):
+                value = None
+            elif col == "score":
+                value = round(float(value), 4)
+            elif col == "avg_stars":
+                value = round(float(value), 3)
+            elif col in ("five_star_pct", "response_rate", "fcr_pct", "nps"):
+                value = round(float(value), 1)
+            elif col in ("rank", "movement", "ratings"):
+                value = int(value)
+            elif col == "provisional":
+                value = bool(value)
+            row[col] = value
+        rows.append(row)
+    return rows
+
+
+def today_in(tz_name: str | None, now: datetime | None = None):
+    """Today's local date in a zone (helper for screens)."""
+    from leaderboard.periods import UTC
+
+    now = now or datetime.utcnow()
+    return local_date(now, zone(tz_name) if tz_name else UTC)

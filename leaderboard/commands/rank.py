@@ -1,0 +1,57 @@
+"""`python -m leaderboard rank`: the fair leaderboard as a table, CSV or JSON."""
+
+from __future__ import annotations
+
+import argparse
+
+from sqlmodel import Session
+
+from db.queries import ScopeError
+from leaderboard.board import build_board, public_rows
+from leaderboard.cli import UserError
+from leaderboard.commands.common import (
+    add_db_argument,
+    add_format_argument,
+    engine_for,
+    settings_for,
+    write_rows,
+)
+from leaderboard.periods import PERIODS, PeriodError
+from leaderboard.ranking import RANK_COLUMNS
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "rank",
+        help="print the fair star leaderboard",
+        description=(
+            "Print the fair star leaderboard for a period and scope. score = (n*avg + m*C) / (n + m), "
+            "C = mean stars of every rating in the period and scope, m = prior weight. Agents with "
+            "fewer than the minimum ratings are provisional (listed, not ranked)."
+        ),
+    )
+    parser.add_argument(
+        "--period",
+        default="week",
+        help=f"{', '.join(PERIODS)}, or START..END as YYYY-MM-DD..YYYY-MM-DD (default: week)",
+    )
+    parser.add_argument("--site", help="only this site")
+    parser.add_argument("--team", help="only this team (SITE/TEAM when the name is used at several sites)")
+    parser.add_argument("--tz", help="time zone for days and weeks when the scope spans sites (default: UTC)")
+    add_format_argument(parser)
+    add_db_argument(parser)
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = settings_for(args)
+    engine = engine_for(args)
+    try:
+        with Session(engine) as session:
+            board = build_board(
+                session=session, period=args.period, site=args.site, team=args.team, tz=args.tz, settings=settings
+            )
+    except (ScopeError, PeriodError) as exc:
+        raise UserError(str(exc)) from None
+    write_rows(public_rows(board.agents), RANK_COLUMNS, args.format)
+    return 0

@@ -1,0 +1,161 @@
+"""Reporting periods and their boundaries in a site's own time zone.
+
+Boundaries are computed here, in Python, and handed to queries as UTC bound
+parameters, so the same SQL runs on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+UTC = ZoneInfo("UTC")
+
+# name -> label; "custom" is written as START..END (inclusive dates).
+PERIODS: dict[str, str] = {
+    "today": "Today",
+    "week": "This week",
+    "month": "This month",
+    "last7": "Last 7 days",
+    "last30": "Last 30 days",
+    "all": "All time",
+}
+ALIASES = {
+    "this-week": "week",
+    "this_week": "week",
+    "thisweek": "week",
+    "this-month": "month",
+    "this_month": "month",
+    "7d": "last7",
+    "last-7-days": "last7",
+    "30d": "last30",
+    "last-30-days": "last30",
+    "all-time": "all",
+}
+_CUSTOM = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
+
+
+class PeriodError(ValueError):
+    """A period or time zone that cannot be understood."""
+
+
+def zone(name: str | None) -> ZoneInfo:
+    if not name:
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise PeriodError(f"unknown time zone {name!r} (use an IANA name such as Europe/Belgrade)") from None
+
+
+@dataclass(frozen=True)
+class Period:
+    """A half-open range [start, end) of local days in one time zone.
+
+    ``start`` and ``end`` are local dates; ``None`` for both means all time.
+    """
+
+    name: str
+    tz: ZoneInfo
+    start: date | None = None
+    end: date | None = None  # exclusive
+
+    @property
+    def label(self) -> str:
+        if self.name in PERIODS:
+            return PERIODS[self.name]
+        assert self.start and self.end
+        return f"{self.start.isoformat()} – {(self.end - timedelta(days=1)).isoformat()}"
+
+    @property
+    def is_all(self) -> bool:
+        return self.start is None
+
+    def utc_bounds(self) -> tuple[datetime | None, datetime | None]:
+        """Naive UTC datetimes for [start, end): the storage convention."""
+        if self.start is None or self.end is None:
+            return None, None
+        return local_midnight_utc(self.start, self.tz), local_midnight_utc(self.end, self.tz)
+
+    def contains(self, moment_utc: datetime) -> bool:
+        start, end = self.utc_bounds()
+        if start is None:
+            return True
+        return start <= moment_utc < end
+
+    def days(self) -> list[date]:
+        if self.start is None or self.end is None:
+            return []
+        return [self.start + timedelta(days=i) for i in range((self.end - self.start).days)]
+
+    def previous(self) -> "Period | None":
+        """The period of the same length just before this one (None for all time)."""
+        if self.start is None or self.end is None:
+            return None
+        if self.name == "month":
+            prev_start = (self.start - timedelta(days=1)).replace(day=1)
+            return Period("previous", self.tz, prev_start, self.start)
+        length = self.end - self.start
+        return Period("previous", self.tz, self.start - length, self.start)
+
+
+def local_midnight_utc(day: date, tz: ZoneInfo) -> datetime:
+    """The UTC instant (naive) at which ``day`` begins in ``tz``."""
+    local = datetime.combine(day, time(0), tzinfo=tz)
+    return local.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def local_date(moment_utc: datetime, tz: ZoneInfo) -> date:
+    """The local calendar date in ``tz`` of a naive UTC instant."""
+    return moment_utc.replace(tzinfo=timezone.utc).astimezone(tz).date()
+
+
+def resolve_period(spec: str, *, tz: ZoneInfo | str | None = None, now: datetime | None = None) -> Period:
+    """A Period from a name (today, week, month, last7, last30, all) or START..END.
+
+    ``now`` is a naive UTC datetime (defaults to the current time).
+    """
+    tzinfo = tz if isinstance(tz, ZoneInfo) else zone(tz)
+    key = (spec or "week").strip().lower()
+    key = ALIASES.get(key, key)
+    now_utc = now or datetime.now(timezone.utc).replace(tzinfo=None)
+    today = local_date(now_utc, tzinfo)
+    if key == "today":
+        return Period(key, tzinfo, today, today + timedelta(days=1))
+    if key == "week":
+        monday = today - timedelta(days=today.weekday())
+        return Period(key, tzinfo, monday, monday + timedelta(days=7))
+    if key == "month":
+        first = today.replace(day=1)
+        nxt = (first + timedelta(days=32)).replace(day=1)
+        return Period(key, tzinfo, first, nxt)
+    if key == "last7":
+        return Period(key, tzinfo, today - timedelta(days=6), today + timedelta(days=1))
+    if key == "last30":
+        return Period(key, tzinfo, today - timedelta(days=29), today + timedelta(days=1))
+    if key == "all":
+        return Period(key, tzinfo)
+    match = _CUSTOM.match(key)
+    if match:
+        try:
+            first, last = date.fromisoformat(match.group(1)), date.fromisoformat(match.group(2))
+        except ValueError as exc:
+            raise PeriodError(f"bad date in period {spec!r}: {exc}") from None
+        if last < first:
+            raise PeriodError(f"period {spec!r} ends before it starts")
+        return Period("custom", tzinfo, first, last + timedelta(days=1))
+    names = ", ".join(PERIODS)
+    raise PeriodError(f"unknown period {spec!r}: use one of {names}, or START..END as YYYY-MM-DD..YYYY-MM-DD")
+
+
+def custom_period(first: date, last: date, *, tz: ZoneInfo | str | None = None) -> Period:
+    """A custom period of the inclusive local dates first..last."""
+    return resolve_period(f"{first.isoformat()}..{last.isoformat()}", tz=tz)
+
+
+def week_key(day: date) -> str:
+    """ISO week label such as 2026-W48 (weeks start on Monday)."""
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"

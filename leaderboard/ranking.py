@@ -1,0 +1,166 @@
+"""The fair star leaderboard, as pure functions over per-agent sums.
+
+score = (n·avg + m·C) ÷ (n + m)
+
+where n is the agent's number of ratings in the period, avg their mean stars,
+C the mean stars of every rating in that period and scope, and m the prior
+weight. Every agent starts with m "average" ratings, so one lucky 5★ cannot
+outrank two hundred 4.8s, yet a long run of great ratings still wins.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+# Sums the queries return per agent (or per team) for a period.
+SUM_COLUMNS = (
+    "ratings",
+    "star_sum",
+    "five_count",
+    "resolved_yes",
+    "resolved_answered",
+    "nps_n",
+    "promoters",
+    "detractors",
+    "closed",
+    "rated",
+)
+
+# The public columns of `rank --format csv|json`, in order.
+RANK_COLUMNS = (
+    "rank",
+    "agent",
+    "team",
+    "site",
+    "ratings",
+    "avg_stars",
+    "score",
+    "five_star_pct",
+    "response_rate",
+    "fcr_pct",
+    "nps",
+    "movement",
+    "provisional",
+)
+
+# Scores are compared after rounding so float noise never splits a tie.
+_TIE_DECIMALS = 9
+
+
+def fair_score(n: float, avg: float, *, prior_weight: float, prior_mean: float) -> float:
+    """(n·avg + m·C) ÷ (n + m); the prior mean alone when there are no ratings."""
+    if n + prior_weight <= 0:
+        return float("nan")
+    return (n * avg + prior_weight * prior_mean) / (n + prior_weight)
+
+
+def prior_mean(sums: pd.DataFrame) -> float:
+    """C: mean stars of every rating in the frame (NaN when there are none)."""
+    n = float(sums["ratings"].sum()) if len(sums) else 0.0
+    return float(sums["star_sum"].sum()) / n if n else float("nan")
+
+
+def _pct(num: pd.Series, den: pd.Series) -> pd.Series:
+    den = den.astype("float64")
+    return (num.astype("float64") * 100.0 / den.where(den > 0)).astype("float64")
+
+
+def add_measures(sums: pd.DataFrame, *, prior_weight: float, prior: float) -> pd.DataFrame:
+    """Add avg_stars, score and the percentage measures to a frame of sums."""
+    out = sums.copy()
+    for col in SUM_COLUMNS:
+        if col not in out:
+            out[col] = 0
+        out[col] = out[col].fillna(0).astype("int64")
+    n = out["ratings"].astype("float64")
+    out["avg_stars"] = (out["star_sum"] / n.where(n > 0)).astype("float64")
+    # An agent with no ratings sits exactly at the prior (kept as NaN when C is unknown).
+    c = prior if not math.isnan(prior) else np.nan
+    out["score"] = ((out["star_sum"] + prior_weight * c) / (n + prior_weight)).astype("float64")
+    out["five_star_pct"] = _pct(out["five_count"], out["ratings"])
+    out["response_rate"] = _pct(out["rated"], out["closed"])
+    out["fcr_pct"] = _pct(out["resolved_yes"], out["resolved_answered"])
+    out["nps"] = _pct(out["promoters"] - out["detractors"], out["nps_n"])
+    return out
+
+
+def assign_ranks(frame: pd.DataFrame, *, name_column: str, min_ratings: int) -> pd.DataFrame:
+    """Order and rank: score desc, then ratings desc, then name; ties share a rank (1, 2, 2, 4).
+
+    Rows with fewer than ``min_ratings`` ratings are provisional: listed after
+    the ranked rows (most ratings first), with no rank.
+    """
+    out = frame.copy()
+    out["provisional"] = out["ratings"] < min_ratings
+    out["_tie_score"] = out["score"].round(_TIE_DECIMALS)
+    out["_name_key"] = out[name_column].astype(str).str.casefold()
+    ranked = out[~out["provisional"]].sort_values(
+        ["_tie_score", "ratings", "_name_key"], ascending=[False, False, True], kind="mergesort"
+    )
+    provisional = out[out["provisional"]].sort_values(
+        ["ratings", "_name_key"], ascending=[False, True], kind="mergesort"
+    )
+    ranks: list[int] = []
+    previous_key = None
+    for position, key in enumerate(zip(ranked["_tie_score"], ranked["ratings"]), start=1):
+        ranks.append(ranks[-1] if key == previous_key else position)
+        previous_key = key
+    ranked = ranked.assign(rank=pd.array(ranks, dtype="Int64"))
+    provisional = provisional.assign(rank=pd.array([pd.NA] * len(provisional), dtype="Int64"))
+    result = pd.concat([ranked, provisional], ignore_index=True) if len(provisional) else ranked
+    return result.drop(columns=["_tie_score", "_name_key"]).reset_index(drop=True)
+
+
+def rank_table(
+    sums: pd.DataFrame,
+    *,
+    prior_weight: float,
+    min_ratings: int,
+    name_column: str = "agent",
+    prior: float | None = None,
+) -> pd.DataFrame:
+    """Measures and ranks for one period; ``prior`` defaults to C of ``sums``."""
+    c = prior_mean(sums) if prior is None else prior
+    measured = add_measures(sums, prior_weight=prior_weight, prior=c)
+    return assign_ranks(measured, name_column=name_column, min_ratings=min_ratings)
+
+
+def add_movement(table: pd.DataFrame, previous_ranks: Mapping[int, int], *, key: str = "agent_id") -> pd.DataFrame:
+    """movement = previous rank − rank now (positive is up); empty unless ranked both times."""
+    out = table.copy()
+    prev = out[key].map(lambda k: previous_ranks.get(k, pd.NA)).astype("Int64")
+    out["movement"] = (prev - out["rank"]).astype("Int64")
+    return out
+
+
+def ranks_by_key(table: pd.DataFrame, *, key: str = "agent_id") -> dict[int, int]:
+    """{key: rank} for the ranked rows of a ranked table."""
+    ranked = table[table["rank"].notna()]
+    return {int(k): int(r) for k, r in zip(ranked[key], ranked["rank"])}
+
+
+def movement_label(movement) -> str:
+    """▲ 3 / ▼ 2 / = / new, for screens."""
+    if movement is None or movement is pd.NA or (isinstance(movement, float) and math.isnan(movement)):
+        return "new"
+    m = int(movement)
+    if m > 0:
+        return f"▲ {m}"
+    if m < 0:
+        return f"▼ {-m}"
+    return "="
+
+
+def ratings_to_pass(*, n: int, star_sum: int, target_score: float, prior_weight: float, prior: float) -> int | None:
+    """How many more 5★ ratings lift a score strictly above ``target_score`` (None if never)."""
+    if target_score >= 5:
+        return None
+    for extra in range(0, 10_000):
+        score = (star_sum + 5 * extra + prior_weight * prior) / (n + extra + prior_weight)
+        if score > target_score + 10**-_TIE_DECIMALS:
+            return extra
+    return None
