@@ -107,9 +107,10 @@ def local_midnight_utc(day: date, tz: ZoneInfo) -> datetime:
     return local.astimezone(timezone.utc).replace(tzinfo=None)
 
 
-def local_date(moment_utc: datetime, tz: ZoneInfo) -> date:
+def local_date(moment_utc: datetime, tz: ZoneInfo | str) -> date:
     """The local calendar date in ``tz`` of a naive UTC instant."""
-    return moment_utc.replace(tzinfo=timezone.utc).astimezone(tz).date()
+    tzinfo = tz if isinstance(tz, ZoneInfo) else zone(tz)
+    return moment_utc.replace(tzinfo=timezone.utc).astimezone(tzinfo).date()
 
 
 def resolve_period(spec: str, *, tz: ZoneInfo | str | None = None, now: datetime | None = None) -> Period:
