@@ -256,3 +256,81 @@ __all__ = [
     "site_names",
     "team_names",
 ]
+
+
+# --- Public (wall) queries: praise only, never a hidden agent -----------------
+
+
+def _public_agents(scope: Scope):
+    """Agent ids in the scope who have not opted out of public screens."""
+    stmt = select(Agent.id).join(Team, Team.id == Agent.team_id).where(Agent.hide_from_wall.is_(False))
+    if scope.team_id is not None:
+        stmt = stmt.where(Agent.team_id == scope.team_id)
+    elif scope.site_id is not None:
+        stmt = stmt.where(Team.site_id == scope.site_id)
+    return stmt
+
+
+def praise_ratings(
+    *,
+    session: Session,
+    scope: Scope,
+    min_stars: int = 4,
+    with_comment: bool = True,
+    after_id: int = 0,
+    since: datetime | None = None,
+    limit: int = 10,
+) -> list[dict]:
+    """The latest 4–5★ ratings of public agents, newest first: id, agent, team, stars, comment, rated_at.
+
+    Only the fields a public screen may show; tags and excluded ratings never leave here.
+    """
+    stmt = (
+        select(Rating.id, Agent.display_name, Team.name, Rating.stars, Rating.comment, Rating.rated_at)
+        .join(Agent, Agent.id == Rating.agent_id)
+        .join(Team, Team.id == Agent.team_id)
+        .where(
+            Rating.stars >= max(4, min_stars),
+            Rating.excluded_cause.is_(None),
+            Rating.agent_id.in_(_public_agents(scope)),
+            Rating.id > after_id,
+        )
+        .order_by(Rating.id.desc())
+        .limit(limit)
+    )
+    if with_comment:
+        stmt = stmt.where(Rating.comment != "")
+    if since is not None:
+        stmt = stmt.where(Rating.rated_at >= since)
+    keys = ("id", "agent", "team", "stars", "comment", "rated_at")
+    return [dict(zip(keys, row)) for row in session.exec(stmt).all()]
+
+
+def public_badge_awards(
+    *, session: Session, scope: Scope, since: datetime | None = None, after_id: int = 0, limit: int = 20
+) -> list[dict]:
+    """Badge awards to public agents, newest first: id, agent, team, badge, badge_code, awarded_at."""
+    from db.models import Badge, BadgeAward
+
+    stmt = (
+        select(BadgeAward.id, Agent.display_name, Team.name, Badge.name, Badge.code, BadgeAward.awarded_at)
+        .join(Badge, Badge.id == BadgeAward.badge_id)
+        .join(Agent, Agent.id == BadgeAward.agent_id)
+        .join(Team, Team.id == Agent.team_id)
+        .where(BadgeAward.agent_id.in_(_public_agents(scope)), BadgeAward.id > after_id)
+        .order_by(BadgeAward.id.desc())
+        .limit(limit)
+    )
+    if since is not None:
+        stmt = stmt.where(BadgeAward.awarded_at >= since)
+    keys = ("id", "agent", "team", "badge", "badge_code", "awarded_at")
+    return [dict(zip(keys, row)) for row in session.exec(stmt).all()]
+
+
+def latest_ids(*, session: Session) -> tuple[int, int]:
+    """(max rating id, max badge award id): where a screen's celebrations start from."""
+    from db.models import BadgeAward
+
+    rating_id = session.exec(select(func.coalesce(func.max(Rating.id), 0))).one()
+    award_id = session.exec(select(func.coalesce(func.max(BadgeAward.id), 0))).one()
+    return int(rating_id), int(award_id)

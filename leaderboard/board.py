@@ -169,11 +169,3 @@ def public_rows(table: pd.DataFrame) -> list[dict]:
             row[col] = value
         rows.append(row)
     return rows
-
-
-def today_in(tz_name: str | None, now: datetime | None = None):
-    """Today's local date in a zone (helper for screens)."""
-    from leaderboard.periods import UTC
-
-    now = now or datetime.utcnow()
-    return local_date(now, zone(tz_name) if tz_name else UTC)

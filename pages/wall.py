@@ -1,0 +1,138 @@
+"""The wall display: /wall?site=&team=&rotate=15&refresh=5&top=10 — live, rotating, praise only."""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from datetime import datetime, timezone
+
+import streamlit as st
+
+from db import queries
+from db.models import utcnow
+from leaderboard.periods import zone
+from leaderboard.wall import WallConfig, WallData, celebrations, current_panel, wall_data
+from leaderboard.wall_view import STYLE, celebration_html, panel_html
+from pages.common import database_url, get_engine
+
+CELEBRATION_SECONDS = 8
+MAX_QUEUED_CELEBRATIONS = 5
+MAX_REMEMBERED_WALLS = 64
+
+
+@st.cache_data(ttl=1, max_entries=16, show_spinner=False)
+def _data_version(url: str) -> tuple:
+    """Shared by every open wall: at most one cheap check per second per database."""
+    from sqlmodel import Session
+
+    with Session(get_engine()) as session:
+        return queries.data_version(session=session)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _wall_data(url: str, config: WallConfig, version: tuple, minute: int) -> WallData:
+    """Recomputed when the data changes (version) or once a minute (day rollover); shared by all walls."""
+    from sqlmodel import Session
+
+    with Session(get_engine()) as session:
+        return wall_data(session=session, config=config, now=utcnow())
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _celebrations(url: str, config: WallConfig, after_rating: int, after_award: int) -> list[dict]:
+    from sqlmodel import Session
+
+    with Session(get_engine()) as session:
+        return celebrations(session=session, config=config, after_rating_id=after_rating, after_award_id=after_award)
+
+
+@st.cache_resource(show_spinner=False)
+def _last_good() -> "OrderedDict[tuple, WallData]":
+    """The last data each wall scope showed, so a database hiccup never blanks the TV (bounded)."""
+    return OrderedDict()
+
+
+def _remember(key: tuple, data: WallData) -> None:
+    store = _last_good()
+    store[key] = data
+    store.move_to_end(key)
+    while len(store) > MAX_REMEMBERED_WALLS:
+        store.popitem(last=False)
+
+
+def _clock(data: WallData) -> str:
+    """Local time of the wall's site (UTC when the wall spans sites)."""
+    now = datetime.now(timezone.utc)
+    if data.timezone:
+        return now.astimezone(zone(data.timezone)).strftime("%a %H:%M")
+    return now.strftime("%a %H:%M UTC")
+
+
+def _message(text: str) -> str:
+    from leaderboard.text import html_text
+
+    return (
+        '<div class="sb-wall"><div class="sb-empty"><div class="sb-big">★ Starboard</div>'
+        f'<div class="sb-sub">{html_text(text)}</div></div></div>'
+    )
+
+
+def _update_celebrations(url: str, config: WallConfig, data: WallData) -> str:
+    """Queue each new 5★ or badge once per screen; return the banner to show now, if any."""
+    state = st.session_state
+    seen = state.get("wall_seen")
+    if seen is None or seen[0] > data.latest_rating_id or seen[1] > data.latest_award_id:
+        # First look (or a reset database): celebrate only what happens from now on.
+        state["wall_seen"] = (data.latest_rating_id, data.latest_award_id)
+        state["wall_queue"] = []
+    elif (data.latest_rating_id, data.latest_award_id) != tuple(seen):
+        events = _celebrations(url, config, seen[0], seen[1])
+        queue = (state.get("wall_queue", []) + events)[-MAX_QUEUED_CELEBRATIONS:]
+        state["wall_queue"] = queue
+        state["wall_seen"] = (data.latest_rating_id, data.latest_award_id)
+    now = time.time()
+    showing = state.get("wall_showing")
+    if showing and showing[1] > now:
+        return celebration_html(showing[0])
+    queue = state.get("wall_queue", [])
+    if queue:
+        event = queue.pop(0)
+        state["wall_queue"] = queue
+        state["wall_showing"] = (event, now + CELEBRATION_SECONDS)
+        return celebration_html(event)
+    state["wall_showing"] = None
+    return ""
+
+
+config = WallConfig.from_params(st.query_params.to_dict())
+st.html(STYLE)
+
+
+@st.fragment(run_every=min(config.refresh, config.rotate))
+def live_wall() -> None:
+    url = database_url()
+    key = (url, config)
+    reconnecting = False
+    data: WallData | None = None
+    try:
+        version = _data_version(url)
+        data = _wall_data(url, config, version, int(time.time() // 60))
+        _remember(key, data)
+    except queries.ScopeError as exc:
+        st.html(_message(f"{exc}. Check this screen's address."))
+        return
+    except Exception:  # noqa: BLE001 — a TV never shows a traceback; it keeps the last good data
+        reconnecting = True
+        data = _last_good().get(key)
+    if data is None:
+        st.html(_message("Connecting to the floor…"))
+        return
+    panel = current_panel(data.panels(), rotate=config.rotate, clock=time.time())
+    banner = "" if reconnecting else _update_celebrations(url, config, data)
+    st.html(
+        panel_html(data, panel, now=utcnow(), local_clock=_clock(data), reconnecting=reconnecting)
+        + banner
+    )
+
+
+live_wall()
