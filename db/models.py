@@ -66,6 +66,11 @@ class User(SQLModel, table=True):
     role: str = Field(default="agent", max_length=16)
     password_hash: str = Field(default="", max_length=255)
     disabled: bool = Field(default=False)
+    # A manager's site (None: every site). Leaders' teams come from Team.leader_id.
+    site_id: Optional[int] = _fk("site.id", ondelete="SET NULL", nullable=True)
+    failed_logins: int = Field(default=0)
+    locked_until: Optional[NaiveDatetime] = Field(default=None)
+    last_login_at: Optional[NaiveDatetime] = Field(default=None)
     created_at: NaiveDatetime = Field(default_factory=utcnow)
 
     agent: Optional["Agent"] = Relationship(back_populates="user")
@@ -237,6 +242,22 @@ class RecoveryCase(SQLModel, table=True):
     closed_at: Optional[NaiveDatetime] = Field(default=None)
     notes: str = Field(default="")
     followup_stars: Optional[int] = Field(default=None)
+
+
+class DisplayToken(SQLModel, table=True):
+    """A wall TV's credential: opens /wall within its scope, nothing else."""
+
+    __tablename__ = "display_token"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(max_length=80, unique=True)
+    # Only a SHA-256 of the token is kept; the token itself is shown once.
+    token_hash: str = Field(max_length=64, unique=True)
+    site_id: Optional[int] = _fk("site.id", nullable=True)
+    team_id: Optional[int] = _fk("team.id", nullable=True)
+    created_at: NaiveDatetime = Field(default_factory=utcnow)
+    created_by: str = Field(default="", max_length=120)
+    revoked_at: Optional[NaiveDatetime] = Field(default=None)
 
 
 class AuditLog(SQLModel, table=True):
