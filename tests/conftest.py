@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
@@ -21,15 +22,37 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "slow: takes more than a few seconds")
 
 
+@pytest.fixture(scope="session")
+def server_db_url() -> str | None:
+    """For PostgreSQL: a schema of this test run's own, so parallel runs never collide.
+
+    The schema travels in the URL (libpq ``options``), so subprocesses started
+    by tests (the CLI, a Streamlit server) land in it too.
+    """
+    base = os.environ.get("TEST_DATABASE_URL", "").strip()
+    if not base:
+        yield None
+        return
+    schema = f"sb_test_{os.getpid()}"
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in base else "?"
+    yield f"{base}{sep}options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    admin.dispose()
+
+
 @pytest.fixture
-def db_url(tmp_path) -> str:
+def db_url(tmp_path, server_db_url) -> str:
     """URL of an empty database for this test."""
-    url = os.environ.get("TEST_DATABASE_URL", "").strip()
-    if url:
-        engine = make_engine(url, create=False)
+    if server_db_url:
+        engine = make_engine(server_db_url, create=False)
         SQLModel.metadata.drop_all(engine)
         engine.dispose()
-        return url
+        return server_db_url
     return f"sqlite:///{tmp_path / 'starboard-test.db'}"
 
 
