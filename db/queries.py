@@ -334,3 +334,136 @@ def latest_ids(*, session: Session) -> tuple[int, int]:
     rating_id = session.exec(select(func.coalesce(func.max(Rating.id), 0))).one()
     award_id = session.exec(select(func.coalesce(func.max(BadgeAward.id), 0))).one()
     return int(rating_id), int(award_id)
+
+
+# --- Private detail: every query here takes the viewer and filters ------------------
+
+
+def visible_agents(viewer) -> "select | None":
+    """Subquery of the agent ids whose private detail ``viewer`` may see (None: every agent).
+
+    agent: only themselves; leader: their teams; manager: their site(s); admin:
+    everyone; a wall display: nobody.
+    """
+    if viewer is None or viewer.role == "display":
+        return select(Agent.id).where(literal(False))
+    if viewer.role == "admin" or (viewer.role == "manager" and viewer.site_ids is None):
+        return None
+    if viewer.role == "manager":
+        return (
+            select(Agent.id)
+            .join(Team, Team.id == Agent.team_id)
+            .where(Team.site_id.in_(sorted(viewer.site_ids or [])))
+        )
+    if viewer.role == "leader":
+        return select(Agent.id).where(Agent.team_id.in_(sorted(viewer.team_ids)))
+    if viewer.role == "agent" and viewer.agent_id is not None:
+        return select(Agent.id).where(Agent.id == viewer.agent_id)
+    return select(Agent.id).where(literal(False))
+
+
+def can_see_agent(*, session: Session, viewer, agent_id: int) -> bool:
+    """May ``viewer`` see this agent's comments, tags, low ratings and coaching notes?"""
+    allowed = visible_agents(viewer)
+    if allowed is None:
+        return session.get(Agent, agent_id) is not None
+    return session.exec(allowed.where(Agent.id == agent_id)).first() is not None
+
+
+def visible_directory(*, session: Session, viewer, scope: Scope = Scope()) -> pd.DataFrame:
+    """The agents (with team and site) whose detail ``viewer`` may open, within a scope."""
+    directory = agent_directory(session=session, scope=scope)
+    allowed = visible_agents(viewer)
+    if allowed is None or directory.empty:
+        return directory
+    ids = set(session.exec(allowed).all())
+    return directory[directory["agent_id"].isin(ids)].reset_index(drop=True)
+
+
+FEEDBACK_COLUMNS = (
+    "rating_id",
+    "interaction_id",
+    "agent_id",
+    "agent",
+    "team",
+    "channel",
+    "contact_reason",
+    "stars",
+    "comment",
+    "resolved",
+    "nps",
+    "rated_at",
+    "excluded_cause",
+    "went_well",
+    "to_improve",
+)
+
+
+def feedback(
+    *,
+    session: Session,
+    viewer,
+    agent_id: int | None = None,
+    team_id: int | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    max_stars: int | None = None,
+    min_stars: int | None = None,
+    limit: int = 500,
+) -> pd.DataFrame:
+    """Ratings with comments and tags, newest first, only for agents ``viewer`` may see.
+
+    Asking for an agent or team outside the viewer's reach returns nothing.
+    """
+    from db.models import RatingTag
+
+    stmt = (
+        select(
+            Rating.id,
+            Interaction.interaction_id,
+            Rating.agent_id,
+            Agent.name,
+            Team.name,
+            Interaction.channel,
+            Interaction.contact_reason,
+            Rating.stars,
+            Rating.comment,
+            Rating.resolved,
+            Rating.nps,
+            Rating.rated_at,
+            Rating.excluded_cause,
+        )
+        .join(Interaction, Interaction.id == Rating.interaction_id)
+        .join(Agent, Agent.id == Rating.agent_id)
+        .join(Team, Team.id == Agent.team_id)
+        .where(*_time_filter(Rating.rated_at, start, end))
+        .order_by(Rating.rated_at.desc(), Rating.id.desc())
+        .limit(limit)
+    )
+    allowed = visible_agents(viewer)
+    if allowed is not None:
+        stmt = stmt.where(Rating.agent_id.in_(allowed))
+    if agent_id is not None:
+        stmt = stmt.where(Rating.agent_id == agent_id)
+    if team_id is not None:
+        stmt = stmt.where(Agent.team_id == team_id)
+    if max_stars is not None:
+        stmt = stmt.where(Rating.stars <= max_stars)
+    if min_stars is not None:
+        stmt = stmt.where(Rating.stars >= min_stars)
+    rows = session.exec(stmt).all()
+    frame = pd.DataFrame.from_records(rows, columns=list(FEEDBACK_COLUMNS[:-2]))
+    went: dict[int, list[str]] = {}
+    improve: dict[int, list[str]] = {}
+    ids = [int(i) for i in frame["rating_id"]] if len(frame) else []
+    for chunk_start in range(0, len(ids), 900):  # stay under SQLite's bound-parameter limit
+        chunk = ids[chunk_start : chunk_start + 900]
+        for rating_id, kind, tag in session.exec(
+            select(RatingTag.rating_id, RatingTag.kind, RatingTag.tag)
+            .where(RatingTag.rating_id.in_(chunk))
+            .order_by(RatingTag.tag)
+        ).all():
+            (went if kind == "went_well" else improve).setdefault(rating_id, []).append(tag)
+    frame["went_well"] = [went.get(i, []) for i in ids]
+    frame["to_improve"] = [improve.get(i, []) for i in ids]
+    return frame

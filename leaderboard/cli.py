@@ -18,6 +18,9 @@ COMMAND_MODULES = (
     "seed",
     "import_",
     "rank",
+    "users",
+    "displays",
+    "purge_comments",
 )
 
 

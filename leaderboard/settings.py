@@ -49,6 +49,14 @@ class Settings:
     auto_seed: bool = True
     # Largest upload the import page accepts, in megabytes.
     max_upload_mb: int = 50
+    # Sign-in: idle minutes before a session ends; failures before a lockout; its length.
+    session_timeout_minutes: int = 120
+    max_failed_logins: int = 5
+    lockout_minutes: int = 15
+    # Public screens show "First L." unless this is "full".
+    public_name_style: str = "first_initial"
+    # Customer comments older than this many days may be purged (0: keep forever).
+    comment_retention_days: int = 0
 
     @property
     def is_sqlite(self) -> bool:
@@ -74,4 +82,9 @@ def get_settings() -> Settings:
         ratio_target=_float("STARBOARD_RATIO_TARGET", 5.0),
         auto_seed=os.environ.get("STARBOARD_AUTO_SEED", "1").strip() not in {"0", "false", "no"},
         max_upload_mb=_int("STARBOARD_MAX_UPLOAD_MB", 50),
+        session_timeout_minutes=_int("STARBOARD_SESSION_TIMEOUT_MINUTES", 120),
+        max_failed_logins=_int("STARBOARD_MAX_FAILED_LOGINS", 5),
+        lockout_minutes=_int("STARBOARD_LOCKOUT_MINUTES", 15),
+        public_name_style=os.environ.get("STARBOARD_PUBLIC_NAMES", "first_initial").strip() or "first_initial",
+        comment_retention_days=_int("STARBOARD_COMMENT_RETENTION_DAYS", 0),
     )

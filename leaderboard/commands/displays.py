@@ -1,0 +1,62 @@
+"""`python -m leaderboard displays add|list|revoke`: tokens for wall TVs."""
+
+from __future__ import annotations
+
+import argparse
+
+from sqlmodel import Session
+
+from db import accounts
+from leaderboard.auth import AuthError
+from leaderboard.cli import UserError
+from leaderboard.commands.common import add_db_argument, add_format_argument, engine_for, write_rows
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "displays",
+        help="manage wall display tokens",
+        description="A display token opens /wall?display=TOKEN without signing in, within its scope.",
+    )
+    sub = parser.add_subparsers(dest="displays_command", metavar="ACTION", required=True)
+    add = sub.add_parser("add", help="create a token; it is printed alone on the last line, once")
+    add.add_argument("name")
+    add.add_argument("--site")
+    add.add_argument("--team")
+    add_db_argument(add)
+    add.set_defaults(handler=run_add)
+    lst = sub.add_parser("list", help="list displays (never their tokens)")
+    add_format_argument(lst)
+    add_db_argument(lst)
+    lst.set_defaults(handler=run_list)
+    rev = sub.add_parser("revoke", help="revoke a display's token (the wall stops at its next refresh)")
+    rev.add_argument("name")
+    add_db_argument(rev)
+    rev.set_defaults(handler=run_revoke)
+
+
+def run_add(args: argparse.Namespace) -> int:
+    try:
+        with Session(engine_for(args)) as session:
+            token = accounts.add_display(session=session, name=args.name, site=args.site, team=args.team, actor="cli")
+    except AuthError as exc:
+        raise UserError(str(exc)) from None
+    print(f"display {args.name!r} created; open /wall?display=<token> on the TV. The token:")
+    print(token)
+    return 0
+
+
+def run_list(args: argparse.Namespace) -> int:
+    with Session(engine_for(args)) as session:
+        write_rows(accounts.list_displays(session=session), accounts.DISPLAY_COLUMNS, args.format)
+    return 0
+
+
+def run_revoke(args: argparse.Namespace) -> int:
+    try:
+        with Session(engine_for(args)) as session:
+            accounts.revoke_display(session=session, name=args.name, actor="cli")
+    except AuthError as exc:
+        raise UserError(str(exc)) from None
+    print(f"display {args.name!r} revoked")
+    return 0
