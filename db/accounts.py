@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -77,7 +78,7 @@ def sign_in(
     generic = "Wrong username or password."
     if user is None:
         # Same work as a real check, so timing does not reveal which usernames exist.
-        auth.verify_password(_DUMMY_HASH, password)
+        auth.verify_password(_dummy_hash(), password)
         audit(session, actor=name or "?", action="sign_in_failed", target=name, detail="unknown user")
         session.commit()
         return SignIn(None, generic)
@@ -114,7 +115,9 @@ def sign_in(
     return SignIn(viewer_for_user(session=session, user=user))
 
 
-_DUMMY_HASH = auth._HASHER.hash("not-a-real-password")
+@functools.cache
+def _dummy_hash() -> str:
+    return auth._HASHER.hash("not-a-real-password")
 
 
 # --- users ----------------------------------------------------------------------
