@@ -26,6 +26,8 @@ NOTE_VISIBILITY = ("public", "private")
 BADGE_KINDS = ("value", "automatic")
 RECOVERY_STATUSES = ("open", "contacted", "resolved", "no_response")
 EXCLUSION_CAUSES = ("product", "policy", "system", "other")
+PROMPT_KINDS = ("praise", "develop", "training", "stretch", "check-in")
+PROMPT_STATUSES = ("open", "done", "dismissed")
 
 
 def utcnow() -> datetime:
@@ -191,6 +193,39 @@ class CoachingNote(SQLModel, table=True):
     rating_id: Optional[int] = _fk("rating.id", ondelete="SET NULL", nullable=True)
     text: str = Field(default="")
     created_at: NaiveDatetime = Field(default_factory=utcnow, index=True)
+
+
+class CoachingPrompt(SQLModel, table=True):
+    """A micro-coaching nudge for a team leader, generated from the data.
+
+    ``dedupe_key`` (rule + agent or team + evidence) makes "never generated
+    twice for the same rule, agent and evidence" a schema rule.
+    """
+
+    __tablename__ = "coaching_prompt"
+    __table_args__ = (
+        CheckConstraint(_in("kind", PROMPT_KINDS), name="ck_prompt_kind"),
+        CheckConstraint(_in("status", PROMPT_STATUSES), name="ck_prompt_status"),
+        Index("ix_prompt_team_status", "team_id", "status"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(max_length=255, unique=True)
+    agent_id: Optional[int] = _fk("agent.id", nullable=True)  # None for a team training prompt
+    team_id: int = _fk("team.id")
+    kind: str = Field(max_length=16)
+    rule: str = Field(max_length=60)
+    purpose: str = Field(default="")
+    evidence: str = Field(default="")  # JSON: [{interaction_id, stars, comment, tags}, ...]
+    why_now: str = Field(default="")
+    opening: str = Field(default="")
+    priority: int = Field(default=50)
+    status: str = Field(default="open", max_length=16)
+    created_at: NaiveDatetime = Field(default_factory=utcnow, index=True)
+    expires_at: NaiveDatetime
+    resolved_at: Optional[NaiveDatetime] = Field(default=None)
+    resolved_by: str = Field(default="", max_length=120)
+    note_id: Optional[int] = _fk("coaching_note.id", ondelete="SET NULL", nullable=True)
 
 
 class Badge(SQLModel, table=True):
