@@ -154,7 +154,7 @@ def public_rows(table: pd.DataFrame) -> list[dict]:
         row = {}
         for col in ranking.RANK_COLUMNS:
             value = rec.get(col)
-            if value is pd.NA or (isinstance(value, float) and pd.isna(value)):
+            if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
                 value = None
             elif col == "score":
                 value = round(float(value), 4)
