@@ -42,6 +42,7 @@ class WallConfig:
     rotate: int = 15
     refresh: int = 5
     top: int = 10
+    panel: str | None = None  # pin one panel instead of rotating
     problems: tuple[str, ...] = ()
 
     @classmethod
@@ -66,7 +67,12 @@ class WallConfig:
             except ValueError:
                 problems.append(f"unknown time zone {tz!r}; using UTC")
                 tz = None
+        panel = (params.get("panel") or "").strip().lower() or None
+        if panel and panel not in PANELS:
+            problems.append(f"unknown panel {panel!r}; rotating")
+            panel = None
         return cls(
+            panel=panel,
             site=(params.get("site") or "").strip() or None,
             team=(params.get("team") or "").strip() or None,
             tz=tz,
@@ -201,8 +207,10 @@ def time_ago(then: datetime, now: datetime) -> str:
     return "yesterday" if days == 1 else f"{days} days ago"
 
 
-def current_panel(panels: list[str], *, rotate: int, clock: float) -> str | None:
+def current_panel(panels: list[str], *, rotate: int, clock: float, pinned: str | None = None) -> str | None:
     """The panel to show now; every wall on the same clock shows the same one."""
     if not panels:
         return None
+    if pinned in panels:
+        return pinned
     return panels[int(clock // max(1, rotate)) % len(panels)]

@@ -127,7 +127,7 @@ def live_wall() -> None:
     if data is None:
         st.html(_message("Connecting to the floor…"))
         return
-    panel = current_panel(data.panels(), rotate=config.rotate, clock=time.time())
+    panel = current_panel(data.panels(), rotate=config.rotate, clock=time.time(), pinned=config.panel)
     banner = "" if reconnecting else _update_celebrations(url, config, data)
     st.html(
         panel_html(data, panel, now=utcnow(), local_clock=_clock(data), reconnecting=reconnecting)

@@ -1,0 +1,174 @@
+"""The wall: praise only, top N only, hidden agents never, user text as text."""
+
+from __future__ import annotations
+
+import html
+import itertools
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from sqlmodel import Session
+from streamlit.testing.v1 import AppTest
+
+from db.models import Agent, Badge, BadgeAward, CoachingNote, Interaction, Rating, RatingTag, Site, Team, utcnow
+from leaderboard.wall import PANELS, WallConfig, celebrations, wall_data
+from leaderboard.wall_view import panel_html
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+LOW_COMMENT = "ZZ-terrible-LOWSTAR-comment"
+IMPROVE_TAG = "zz-improve-tag"
+HIDDEN_NAME = "Hidey Hallow"
+CRITICISM = "ZZ-private-criticism-note"
+XSS = "<img src=x onerror=alert(1)> ![](http://127.0.0.1:9/pixel) [x](javascript:alert(1))"
+
+_ids = itertools.count(1)
+
+
+def _rate(session, agent, stars, *, comment="", minutes_ago=30, tags=()):
+    when = utcnow() - timedelta(minutes=minutes_ago)
+    inter = Interaction(interaction_id=f"W{next(_ids)}", agent_id=agent.id, channel="phone", closed_at=when)
+    session.add(inter)
+    session.flush()
+    rating = Rating(interaction_id=inter.id, agent_id=agent.id, stars=stars, comment=comment, rated_at=when)
+    session.add(rating)
+    session.flush()
+    for kind, tag in tags:
+        session.add(RatingTag(rating_id=rating.id, kind=kind, tag=tag))
+    return rating
+
+
+@pytest.fixture
+def wall_floor(engine):
+    """Six agents rated today: one hidden (the best!), one with a 1★ rating and a to_improve tag."""
+    with Session(engine, expire_on_commit=False) as session:
+        site = Site(name="Manila", timezone="UTC")
+        session.add(site)
+        session.flush()
+        team = Team(name="Alpha", site_id=site.id)
+        other = Team(name="Beta", site_id=site.id)
+        session.add_all([team, other])
+        session.flush()
+        agents = {}
+        for name, team_row, hidden in [
+            ("Ana Reyes", team, False),
+            ("Ben Cruz", team, False),
+            ("Cora Lim", other, False),
+            ("Dan Uy", other, False),
+            ("Eve Sy", team, False),
+            (HIDDEN_NAME, team, True),
+        ]:
+            first, last = name.split()
+            agent = Agent(name=name, display_name=f"{first} {last[0]}.", team_id=team_row.id, hide_from_wall=hidden)
+            session.add(agent)
+            session.flush()
+            agents[name] = agent
+        for _ in range(8):
+            _rate(session, agents[HIDDEN_NAME], 5, comment="Hidden agent praise HIDDEN-PRAISE")
+        for stars, name in [(5, "Ana Reyes"), (5, "Ben Cruz"), (4, "Cora Lim"), (4, "Dan Uy"), (4, "Eve Sy")]:
+            for i in range(6):
+                _rate(session, agents[name], stars, comment=f"Lovely help from {name} #{i}" if i == 0 else "")
+        _rate(session, agents["Eve Sy"], 1, comment=LOW_COMMENT, tags=[("to_improve", IMPROVE_TAG)], minutes_ago=1)
+        _rate(session, agents["Ana Reyes"], 5, comment=XSS, minutes_ago=2)
+        session.add(CoachingNote(agent_id=agents["Eve Sy"].id, kind="criticism", text=CRITICISM))
+        badge = Badge(code="empathetic", name="Empathetic", kind="value")
+        session.add(badge)
+        session.flush()
+        session.add(BadgeAward(badge_id=badge.id, agent_id=agents["Ben Cruz"].id, reason="kind"))
+        session.add(BadgeAward(badge_id=badge.id, agent_id=agents[HIDDEN_NAME].id, reason="kind"))
+        session.commit()
+    return agents
+
+
+FORBIDDEN = (LOW_COMMENT, IMPROVE_TAG, CRITICISM, "Hidey", "HIDDEN-PRAISE")
+
+
+def test_wall_data_is_praise_only(engine, wall_floor):
+    with Session(engine) as session:
+        data = wall_data(session=session, config=WallConfig(top=3))
+    blob = repr(data)
+    for text in FORBIDDEN:
+        assert text not in blob
+    # Top 3 of today only; the hidden agent (really first) is skipped, ranks kept.
+    assert [r["agent"] for r in data.today] == ["Ana R.", "Ben C."]
+    assert all(r["rank"] <= 3 for r in data.today + data.week)
+    assert {s["stars"] for s in data.shoutouts} <= {4, 5}
+    assert [b["agent"] for b in data.badges] == ["Ben C."]
+    assert data.panels() == ["today", "week", "shoutouts", "badges", "teams"]
+
+
+def test_every_panel_renders_user_text_as_text(engine, wall_floor):
+    with Session(engine) as session:
+        data = wall_data(session=session, config=WallConfig())
+    for panel in data.panels():
+        page = panel_html(data, panel, now=utcnow(), local_clock="Mon 10:00", reconnecting=False)
+        assert "<img" not in page and "](" not in page
+        for text in FORBIDDEN:
+            assert text not in page
+    shout = html.unescape(panel_html(data, "shoutouts", now=utcnow(), local_clock="", reconnecting=False))
+    assert XSS in shout  # shown literally, after the browser decodes the entities
+
+
+def test_celebrations_only_for_new_five_stars_and_badges(engine, wall_floor):
+    with Session(engine) as session:
+        first = wall_data(session=session, config=WallConfig())
+        agent = session.get(Agent, wall_floor["Cora Lim"].id)
+        _rate(session, agent, 5, comment="New five star!", minutes_ago=0)
+        _rate(session, session.get(Agent, wall_floor["Dan Uy"].id), 2, comment="meh", minutes_ago=0)
+        _rate(session, session.get(Agent, wall_floor[HIDDEN_NAME].id), 5, comment="hidden again", minutes_ago=0)
+        session.commit()
+        events = celebrations(
+            session=session,
+            config=WallConfig(),
+            after_rating_id=first.latest_rating_id,
+            after_award_id=first.latest_award_id,
+        )
+    assert [(e["kind"], e["agent"], e["text"]) for e in events] == [("five_star", "Cora L.", "New five star!")]
+
+
+def test_empty_floor_still_looks_intentional(engine):
+    with Session(engine) as session:
+        data = wall_data(session=session, config=WallConfig())
+    assert data.panels() == []
+    page = panel_html(data, None, now=utcnow(), local_clock="Mon 08:00", reconnecting=False)
+    assert "A fresh day on the floor" in page
+
+
+@pytest.fixture(autouse=True)
+def _clear_streamlit_caches():
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def _wall_app(**params) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=30)
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.switch_page("pages/wall.py")
+    return at
+
+
+@pytest.mark.parametrize("panel", PANELS)
+def test_wall_page_never_shows_criticism_or_hidden_agents(db_env, engine, wall_floor, panel):
+    """AppTest of /wall: a 1★ comment, a to_improve tag and a hidden agent appear in no panel."""
+    at = _wall_app(panel=panel, top="3")
+    at.run()
+    assert not at.exception
+    bodies = " ".join(h.value for h in at.html)
+    assert f'data-panel="{panel}"' in bodies
+    for text in FORBIDDEN:
+        assert text not in bodies
+    assert "<img src" not in bodies
+    # No widgets on a wall.
+    assert not at.button and not at.selectbox and not at.text_input
+
+
+def test_wall_page_unknown_site_is_a_calm_message(db_env, engine, wall_floor):
+    at = _wall_app(site="Atlantis")
+    at.run()
+    assert not at.exception
+    assert "no site named" in html.unescape(" ".join(h.value for h in at.html))
