@@ -1,0 +1,202 @@
+"""Leaderboard: the fair star ranking for a period, site and team.
+
+Filters live in the URL (?period=last30&site=Manila&team=Alpha, and
+&from=…&to=… for a custom range) so a view can be bookmarked and shared.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import streamlit as st
+
+from db.queries import ScopeError
+from leaderboard import charts
+from leaderboard.periods import PeriodError
+from leaderboard.settings import get_settings
+from pages import common
+from pages.common import md
+
+common.guard_page()
+settings = get_settings()
+url = common.database_url()
+version = common.data_version()
+options = common.load_filter_options(url, version)
+keys = common.FILTER_KEYS
+
+today = datetime.now(timezone.utc).date()
+problems = common.restore_filters(options, today=today)
+
+st.title("Leaderboard")
+
+period_col, site_col, team_col, range_col = st.columns([1.2, 1.2, 1.2, 2.4], vertical_alignment="bottom")
+period_name = period_col.selectbox(
+    "Period", common.PERIOD_CHOICES, format_func=common.PERIOD_LABELS.__getitem__, key=keys["period"]
+)
+site = site_col.selectbox(
+    "Site", ("", *options.sites), format_func=lambda s: s or "All sites", key=keys["site"], on_change=common.clear_team
+)
+team = team_col.selectbox(
+    "Team", ("", *options.teams_for(site)), format_func=lambda t: t or "All teams", key=keys["team"]
+)
+first = last = None
+period_spec = period_name
+if period_name == "custom":
+    common.default_custom_range(today)
+    from_col, to_col = range_col.columns(2)
+    first = from_col.date_input("From", key=keys["from"], format="YYYY-MM-DD")
+    last = to_col.date_input("To", key=keys["to"], format="YYYY-MM-DD")
+    if last < first:
+        problems.append("“From” is after “To”: showing the days between them anyway.")
+        first, last = last, first
+    period_spec = f"{first.isoformat()}..{last.isoformat()}"
+common.publish_filters(period=period_name, first=first, last=last, site=site, team=team)
+
+for problem in problems:
+    st.warning(problem, icon=":material/travel_explore:")
+
+if not options.sites:
+    st.info(
+        "There are no agents yet. Import a CSV export or seed demo data on the Data page.",
+        icon=":material/inbox:",
+    )
+    st.page_link("pages/data.py", label="Go to Data", icon=":material/upload_file:")
+    st.stop()
+
+try:
+    view = common.load_leaderboard(url, version, settings, period_spec, site or None, team or None)
+except (ScopeError, PeriodError) as exc:
+    st.warning(f"{md(exc)}. Pick a site and a team from the lists above.", icon=":material/travel_explore:")
+    st.stop()
+
+board = view.board
+st.caption(common.period_caption(view))
+
+if board.empty:
+    st.info(common.empty_message(board.period, board.scope), icon=":material/hourglass_empty:")
+    st.stop()
+
+# ---- headline
+now, before = view.totals, view.previous_totals or {}
+cols = st.columns(6)
+cols[0].metric("Ratings", f"{int(now['ratings']):,}", border=True, help="Ratings given in the period (excluded ones left out)")
+cols[1].metric(
+    "Average ★",
+    common.fmt_number(now["avg_stars"], "{:.2f}"),
+    **common.delta(now["avg_stars"], before.get("avg_stars"), "{:+.2f}"),
+    border=True,
+    help="Mean stars of every rating in the period; the change is against the previous period of the same length",
+)
+cols[2].metric(
+    "Response rate",
+    common.fmt_number(now["response_rate"], "{:.0f}%"),
+    **common.delta(now["response_rate"], before.get("response_rate"), "{:+.1f} pts"),
+    border=True,
+    help="Rated ÷ closed interactions (healthy programs see 30–40%)",
+)
+cols[3].metric(
+    "FCR",
+    common.fmt_number(now["fcr_pct"], "{:.0f}%"),
+    **common.delta(now["fcr_pct"], before.get("fcr_pct"), "{:+.1f} pts"),
+    border=True,
+    help="First-contact resolution: share of answers to 'was your issue resolved?' that say yes",
+)
+cols[4].metric(
+    "NPS",
+    common.fmt_number(now["nps"], "{:+.0f}"),
+    **common.delta(now["nps"], before.get("nps"), "{:+.0f}"),
+    border=True,
+    help="% promoters (9–10) − % detractors (0–6)",
+)
+cols[5].metric(
+    "Prior C",
+    common.fmt_number(board.prior, "{:.2f} ★"),
+    border=True,
+    help=(
+        f"The period's average that every agent starts from: score = (n·avg + m·C) ÷ (n + m) "
+        f"with m = {settings.prior_weight:g}. Fewer than {settings.min_ratings} ratings: provisional."
+    ),
+)
+
+# ---- ranked agents
+ranked = common.ranked_frame(view)
+head_col, download_col = st.columns([4, 1], vertical_alignment="bottom")
+head_col.subheader(f"Ranking · {len(ranked)} agents")
+download_col.download_button(
+    "Download CSV",
+    data=common.export_csv(view),
+    file_name=common.export_name(view),
+    mime="text/csv",
+    key="lb_download",
+    icon=":material/download:",
+    on_click="ignore",
+    width="stretch",
+)
+agent_config = common.agent_columns(settings, days=len(view.trend_days))
+agent_order = ["rank", "movement", "agent", "team", "site", "score", "avg_stars", "ratings",
+               "five_star_pct", "response_rate", "fcr_pct", "nps", "trend"]
+if board.scope.site:
+    agent_order.remove("site")
+if board.scope.team:
+    agent_order.remove("team")
+if ranked.empty:
+    st.info(
+        f"Nobody has {settings.min_ratings} ratings in this period yet, so nobody is ranked: "
+        "everyone is provisional for now.",
+        icon=":material/hourglass_empty:",
+    )
+else:
+    st.dataframe(
+        common.styled_ranking(ranked),
+        key="lb_ranked",
+        hide_index=True,
+        column_order=agent_order,
+        column_config=agent_config,
+        height=common.table_height(len(ranked)),
+    )
+
+# ---- provisional agents
+provisional = common.provisional_frame(view)
+if len(provisional):
+    st.divider()
+    st.subheader(f"Provisional · {len(provisional)}")
+    st.caption(
+        f"Fewer than {settings.min_ratings} ratings: provisional, not ranked. "
+        "They join the ranking once they have enough ratings in the period."
+    )
+    provisional_order = ["agent", "team", "site", "ratings", "to_go", "avg_stars", "response_rate", "fcr_pct"]
+    if board.scope.site:
+        provisional_order.remove("site")
+    if board.scope.team:
+        provisional_order.remove("team")
+    st.dataframe(
+        provisional,
+        key="lb_provisional",
+        hide_index=True,
+        column_order=provisional_order,
+        column_config=agent_config,
+        height=common.table_height(len(provisional), max_rows=10),
+    )
+
+# ---- teams and the shape of the ratings
+st.divider()
+st.subheader("Team standings")
+teams = common.team_frame(view)
+team_order = ["rank", "team", "site", "agents", "ratings", "score", "avg_stars", "response_rate", "fcr_pct", "nps"]
+if board.scope.site:
+    team_order.remove("site")
+st.dataframe(
+    teams,
+    key="lb_teams",
+    hide_index=True,
+    column_order=team_order,
+    column_config=common.team_columns(settings),
+    height=common.table_height(len(teams), max_rows=12),
+)
+daily_col, stars_col = st.columns([3, 2], gap="large")
+with daily_col:
+    st.subheader(f"Day by day · last {len(view.trend_days)} days")
+    st.altair_chart(charts.daily_average_chart(view.daily, prior=board.prior), key="lb_daily")
+with stars_col:
+    st.subheader("Star distribution")
+    st.altair_chart(charts.star_distribution_chart(view.distribution), key="lb_stars")

@@ -1,0 +1,278 @@
+"""A real Streamlit server and headless Chromium for browser tests, as reusable pytest fixtures.
+
+Use them from any test module::
+
+    from tests.browser_util import browser_db_url, chromium, page, streamlit_server, open_app  # noqa: F401
+
+    @pytest.mark.browser
+    def test_something(page, streamlit_server):
+        open_app(page, streamlit_server.url + "/leaderboard", ready='[data-testid="stDataFrame"]')
+
+The server is started once per test session with ``streamlit run app.py`` on a
+free port, against a SQLite file seeded with ``db.seed.seed_demo`` (browser
+tests run on SQLite only). Chromium is Debian's ``/usr/bin/chromium`` driven by
+Playwright. A missing Chromium fails the test loudly; set
+``STARBOARD_SKIP_BROWSER=1`` to skip browser tests on a machine without one.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = ROOT / "app.py"
+ARTIFACTS = ROOT / "tests" / "artifacts"
+
+CHROMIUM = os.environ.get("STARBOARD_CHROMIUM", "/usr/bin/chromium")
+# Flags measured to work with Debian's Chromium in a container (see shared STYLE.md).
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SKIP_ENV = "STARBOARD_SKIP_BROWSER"
+SERVER_START_TIMEOUT = 90.0
+APP_READY_TIMEOUT_MS = 45_000
+
+
+def skip_requested() -> bool:
+    return os.environ.get(SKIP_ENV, "").strip().lower() in {"1", "true", "yes"}
+
+
+def require_browser() -> None:
+    """Skip when STARBOARD_SKIP_BROWSER=1; otherwise fail loudly if Chromium or Playwright is missing."""
+    if skip_requested():
+        pytest.skip(f"{SKIP_ENV} is set")
+    if not Path(CHROMIUM).exists():
+        pytest.fail(
+            f"Chromium is not installed at {CHROMIUM}: browser tests must run. "
+            f"Install it (apt-get install -y chromium; .ci/run does) or set {SKIP_ENV}=1 to skip them locally.",
+            pytrace=False,
+        )
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        pytest.fail("playwright is not installed: pip install -r requirements.txt", pytrace=False)
+
+
+# --------------------------------------------------------------------------- the server
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class StreamlitServer:
+    url: str  # http://127.0.0.1:PORT (no trailing slash)
+    port: int
+    database_url: str
+    process: subprocess.Popen
+    log_path: Path
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def stop(self) -> None:
+        stop_server(self)
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def start_server(
+    *,
+    database_url: str,
+    log_path: Path,
+    port: int | None = None,
+    extra_env: dict[str, str] | None = None,
+    timeout: float = SERVER_START_TIMEOUT,
+) -> StreamlitServer:
+    """``streamlit run app.py`` in its own process group; returns once it answers its health check."""
+    port = port or free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "STARBOARD_AUTO_SEED": "0",
+        "PYTHONUNBUFFERED": "1",
+        **(extra_env or {}),
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(APP),
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
+        "--server.fileWatcherType",
+        "none",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log = log_path.open("wb")
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group, so stop_server ends all of it
+    )
+    log.close()
+    server = StreamlitServer(
+        url=f"http://127.0.0.1:{port}", port=port, database_url=database_url, process=process, log_path=log_path
+    )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"streamlit exited with code {process.returncode}:\n{server.log_tail()}")
+        if _healthy(server.url):
+            return server
+        time.sleep(0.25)
+    stop_server(server)
+    raise RuntimeError(f"streamlit did not answer on {server.url} within {timeout:.0f} s:\n{server.log_tail()}")
+
+
+def stop_server(server: StreamlitServer, *, grace: float = 10.0) -> None:
+    """SIGTERM the server's process group, then SIGKILL whatever is left after ``grace`` seconds."""
+    process = server.process
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        process.wait(timeout=grace)
+
+
+def seed_database(path: Path, *, seed: int = 7) -> str:
+    """A SQLite file at ``path`` holding the deterministic demo data; returns its URL."""
+    from db.engine import make_engine
+    from db.seed import seed_demo
+
+    url = f"sqlite:///{path}"
+    engine = make_engine(url)
+    try:
+        seed_demo(engine=engine, seed=seed)
+    finally:
+        engine.dispose()
+    return url
+
+
+# --------------------------------------------------------------------------- the browser
+
+
+def launch_chromium(playwright):
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+def open_app(page, url: str, *, ready: str, timeout_ms: int = APP_READY_TIMEOUT_MS) -> None:
+    """Load ``url`` and wait until the app has really rendered: ``ready`` is visible and no skeleton is left."""
+    page.goto(url, wait_until="domcontentloaded", timeout=timeout_ms)
+    wait_for_app(page, ready=ready, timeout_ms=timeout_ms)
+
+
+def wait_for_app(page, *, ready: str, timeout_ms: int = APP_READY_TIMEOUT_MS) -> None:
+    page.wait_for_selector(ready, state="visible", timeout=timeout_ms)
+    page.wait_for_selector('[data-testid="stSkeleton"]', state="detached", timeout=timeout_ms)
+    # The app root says when the script run is over (a rerun may still be drawing otherwise).
+    page.wait_for_selector(
+        '[data-testid="stApp"][data-test-script-state="notRunning"]', state="attached", timeout=timeout_ms
+    )
+
+
+def assert_no_exception(page) -> None:
+    errors = page.locator('[data-testid="stException"]')
+    if errors.count():
+        raise AssertionError("the page shows an exception:\n" + errors.first.inner_text())
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="session")
+def browser_db_url(tmp_path_factory) -> str:
+    """A seeded SQLite database shared by the browser tests of this session."""
+    require_browser()
+    return seed_database(tmp_path_factory.mktemp("browser-db") / "starboard.db")
+
+
+@pytest.fixture(scope="session")
+def streamlit_server(browser_db_url, tmp_path_factory) -> Iterator[StreamlitServer]:
+    require_browser()
+    log_path = tmp_path_factory.mktemp("streamlit-log") / "streamlit.log"
+    server = start_server(database_url=browser_db_url, log_path=log_path)
+    try:
+        yield server
+    finally:
+        stop_server(server)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(chromium):
+    """A fresh 1920×1080 page (its own context: no cookies or storage shared between tests)."""
+    context = chromium.new_context(viewport={"width": 1920, "height": 1080})
+    tab = context.new_page()
+    try:
+        yield tab
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def screenshots() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
