@@ -295,7 +295,7 @@ def praise_ratings(
             Rating.agent_id.in_(_public_agents(scope)),
             Rating.id > after_id,
         )
-        .order_by(Rating.id.desc())
+        .order_by(Rating.rated_at.desc(), Rating.id.desc())
         .limit(limit)
     )
     if with_comment:

@@ -146,6 +146,20 @@ def _team_rows(teams, *, top: int) -> list[dict]:
     ]
 
 
+def _one_per_agent(items: list[dict], *, limit: int) -> list[dict]:
+    """The newest praise for as many different agents as possible: spread the applause."""
+    seen: set[str] = set()
+    chosen = []
+    for item in items:
+        if item["agent"] in seen:
+            continue
+        seen.add(item["agent"])
+        chosen.append(item)
+        if len(chosen) == limit:
+            break
+    return chosen
+
+
 def wall_data(
     *,
     session: Session,
@@ -170,7 +184,9 @@ def wall_data(
         timezone=scope.timezone or config.tz,
         today=_top_rows(today_board.agents, top=config.top),
         week=_top_rows(week_board.agents, top=config.top),
-        shoutouts=queries.praise_ratings(session=session, scope=scope, limit=5, since=now - timedelta(days=7)),
+        shoutouts=_one_per_agent(
+            queries.praise_ratings(session=session, scope=scope, limit=40, since=now - timedelta(days=7)), limit=4
+        ),
         badges=queries.public_badge_awards(session=session, scope=scope, since=week_start, limit=12),
         teams=_team_rows(week_board.teams, top=config.top) if scope.team_id is None else [],
         ratings_today=int(today_board.agents["ratings"].sum()) if len(today_board.agents) else 0,

@@ -25,32 +25,35 @@ STYLE = f"""
   .block-container, [data-testid="stMainBlockContainer"] {{ padding: 0 !important; max-width: 100% !important; }}
   [data-testid="stVerticalBlock"] {{ gap: 0 !important; }}
   .sb-wall {{ font-family: "DejaVu Sans", "Segoe UI", Roboto, sans-serif; height: 100vh; display: flex;
-    flex-direction: column; padding: calc(1.6 * {U}) calc(3 * {U}); box-sizing: border-box; }}
-  .sb-top {{ display: flex; align-items: baseline; justify-content: space-between; }}
-  .sb-brand {{ font-size: calc(2.2 * {U}); font-weight: 700; color: #ffd54a; letter-spacing: .02em; }}
-  .sb-brand small {{ color: #9aa7c7; font-weight: 500; margin-left: calc(1 * {U}); }}
-  .sb-title {{ font-size: calc(4.2 * {U}); font-weight: 800; margin: calc(.6 * {U}) 0 calc(1.2 * {U}); }}
-  .sb-clock {{ font-size: calc(2.2 * {U}); color: #c9d3ee; font-variant-numeric: tabular-nums; }}
+    flex-direction: column; padding: calc(1.2 * {U}) calc(3 * {U}); box-sizing: border-box; }}
+  .sb-top {{ display: flex; align-items: center; justify-content: space-between; gap: calc(2 * {U});
+    margin-bottom: calc(1 * {U}); }}
+  .sb-brand {{ font-size: calc(2 * {U}); font-weight: 700; color: #ffd54a; letter-spacing: .02em; flex: 1; }}
+  .sb-brand small {{ display: block; color: #9aa7c7; font-weight: 500; font-size: .8em; }}
+  .sb-title {{ font-size: calc(3.6 * {U}); font-weight: 800; text-align: center; flex: 2; line-height: 1.2; }}
+  .sb-clock {{ font-size: calc(2 * {U}); color: #c9d3ee; font-variant-numeric: tabular-nums; flex: 1;
+    text-align: right; }}
   .sb-live {{ display: inline-block; width: calc(1 * {U}); height: calc(1 * {U}); border-radius: 50%;
     background: #35d07f; margin-right: calc(.6 * {U}); vertical-align: middle; }}
-  .sb-reconnecting {{ font-size: calc(1.4 * {U}); color: #ffb04a; margin-left: calc(1 * {U}); }}
+  .sb-reconnecting {{ font-size: calc(1.4 * {U}); color: #ffb04a; margin-right: calc(1 * {U}); }}
   .sb-reconnecting .sb-live {{ background: #ffb04a; }}
-  .sb-body {{ flex: 1; display: flex; flex-direction: column; gap: calc(.7 * {U}); overflow: hidden; }}
-  .sb-row {{ display: grid; grid-template-columns: calc(6 * {U}) 1fr calc(13 * {U}) calc(15 * {U});
-    align-items: center; background: #111a30; border-radius: calc(1 * {U}); padding: calc(.55 * {U}) calc(1.4 * {U});
-    font-size: calc(2.8 * {U}); min-height: 0; }}
-  .sb-row.r1 {{ background: linear-gradient(90deg, #5a4300, #111a30 70%); }}
-  .sb-row.r2 {{ background: linear-gradient(90deg, #3d4452, #111a30 70%); }}
-  .sb-row.r3 {{ background: linear-gradient(90deg, #4d2f16, #111a30 70%); }}
+  .sb-body {{ flex: 1; display: flex; flex-direction: column; gap: calc(.6 * {U}); overflow: hidden; min-height: 0; }}
+  .sb-row {{ flex: 1 1 0; max-height: calc(6.5 * {U}); min-height: 0; display: grid;
+    grid-template-columns: calc(6 * {U}) 1fr calc(14 * {U}) calc(13 * {U}); align-items: center;
+    background: #111a30; border-radius: calc(1 * {U}); padding: 0 calc(1.6 * {U}); font-size: calc(2.6 * {U});
+    overflow: hidden; }}
+  .sb-row.r1 {{ background: linear-gradient(90deg, #6b5000, #111a30 65%); }}
+  .sb-row.r2 {{ background: linear-gradient(90deg, #4a5263, #111a30 65%); }}
+  .sb-row.r3 {{ background: linear-gradient(90deg, #5e3818, #111a30 65%); }}
   .sb-rank {{ font-weight: 800; color: #ffd54a; font-variant-numeric: tabular-nums; }}
   .sb-name {{ font-weight: 700; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }}
-  .sb-team {{ display: block; font-size: .55em; font-weight: 500; color: #9aa7c7; }}
+  .sb-team {{ font-size: .6em; font-weight: 500; color: #9aa7c7; margin-left: calc(1.2 * {U}); }}
   .sb-stars {{ text-align: right; color: #ffd54a; font-weight: 700; font-variant-numeric: tabular-nums; }}
   .sb-count {{ text-align: right; color: #c9d3ee; font-size: .7em; font-variant-numeric: tabular-nums; }}
-  .sb-up {{ color: #35d07f; font-size: .6em; margin-left: calc(.8 * {U}); }}
+  .sb-up {{ color: #35d07f; font-size: .6em; margin-left: calc(1 * {U}); }}
   .sb-cards {{ display: grid; grid-template-columns: 1fr 1fr; gap: calc(1.4 * {U}); }}
   .sb-card {{ background: #111a30; border-radius: calc(1.2 * {U}); padding: calc(1.6 * {U}) calc(2 * {U}); }}
-  .sb-card .sb-quote {{ font-size: calc(2.5 * {U}); line-height: 1.3; font-style: italic; color: #ffffff;
+  .sb-card .sb-quote {{ font-size: calc(2.9 * {U}); line-height: 1.3; font-style: italic; color: #ffffff;
     display: -webkit-box; -webkit-line-clamp: 4; -webkit-box-orient: vertical; overflow: hidden; }}
   .sb-card .sb-who {{ margin-top: calc(1 * {U}); font-size: calc(1.9 * {U}); color: #9aa7c7; }}
   .sb-card .sb-who b {{ color: #f4f6fb; }}
@@ -61,7 +64,7 @@ STYLE = f"""
     text-align: center; }}
   .sb-empty .sb-big {{ font-size: calc(6 * {U}); font-weight: 800; color: #ffd54a; }}
   .sb-empty .sb-sub {{ font-size: calc(2.6 * {U}); color: #c9d3ee; margin-top: calc(1.5 * {U}); }}
-  .sb-dots {{ text-align: center; padding-top: calc(1 * {U}); font-size: calc(1.6 * {U}); color: #3a4766; }}
+  .sb-dots {{ text-align: center; padding-top: calc(.8 * {U}); font-size: calc(1.4 * {U}); color: #3a4766; }}
   .sb-dots .on {{ color: #ffd54a; }}
   .sb-celebrate {{ position: fixed; left: 0; right: 0; top: 0; z-index: 1000; padding: calc(2 * {U}) calc(3 * {U});
     background: linear-gradient(90deg, #ffb300, #ff6f00); color: #1b1200; box-shadow: 0 1vh 4vh rgba(0,0,0,.5);
@@ -137,11 +140,11 @@ def _shoutouts(items: list[dict], now: datetime) -> str:
 
 def _badges(items: list[dict], now: datetime) -> str:
     cards = []
-    for b in items[:8]:
+    for b in items[:6]:
         icon = BADGE_ICONS.get(str(b.get("badge_code", "")), "🏅")
         cards.append(
             f'<div class="sb-card sb-badge"><span class="sb-icon">{icon}</span><div>'
-            f'<b>{esc(b["agent"])}</b><div class="sb-who">{esc(b["badge"])} · {esc(b["team"])} · '
+            f'<b>{esc(b["agent"])}</b><div class="sb-who"><span class="sb-gold">{esc(b["badge"])}</span> · {esc(b["team"])} · '
             f'{esc(time_ago(b["awarded_at"], now))}</div></div></div>'
         )
     return f'<div class="sb-cards">{"".join(cards)}</div>'
@@ -155,10 +158,11 @@ def panel_html(data: WallData, panel: str | None, *, now: datetime, local_clock:
         if reconnecting
         else '<span class="sb-live" title="live"></span>'
     )
-    head = (
-        f'<div class="sb-top"><div class="sb-brand">★ Starboard<small>{esc(data.scope_label)}</small></div>'
-        f'<div class="sb-clock">{status}{esc(local_clock)}</div></div>'
-    )
+    brand = f'<div class="sb-brand">★ Starboard<small>{esc(data.scope_label)}</small></div>'
+    clock = f'<div class="sb-clock">{status}{esc(local_clock)}</div>'
+    title = f'<div class="sb-title">{esc(PANEL_TITLES[panel])}</div>' if panel else '<div class="sb-title"></div>'
+    head = f'<div class="sb-top">{brand}{title}{clock}</div>'
+
     if panel is None:
         body = (
             '<div class="sb-empty"><div class="sb-big">A fresh day on the floor ☀️</div>'
@@ -176,7 +180,6 @@ def panel_html(data: WallData, panel: str | None, *, now: datetime, local_clock:
     dots = "".join(f'<span class="{"on" if p == panel else ""}"> ● </span>' for p in panels)
     return (
         f'<div class="sb-wall" data-panel="{panel}">{head}'
-        f'<div class="sb-title">{esc(PANEL_TITLES[panel])}</div>'
         f'<div class="sb-body">{inner}</div><div class="sb-dots">{dots}</div></div>'
     )
 
