@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Sequence
 
 import pandas as pd
-from sqlalchemy import case, func, literal
+from sqlalchemy import case, exists, func, literal
 from sqlmodel import Session, select
 
 from db.models import Agent, AppMeta, Interaction, Rating, Site, Team
@@ -285,6 +285,8 @@ def praise_ratings(
 
     Only the fields a public screen may show; tags and excluded ratings never leave here.
     """
+    from db.models import RatingTag
+
     stmt = (
         select(Rating.id, Agent.display_name, Team.name, Rating.stars, Rating.comment, Rating.rated_at)
         .join(Agent, Agent.id == Rating.agent_id)
@@ -294,6 +296,8 @@ def praise_ratings(
             Rating.excluded_cause.is_(None),
             Rating.agent_id.in_(_public_agents(scope)),
             Rating.id > after_id,
+            # A 4★ that names something to improve is feedback for a 1:1, not for the wall.
+            ~exists().where(RatingTag.rating_id == Rating.id, RatingTag.kind == "to_improve"),
         )
         .order_by(Rating.rated_at.desc(), Rating.id.desc())
         .limit(limit)

@@ -71,6 +71,7 @@ def wall_floor(engine):
                 _rate(session, agents[name], stars, comment=f"Lovely help from {name} #{i}" if i == 0 else "")
         _rate(session, agents["Eve Sy"], 1, comment=LOW_COMMENT, tags=[("to_improve", IMPROVE_TAG)], minutes_ago=1)
         _rate(session, agents["Ana Reyes"], 5, comment=XSS, minutes_ago=2)
+        _rate(session, agents["Cora Lim"], 4, comment="Good but ZZ-mild-criticism", tags=[("to_improve", "speed")], minutes_ago=0)
         session.add(CoachingNote(agent_id=agents["Eve Sy"].id, kind="criticism", text=CRITICISM))
         badge = Badge(code="empathetic", name="Empathetic", kind="value")
         session.add(badge)
@@ -81,7 +82,7 @@ def wall_floor(engine):
     return agents
 
 
-FORBIDDEN = (LOW_COMMENT, IMPROVE_TAG, CRITICISM, "Hidey", "HIDDEN-PRAISE")
+FORBIDDEN = (LOW_COMMENT, IMPROVE_TAG, CRITICISM, "Hidey", "HIDDEN-PRAISE", "ZZ-mild-criticism")
 
 
 def test_wall_data_is_praise_only(engine, wall_floor):
