@@ -17,6 +17,7 @@ from typing import Sequence
 COMMAND_MODULES = (
     "seed",
     "import_",
+    "simulate",
     "rank",
     "users",
     "displays",
