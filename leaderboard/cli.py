@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "users",
     "displays",
     "purge_comments",
+    "badges",
 )
 
 
