@@ -726,16 +726,29 @@ def _coaching_notes(
 
 
 def _badges(*, session: Session) -> dict[str, int]:
-    """The default badge catalogue; badge ids by code."""
-    badges = [Badge(code=code, name=name, kind="value", description=text, criteria="Awarded by a team leader, "
-                    "reviewed weekly (once per agent per week).") for code, name, text in VALUE_BADGES]
-    badges += [
-        Badge(code=code, name=name, kind="automatic", description=text, criteria=criteria)
-        for code, name, text, criteria in AUTOMATIC_BADGES
-    ]
-    session.add_all(badges)
-    session.flush()
-    return {b.code: b.id for b in badges}
+    """The default badge catalogue (missing codes only); badge ids by code.
+
+    ``leaderboard.badges`` owns the catalogue when it is present; the seed's own
+    list above is the fallback, with the same codes.
+    """
+    try:
+        from leaderboard.badges import ensure_catalogue
+    except ImportError:
+        ensure_catalogue = None
+    if ensure_catalogue is not None:
+        ensure_catalogue(session, commit=False)
+    else:
+        existing = set(session.execute(select(Badge.code)).scalars())
+        value_criteria = "Awarded by a team leader with a reason, reviewed weekly."
+        specs = [(code, name, "value", text, value_criteria) for code, name, text in VALUE_BADGES]
+        specs += [(code, name, "automatic", text, criteria) for code, name, text, criteria in AUTOMATIC_BADGES]
+        session.add_all(
+            Badge(code=code, name=name, kind=kind, description=text, criteria=criteria)
+            for code, name, kind, text, criteria in specs
+            if code not in existing
+        )
+        session.flush()
+    return dict(session.execute(select(Badge.code, Badge.id)).all())
 
 
 def _value_awards(
@@ -759,7 +772,6 @@ def _value_awards(
     this_monday = datetime.combine(now.date() - timedelta(days=now.weekday()), time())
     for week_back in range(days // 7, -1, -1):
         monday = this_monday - timedelta(days=7 * week_back)
-        year, week, _ = monday.isocalendar()
         for t in teams:
             if rng.random() > 0.75:
                 continue
@@ -768,15 +780,18 @@ def _value_awards(
             # Some time during that week (this week: before now).
             span = min(now, monday + timedelta(days=7)) - monday
             awarded = monday + span * rng.random()
+            if awarded < now - timedelta(days=days):
+                continue  # before the demo period
             session.add(
                 BadgeAward(
                     badge_id=badges[code],
                     agent_id=agent_ids[name],
                     awarded_by_id=user_ids[t.leader],
-                    awarded_by=t.leader,
+                    awarded_by=username_for(t.leader),
                     awarded_at=awarded.replace(microsecond=0),
                     reason=VALUE_AWARD_REASONS[code],
-                    period_key=f"{year}-W{week:02d}",
+                    # A value award not tied to one rating is keyed by its UTC day (see leaderboard.badges).
+                    period_key=f"{awarded.date().isoformat()}#1",
                 )
             )
             count += 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -275,7 +276,8 @@ def test_badges_notes_and_meta(seeded):
         "most_improved", "perfect_week", "fcr_champion", "recovery_hero",
     }
     assert all(description and criteria for _, _, description, criteria in seeded["badges"])
-    assert seeded["awards"] and all(key.startswith("20") and "-W" in key for key, _, _ in seeded["awards"])
+    # Value awards not tied to a rating are keyed by UTC day, as leaderboard.badges keys them.
+    assert seeded["awards"] and all(re.fullmatch(r"\d{4}-\d{2}-\d{2}#1", key) for key, _, _ in seeded["awards"])
     assert all(awarded_at <= NOW for _, awarded_at, _ in seeded["awards"])
 
     notes = seeded["notes"]
