@@ -6,8 +6,10 @@ free of Streamlit. Nothing here touches the database at import time.
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from datetime import date, datetime, timedelta, timezone
 
 import pandas as pd
@@ -21,6 +23,8 @@ from leaderboard import charts, ranking
 from leaderboard.periods import ALIASES, PERIODS, Period, local_date
 from leaderboard.settings import Settings, get_settings
 from leaderboard.text import markdown_text
+
+APP_PATH = Path(__file__).resolve().parent.parent / "app.py"
 
 # Query results are recomputed at least this often even when the data version
 # has not moved ("today" rolls over; an edit in place keeps the version).
@@ -91,19 +95,25 @@ def ensure_demo_data() -> bool:
 
 
 def leave_pages_folder_mode() -> None:
-    """Rerun through app.py when Streamlit ran this page straight from the pages/ folder.
+    """Run app.py around this page when Streamlit ran the page straight from the pages/ folder.
 
     On a fresh server whose first request names a page (/leaderboard, /wall: a
     bookmark after a restart), Streamlit 1.67 runs pages/<name>.py as an
-    old-style folder page, without app.py: no page config, a file-name menu,
-    and it stays that way until some session opens "/". Leaving that mode and
-    rerunning makes app.py's st.navigation pick the same page (same url_path).
+    old-style folder page, without app.py: no page config, a menu of file names
+    (common, app…), and it stays so until some session opens "/". (AppTest does
+    the same on every run.) Running app.py here, in the same script run, gives
+    the page its frame and menu; its st.navigation picks this same page (same
+    url_path) and runs it, and widget clicks of this run are not lost, as they
+    would be with st.rerun().
     """
     from streamlit.runtime.pages_manager import PagesManager
 
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
+    if not PagesManager.uses_pages_directory:
+        return
+    import runpy
+
+    runpy.run_path(str(APP_PATH), run_name="__main__")
+    st.stop()
 
 
 def guard_page() -> None:
@@ -358,9 +368,17 @@ def clear_team() -> None:
 # --------------------------------------------------------------------------- text
 
 
+# GFM turns bare "http://…", "www.…" and "a@b.c" into links even when every special
+# character is an entity (it links the decoded text): an invisible word joiner
+# after ":" and "@" and inside "www" keeps them plain text.
+_WORD_JOINER = "\u2060"
+_AUTOLINK_TRIGGERS = re.compile(r"(:|@|(?i:www))")
+
+
 def md(value: object) -> str:
-    """User text (names, URL values) made inert for st.markdown, captions, warnings."""
-    return markdown_text(value)
+    """User text (names, URL values) made inert for st.markdown, captions, warnings and buttons."""
+    text = "" if value is None else str(value)
+    return markdown_text(_AUTOLINK_TRIGGERS.sub(lambda m: m.group(0) + _WORD_JOINER, text))
 
 
 _EMPTY_WHEN = {
@@ -491,8 +509,14 @@ def team_frame(view: LeaderboardView) -> pd.DataFrame:
 
 def export_csv(view: LeaderboardView) -> bytes:
     """Exactly the public columns of ``rank --format csv``, ranked agents then provisional ones."""
-    rows = boards.public_rows(view.board.agents)
-    return pd.DataFrame(rows, columns=list(ranking.RANK_COLUMNS)).to_csv(index=False).encode("utf-8")
+    import io
+
+    from leaderboard.commands.common import write_rows
+
+    out = io.StringIO()
+    # The same writer as `python -m leaderboard rank --format csv`: byte for byte the same file.
+    write_rows(boards.public_rows(view.board.agents), ranking.RANK_COLUMNS, "csv", out=out)
+    return out.getvalue().encode("utf-8")
 
 
 def export_name(view: LeaderboardView) -> str:
@@ -577,7 +601,7 @@ def delta(now, before, pattern: str) -> dict:
     text = pattern.format(now - before)
     if not any(ch in "123456789" for ch in text):
         return {"delta": text.lstrip("+-"), "delta_color": "off", "delta_arrow": "off"}
-    return {"delta": text, "delta_description": "vs previous period"}
+    return {"delta": text}
 
 
 __all__ = [

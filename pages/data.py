@@ -9,6 +9,8 @@ from leaderboard.settings import get_settings
 from pages import common
 from pages.common import md
 
+SAMPLE = common.APP_PATH.parent / "examples" / "ratings_sample.csv"
+
 common.guard_page()
 settings = get_settings()
 url = common.database_url()
@@ -31,8 +33,19 @@ with st.expander("Columns", icon=":material/view_column:"):
         "`" + "`, `".join(COLUMNS) + "`\n\n"
         "Times are ISO 8601 (`2026-11-20T14:03:00Z`; without an offset they are taken as UTC). "
         "`stars` 1–5, `nps` 0–10, `resolved` yes/no, tags separated by `;`. "
-        "Sites, teams and agents that do not exist yet are created."
+        "Sites, teams and agents that do not exist yet are created. Very large exports load faster "
+        "from the command line: `python -m leaderboard import FILE.csv`."
     )
+    if SAMPLE.exists():
+        st.download_button(
+            "Download a sample file",
+            data=SAMPLE.read_bytes(),
+            file_name=SAMPLE.name,
+            mime="text/csv",
+            key="data_sample",
+            icon=":material/description:",
+            on_click="ignore",
+        )
 
 limit_bytes = settings.max_upload_mb * 1024 * 1024
 upload = st.file_uploader(
@@ -61,7 +74,13 @@ if upload is not None:
         if report.fatal:
             st.error(f"Nothing was imported: {md(report.fatal)}", icon=":material/error:")
         else:
-            if report.rejected:
+            landed = report.inserted + report.updated + report.unchanged
+            if report.rejected and not landed:
+                st.error(
+                    f"None of the {report.rejected:,} rows landed: fix them in the file and import it again.",
+                    icon=":material/error:",
+                )
+            elif report.rejected:
                 st.warning(
                     f"Imported with {report.rejected:,} rejected row{'s' if report.rejected != 1 else ''}: "
                     "fix them in the file and import it again.",

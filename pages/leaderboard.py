@@ -85,7 +85,7 @@ cols[1].metric(
     common.fmt_number(now["avg_stars"], "{:.2f}"),
     **common.delta(now["avg_stars"], before.get("avg_stars"), "{:+.2f}"),
     border=True,
-    help="Mean stars of every rating in the period; the change is against the previous period of the same length",
+    help="Mean stars of every rating in the period. Changes under each figure are against the previous period of the same length",
 )
 cols[2].metric(
     "Response rate",
@@ -146,7 +146,8 @@ if ranked.empty:
         icon=":material/hourglass_empty:",
     )
 else:
-    st.dataframe(
+    # Keyed containers (class st-key-…) let browser tests find each table.
+    st.container(key="lb_ranked_box").dataframe(
         common.styled_ranking(ranked),
         key="lb_ranked",
         hide_index=True,
@@ -169,7 +170,7 @@ if len(provisional):
         provisional_order.remove("site")
     if board.scope.team:
         provisional_order.remove("team")
-    st.dataframe(
+    st.container(key="lb_provisional_box").dataframe(
         provisional,
         key="lb_provisional",
         hide_index=True,
@@ -185,7 +186,7 @@ teams = common.team_frame(view)
 team_order = ["rank", "team", "site", "agents", "ratings", "score", "avg_stars", "response_rate", "fcr_pct", "nps"]
 if board.scope.site:
     team_order.remove("site")
-st.dataframe(
+st.container(key="lb_teams_box").dataframe(
     teams,
     key="lb_teams",
     hide_index=True,
@@ -196,7 +197,11 @@ st.dataframe(
 daily_col, stars_col = st.columns([3, 2], gap="large")
 with daily_col:
     st.subheader(f"Day by day · last {len(view.trend_days)} days")
-    st.altair_chart(charts.daily_average_chart(view.daily, prior=board.prior), key="lb_daily")
+    st.container(key="lb_daily_box").altair_chart(
+        charts.daily_average_chart(view.daily, prior=board.prior), key="lb_daily"
+    )
 with stars_col:
     st.subheader("Star distribution")
-    st.altair_chart(charts.star_distribution_chart(view.distribution), key="lb_stars")
+    st.container(key="lb_stars_box").altair_chart(
+        charts.star_distribution_chart(view.distribution), key="lb_stars"
+    )

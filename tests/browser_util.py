@@ -25,9 +25,10 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 
@@ -229,36 +230,78 @@ def assert_no_exception(page) -> None:
 
 # --------------------------------------------------------------------------- fixtures
 
+# Test modules import these fixtures, and pytest then registers one copy per
+# module: a session-scoped fixture would start one server and one Playwright per
+# module (two Playwrights in one thread fail). So the real resources live here
+# once per test process, shared by every copy and closed when the last is done.
+_SHARED: dict[str, list] = {}  # name -> [value, users, close]
+
+
+@contextmanager
+def _shared(name: str, start: Callable[[], tuple[Any, Callable[[], None]]]) -> Iterator[Any]:
+    entry = _SHARED.get(name)
+    if entry is None:
+        value, close = start()
+        entry = _SHARED[name] = [value, 0, close]
+    entry[1] += 1
+    try:
+        yield entry[0]
+    finally:
+        entry[1] -= 1
+        if entry[1] == 0:
+            del _SHARED[name]
+            entry[2]()
+
 
 @pytest.fixture(scope="session")
-def browser_db_url(tmp_path_factory) -> str:
+def browser_db_url(tmp_path_factory) -> Iterator[str]:
     """A seeded SQLite database shared by the browser tests of this session."""
     require_browser()
-    return seed_database(tmp_path_factory.mktemp("browser-db") / "starboard.db")
+
+    def start():
+        return seed_database(tmp_path_factory.mktemp("browser-db") / "starboard.db"), lambda: None
+
+    with _shared("db", start) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
 def streamlit_server(browser_db_url, tmp_path_factory) -> Iterator[StreamlitServer]:
     require_browser()
-    log_path = tmp_path_factory.mktemp("streamlit-log") / "streamlit.log"
-    server = start_server(database_url=browser_db_url, log_path=log_path)
-    try:
+
+    def start():
+        log_path = tmp_path_factory.mktemp("streamlit-log") / "streamlit.log"
+        server = start_server(database_url=browser_db_url, log_path=log_path)
+        return server, server.stop
+
+    with _shared("server", start) as server:
         yield server
-    finally:
-        stop_server(server)
 
 
 @pytest.fixture(scope="session")
 def chromium():
     require_browser()
-    from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
+    def start():
+        from playwright.sync_api import sync_playwright
+
+        playwright = sync_playwright().start()
         try:
-            yield browser
-        finally:
-            browser.close()
+            browser = launch_chromium(playwright)
+        except BaseException:
+            playwright.stop()
+            raise
+
+        def close() -> None:
+            try:
+                browser.close()
+            finally:
+                playwright.stop()
+
+        return browser, close
+
+    with _shared("chromium", start) as browser:
+        yield browser
 
 
 @pytest.fixture
