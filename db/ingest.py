@@ -27,6 +27,7 @@ from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from db.models import Agent, Interaction, Rating, RatingTag, Site, Team
+from leaderboard.settings import get_settings
 
 COLUMNS = (
     "interaction_id",
@@ -601,6 +602,8 @@ class _Writer:
         self.report = report
         self.batch_size = max(1, batch_size)
         self.directory: _Directory | None = None
+        self.settings = get_settings()
+        self.recovery_threshold = self.settings.recovery_threshold
 
     def write_all(self, rows: Iterable[CanonicalRow]) -> None:
         batch: list[CanonicalRow] = []
@@ -635,8 +638,13 @@ class _Writer:
             outcome = plan.add(row, agent_id, existing.get(row.interaction_id), stored_tags)
             setattr(self.report, outcome, getattr(self.report, outcome) + 1)
         self._apply(conn, plan)
-        # New and changed ratings are known here (plan.rating_inserts / rating_updates): the place
-        # for anything that must react to them in the same transaction.
+        # Every low rating opens a recovery case in the same transaction that lands it,
+        # whichever way it came in (import, simulator, seed).
+        low = [row.interaction_id for row in batch if row.stars is not None and row.stars <= self.recovery_threshold]
+        if low:
+            from db.recovery_store import open_cases
+
+            open_cases(conn, interaction_ids=low, settings=self.settings)
 
     def _apply(self, conn: Connection, plan: "_BatchPlan") -> None:
         """Run the plan's statements: bulk inserts and executemany updates, no per-row round trips."""

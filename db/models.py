@@ -120,7 +120,7 @@ class Interaction(SQLModel, table=True):
 
     id: Optional[int] = Field(default=None, primary_key=True)
     interaction_id: str = Field(max_length=100, unique=True)  # the external id
-    agent_id: int = _fk("agent.id")
+    agent_id: int = _fk("agent.id", index=False)  # ix_interaction_agent_closed leads with it
     channel: str = Field(max_length=40)
     contact_reason: str = Field(default="", max_length=120)
     closed_at: NaiveDatetime
@@ -141,13 +141,14 @@ class Rating(SQLModel, table=True):
             name="ck_rating_excluded_cause",
         ),
         Index("ix_rating_rated_agent", "rated_at", "agent_id", "stars", "resolved", "nps"),
+        Index("ix_rating_agent_rated", "agent_id", "rated_at"),
     )
 
     id: Optional[int] = Field(default=None, primary_key=True)
     interaction_id: int = Field(
         sa_column=Column(Integer, ForeignKey("interaction.id", ondelete="CASCADE"), nullable=False, unique=True)
     )
-    agent_id: int = _fk("agent.id")
+    agent_id: int = _fk("agent.id", index=False)  # ix_rating_agent_rated leads with it
     stars: int
     comment: str = Field(default="")
     resolved: Optional[bool] = Field(default=None)

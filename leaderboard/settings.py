@@ -57,6 +57,9 @@ class Settings:
     public_name_style: str = "first_initial"
     # Customer comments older than this many days may be purged (0: keep forever).
     comment_retention_days: int = 0
+    # Service recovery: a rating at or below this opens a case, due this many hours after it lands.
+    recovery_threshold: int = 2
+    recovery_due_hours: float = 2.0
 
     @property
     def is_sqlite(self) -> bool:
@@ -87,4 +90,6 @@ def get_settings() -> Settings:
         lockout_minutes=_int("STARBOARD_LOCKOUT_MINUTES", 15),
         public_name_style=os.environ.get("STARBOARD_PUBLIC_NAMES", "first_initial").strip() or "first_initial",
         comment_retention_days=_int("STARBOARD_COMMENT_RETENTION_DAYS", 0),
+        recovery_threshold=_int("STARBOARD_RECOVERY_THRESHOLD", 2),
+        recovery_due_hours=_float("STARBOARD_RECOVERY_DUE_HOURS", 2.0),
     )

@@ -1,0 +1,299 @@
+"""Recovery cases and score exclusions: storage, viewer-filtered reads, audited writes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Iterable
+
+import pandas as pd
+from sqlalchemy import exists, func, insert, literal, select as sa_select
+from sqlalchemy.engine import Connection
+from sqlmodel import Session, select
+
+from db import queries
+from db.accounts import audit
+from db.models import EXCLUSION_CAUSES, Agent, Interaction, Rating, RecoveryCase, Site, Team, User, utcnow
+from leaderboard import recovery
+from leaderboard.recovery import RecoveryError
+from leaderboard.settings import Settings, get_settings
+
+CASE_COLUMNS = (
+    "case_id",
+    "interaction_id",
+    "agent",
+    "team",
+    "stars",
+    "opened_at",
+    "due_at",
+    "status",
+    "owner",
+)
+
+
+def open_cases(
+    conn: Connection,
+    *,
+    interaction_ids: Iterable[str],
+    now: datetime | None = None,
+    settings: Settings | None = None,
+) -> int:
+    """Open a case for every rating of these interactions at or below the threshold that has none.
+
+    One INSERT … SELECT per call, inside the caller's transaction: the import
+    batch that lands a low rating opens its case atomically with it.
+    """
+    ids = list(interaction_ids)
+    if not ids:
+        return 0
+    settings = settings or get_settings()
+    now = now or utcnow()
+    case = RecoveryCase.__table__
+    rating = Rating.__table__
+    inter = Interaction.__table__
+    chosen = (
+        sa_select(
+            rating.c.id,
+            literal("open"),
+            literal(now),
+            literal(recovery.due_at(now, due_hours=settings.recovery_due_hours)),
+            literal(""),
+        )
+        .select_from(rating.join(inter, inter.c.id == rating.c.interaction_id))
+        .where(
+            inter.c.interaction_id.in_(ids),
+            rating.c.stars <= settings.recovery_threshold,
+            ~exists().where(case.c.rating_id == rating.c.id),
+        )
+    )
+    result = conn.execute(
+        insert(case).from_select(["rating_id", "status", "opened_at", "due_at", "notes"], chosen)
+    )
+    return int(result.rowcount or 0)
+
+
+def cases(
+    *,
+    session: Session,
+    viewer,
+    status: str | None = None,
+    since: datetime | None = None,
+    now: datetime | None = None,
+) -> pd.DataFrame:
+    """Cases the viewer may see, overdue first, then by due time."""
+    now = now or utcnow()
+    owner = User.__table__.alias("owner")
+    stmt = (
+        select(
+            RecoveryCase.id,
+            Interaction.interaction_id,
+            Agent.id,
+            Agent.name,
+            Team.name,
+            Site.name,
+            Site.timezone,
+            Rating.stars,
+            Rating.comment,
+            Rating.rated_at,
+            Interaction.contact_reason,
+            RecoveryCase.opened_at,
+            RecoveryCase.due_at,
+            RecoveryCase.status,
+            owner.c.username,
+            RecoveryCase.contacted_at,
+            RecoveryCase.closed_at,
+            RecoveryCase.followup_stars,
+            RecoveryCase.notes,
+        )
+        .join(Rating, Rating.id == RecoveryCase.rating_id)
+        .join(Interaction, Interaction.id == Rating.interaction_id)
+        .join(Agent, Agent.id == Rating.agent_id)
+        .join(Team, Team.id == Agent.team_id)
+        .join(Site, Site.id == Team.site_id)
+        .outerjoin(owner, owner.c.id == RecoveryCase.owner_id)
+    )
+    allowed = queries.visible_agents(viewer)
+    if allowed is not None:
+        stmt = stmt.where(Rating.agent_id.in_(allowed))
+    if status:
+        stmt = stmt.where(RecoveryCase.status == status)
+    if since is not None:
+        stmt = stmt.where(RecoveryCase.opened_at >= since)
+    columns = [
+        "case_id", "interaction_id", "agent_id", "agent", "team", "site", "timezone", "stars", "comment",
+        "rated_at", "contact_reason", "opened_at", "due_at", "status", "owner", "contacted_at", "closed_at",
+        "followup_stars", "notes",
+    ]
+    frame = pd.DataFrame.from_records(session.exec(stmt).all(), columns=columns)
+    if frame.empty:
+        return frame.assign(overdue=pd.Series(dtype=bool))
+    frame["owner"] = frame["owner"].fillna("")
+    frame["overdue"] = [
+        recovery.is_overdue(status=s, due=d, now=now, contacted_at=None if pd.isna(c) else c)
+        for s, d, c in zip(frame["status"], frame["due_at"], frame["contacted_at"])
+    ]
+    closed = frame["status"].isin(recovery.CLOSED_STATUSES)
+    frame = frame.assign(_closed=closed).sort_values(
+        ["overdue", "_closed", "due_at"], ascending=[False, True, True], kind="mergesort"
+    )
+    return frame.drop(columns="_closed").reset_index(drop=True)
+
+
+def find_user(session: Session, name: str) -> User:
+    """A user by username or display name (case-insensitive)."""
+    name = (name or "").strip()
+    user = session.exec(select(User).where(func.lower(User.username) == name.lower())).first()
+    if user is None:
+        user = session.exec(select(User).where(func.lower(User.display_name) == name.lower())).first()
+    if user is None:
+        raise RecoveryError(f"no user named {name!r}")
+    return user
+
+
+def _case_for(session: Session, case_id: int, viewer=None) -> RecoveryCase:
+    case = session.get(RecoveryCase, case_id)
+    if case is None:
+        raise RecoveryError(f"no recovery case {case_id}")
+    if viewer is not None:
+        rating = session.get(Rating, case.rating_id)
+        if not queries.can_see_agent(session=session, viewer=viewer, agent_id=rating.agent_id):
+            raise RecoveryError(f"no recovery case {case_id}")
+    return case
+
+
+def _append_note(case: RecoveryCase, *, by: str, text: str, now: datetime) -> None:
+    line = f"{now:%Y-%m-%d %H:%M} UTC {by}: {text.strip()}"
+    case.notes = f"{case.notes}\n{line}".strip() if case.notes else line
+
+
+def claim(*, session: Session, case_id: int, by: User, viewer=None, now: datetime | None = None) -> RecoveryCase:
+    now = now or utcnow()
+    case = _case_for(session, case_id, viewer)
+    case.owner_id = by.id
+    _append_note(case, by=by.username, text="claimed the case", now=now)
+    session.add(case)
+    audit(session, actor=by.username, action="recovery_claimed", target=f"case {case_id}")
+    session.commit()
+    return case
+
+
+def update(
+    *,
+    session: Session,
+    case_id: int,
+    status: str,
+    by: User,
+    note: str | None = None,
+    viewer=None,
+    now: datetime | None = None,
+) -> RecoveryCase:
+    """Move a case: contacting stamps contacted_at; resolved / no_response stamp closed_at."""
+    now = now or utcnow()
+    case = _case_for(session, case_id, viewer)
+    recovery.check_transition(case.status, status)
+    if status in ("contacted", "resolved") and case.contacted_at is None:
+        case.contacted_at = now
+    if status in recovery.CLOSED_STATUSES:
+        case.closed_at = now
+    elif status == "open":
+        case.closed_at = None
+    old = case.status
+    case.status = status
+    if case.owner_id is None:
+        case.owner_id = by.id
+    _append_note(case, by=by.username, text=note or f"{old} → {status}", now=now)
+    session.add(case)
+    audit(session, actor=by.username, action="recovery_updated", target=f"case {case_id}", detail=f"{old} -> {status}")
+    session.commit()
+    return case
+
+
+def record_followup(
+    *, session: Session, case_id: int, stars: int, by: User | None = None, viewer=None, now: datetime | None = None
+) -> RecoveryCase:
+    if not 1 <= int(stars) <= 5:
+        raise RecoveryError("a follow-up rating is a whole number of stars from 1 to 5")
+    now = now or utcnow()
+    case = _case_for(session, case_id, viewer)
+    case.followup_stars = int(stars)
+    actor = by.username if by else "customer"
+    _append_note(case, by=actor, text=f"follow-up rating {stars}★", now=now)
+    session.add(case)
+    audit(session, actor=actor, action="recovery_followup", target=f"case {case_id}", detail=f"{stars} stars")
+    session.commit()
+    return case
+
+
+# --- not the agent's fault ------------------------------------------------------------------------
+
+
+def _rating_by_interaction(session: Session, interaction_id: str) -> Rating:
+    rating = session.exec(
+        select(Rating).join(Interaction, Interaction.id == Rating.interaction_id).where(
+            Interaction.interaction_id == interaction_id.strip()
+        )
+    ).first()
+    if rating is None:
+        raise RecoveryError(f"no rating for interaction {interaction_id!r}")
+    return rating
+
+
+def exclude(
+    *, session: Session, interaction_id: str, cause: str, by: User, reason: str, viewer=None
+) -> Rating:
+    """Mark a rating as outside the agent's control: it leaves their figures, badges and prompts."""
+    if cause not in EXCLUSION_CAUSES:
+        raise RecoveryError(f"unknown cause {cause!r} (causes: {', '.join(EXCLUSION_CAUSES)})")
+    if not (reason or "").strip():
+        raise RecoveryError("a reason is required")
+    rating = _rating_by_interaction(session, interaction_id)
+    if viewer is not None and not queries.can_see_agent(session=session, viewer=viewer, agent_id=rating.agent_id):
+        raise RecoveryError(f"no rating for interaction {interaction_id!r}")
+    rating.excluded_cause = cause
+    rating.excluded_reason = reason.strip()
+    session.add(rating)
+    audit(session, actor=by.username, action="score_excluded", target=interaction_id, detail=f"{cause}: {reason.strip()}")
+    session.commit()
+    return rating
+
+
+def undo_exclusion(*, session: Session, interaction_id: str, by: User, viewer=None) -> Rating:
+    rating = _rating_by_interaction(session, interaction_id)
+    if viewer is not None and not queries.can_see_agent(session=session, viewer=viewer, agent_id=rating.agent_id):
+        raise RecoveryError(f"no rating for interaction {interaction_id!r}")
+    if rating.excluded_cause is None:
+        raise RecoveryError(f"interaction {interaction_id!r} is not excluded")
+    old = rating.excluded_cause
+    rating.excluded_cause = None
+    rating.excluded_reason = ""
+    session.add(rating)
+    audit(session, actor=by.username, action="score_exclusion_undone", target=interaction_id, detail=f"was {old}")
+    session.commit()
+    return rating
+
+
+def root_causes(
+    *, session: Session, viewer, start: datetime | None, end: datetime | None, max_stars: int = 2
+) -> pd.DataFrame:
+    """Low ratings by contact reason and cause (``agent`` when not excluded), most first."""
+    stmt = (
+        select(Interaction.contact_reason, Rating.excluded_cause, func.count(), func.avg(Rating.stars))
+        .join(Interaction, Interaction.id == Rating.interaction_id)
+        .where(Rating.stars <= max_stars)
+        .group_by(Interaction.contact_reason, Rating.excluded_cause)
+    )
+    if start is not None:
+        stmt = stmt.where(Rating.rated_at >= start)
+    if end is not None:
+        stmt = stmt.where(Rating.rated_at < end)
+    allowed = queries.visible_agents(viewer)
+    if allowed is not None:
+        stmt = stmt.where(Rating.agent_id.in_(allowed))
+    frame = pd.DataFrame.from_records(
+        session.exec(stmt).all(), columns=["contact_reason", "cause", "ratings", "avg_stars"]
+    )
+    if frame.empty:
+        return frame
+    frame["cause"] = frame["cause"].fillna("agent")
+    frame["contact_reason"] = frame["contact_reason"].replace("", "(none)")
+    frame["avg_stars"] = frame["avg_stars"].astype(float).round(2)
+    return frame.sort_values(["ratings", "contact_reason"], ascending=[False, True]).reset_index(drop=True)
