@@ -594,6 +594,8 @@ def seed_demo(
         awards = _value_awards(
             session=session, rng=rng, teams=teams, agents=agents, user_ids=user_ids, badges=badges, now=now, days=days
         )
+        cases = _recovery_history(session=session, rng=rng, user_ids=user_ids, now=now)
+        _demo_passwords(session=session)
         session.add(AppMeta(key="demo", value="1"))
         session.add(AppMeta(key="seed", value=str(seed)))
         session.add(AppMeta(key="seeded_at", value=now.isoformat()))
@@ -613,7 +615,61 @@ def seed_demo(
         "coaching_notes": notes,
         "badges": len(badges),
         "badge_awards": awards,
+        "recovery_cases": cases,
     }
+
+
+# Every demo account signs in with this; the sign-in page shows it only on the demo database.
+DEMO_PASSWORD = "starboard-demo"
+
+
+def _demo_passwords(*, session: Session) -> None:
+    from leaderboard.auth import hash_password
+
+    # One argon2 hash for all demo accounts: hashing is slow on purpose.
+    hashed = hash_password(DEMO_PASSWORD)
+    for user in session.scalars(select(User)).all():
+        user.password_hash = hashed
+        session.add(user)
+    session.add(AppMeta(key="demo_password", value=DEMO_PASSWORD))
+
+
+def _recovery_history(*, session: Session, rng: random.Random, user_ids: dict[str, int], now: datetime) -> int:
+    """Give the cases the import opened a believable past: old ones worked and closed, recent ones open.
+
+    The write path opens every case "now"; here each is dated from its rating, and cases
+    older than a day were contacted (mostly in time), closed, and often followed up.
+    """
+    from db.models import RecoveryCase
+
+    leader_ids = [uid for name, uid in user_ids.items() if name not in (MANAGER[1], ADMIN[1])]
+    rows = session.exec(
+        select(RecoveryCase, Rating.rated_at, Rating.stars).join(Rating, Rating.id == RecoveryCase.rating_id)
+    ).all()
+    for case, rated_at, stars in rows:
+        case.opened_at = rated_at + timedelta(minutes=1)
+        case.due_at = case.opened_at + timedelta(hours=2)
+        age = now - case.opened_at
+        if age < timedelta(hours=20):
+            # Today's queue: some claimed and contacted, the rest open (a few of them overdue).
+            if rng.random() < 0.35 and age > timedelta(minutes=40):
+                case.status = "contacted"
+                case.owner_id = rng.choice(leader_ids)
+                case.contacted_at = case.opened_at + timedelta(minutes=rng.randint(10, 40))
+            session.add(case)
+            continue
+        case.owner_id = rng.choice(leader_ids)
+        late = rng.random() < 0.15
+        minutes = rng.randint(130, 600) if late else rng.randint(8, 115)
+        case.contacted_at = case.opened_at + timedelta(minutes=minutes)
+        case.closed_at = case.contacted_at + timedelta(minutes=rng.randint(5, 240))
+        case.status = "no_response" if rng.random() < 0.18 else "resolved"
+        if case.status == "resolved" and rng.random() < 0.65:
+            # Well-run recovery: follow-ups several times the original rating.
+            case.followup_stars = rng.choices([2, 3, 4, 5], weights=[1, 2, 4, 6])[0]
+        case.notes = "Called the customer back; " + ("put it right." if case.status == "resolved" else "no answer.")
+        session.add(case)
+    return len(rows)
 
 
 def _create_floor(
