@@ -173,7 +173,13 @@ def test_users_and_accounts(seeded):
     assert roles["leader"] == len(seeded["teams"])
     linked = [a for a in seeded["agents"] if a[3] is not None]
     assert 3 <= len(linked) <= roles["agent"]
-    assert all(password_hash == "" for _, _, password_hash in seeded["users"])
+    # Every demo account signs in with the demo password (argon2-hashed).
+    from db.seed import DEMO_PASSWORD
+    from leaderboard.auth import verify_password
+
+    hashes = {password_hash for _, _, password_hash in seeded["users"]}
+    assert all(h.startswith("$argon2id$") for h in hashes)
+    assert verify_password(next(iter(hashes)), DEMO_PASSWORD)
     assert "jose.nunez" in usernames
 
 
