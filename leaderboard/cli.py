@@ -23,6 +23,9 @@ COMMAND_MODULES = (
     "displays",
     "purge_comments",
     "badges",
+    "coach",
+    "ratios",
+    "prompts",
 )
 
 

@@ -1,0 +1,166 @@
+"""Chart builders for coaching: data in, ``alt.Chart`` out, no Streamlit.
+
+The leader workspace page only calls ``st.altair_chart(builder(...))``:
+
+- ``ratio_trend_chart(weekly, *, target)``: weekly praise-to-criticism ratio per leader or
+  agent (``leaderboard.ratios.weekly_ratios``) with the target as a dashed rule. Weeks
+  without criticism have no ratio: the line breaks there and a hollow point at the top
+  of the chart says "no criticism yet" (never an infinity).
+- ``ratio_bars_chart(table, *, target)``: this period's ratio per agent, leader or team
+  (``leaderboard.ratios.ratio_table``), bars coloured by status, target rule.
+- ``notes_weekly_chart(weekly)``: praise and criticism counts per week, stacked (for one
+  agent or leader).
+
+Every builder accepts an empty frame and returns an (empty) chart.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from leaderboard import ratios
+
+LABEL_COLOUR = "#C3CAD6"
+TARGET_COLOUR = "#8A96AA"
+STATUS_COLOURS = {
+    ratios.ON_TARGET: "#46A758",
+    ratios.BELOW_TARGET: "#E5484D",
+    ratios.NO_CRITICISM: "#F5B700",
+    ratios.NO_NOTES: "#5B6B86",
+}
+KIND_COLOURS = {"praise": "#F5B700", "criticism": "#5B6B86"}
+
+
+def _top(values: pd.Series, target: float) -> float:
+    """The y-axis top: above the target and every ratio, with room for the "no criticism" marks."""
+    highest = float(values.max()) if values.notna().any() else 0.0
+    return max(float(target) * 1.5, highest * 1.15, 1.0)
+
+
+def _target_rule(target: float, top: float) -> alt.Chart:
+    frame = pd.DataFrame({"target": [float(target)], "label": [f"target {ratios.target_label(target)}"]})
+    scale = alt.Scale(domain=[0, top])
+    rule = alt.Chart(frame).mark_rule(strokeDash=[6, 4], color=TARGET_COLOUR, strokeWidth=2).encode(
+        y=alt.Y("target:Q", scale=scale)
+    )
+    text = alt.Chart(frame).mark_text(align="left", dx=4, dy=-7, color=TARGET_COLOUR, fontSize=11).encode(
+        y=alt.Y("target:Q", scale=scale), x=alt.value(0), text="label:N"
+    )
+    return rule + text
+
+
+def ratio_trend_chart(weekly: pd.DataFrame, *, target: float, title: str | None = None, height: int = 240) -> alt.LayerChart:
+    """Weekly ratio lines, one colour per name, with the target rule.
+
+    ``weekly`` has the columns of ``ratios.WEEKLY_COLUMNS`` (name, week, week_start,
+    praise, criticism, ratio, ratio_label, status).
+    """
+    frame = weekly.copy()
+    if frame.empty:
+        frame = pd.DataFrame(columns=list(ratios.WEEKLY_COLUMNS))
+    frame["ratio"] = pd.to_numeric(frame["ratio"], errors="coerce").astype("float64")
+    frame["week_start"] = pd.to_datetime(frame["week_start"])
+    top = _top(frame["ratio"], target)
+    # Praise without criticism: drawn at the top of the chart, hollow, never as ∞.
+    frame["no_criticism_y"] = [top * 0.97 if s == ratios.NO_CRITICISM else None for s in frame["status"]]
+    frame["shown"] = [lab or s for lab, s in zip(frame["ratio_label"], frame["status"])]
+    scale = alt.Scale(domain=[0, top])
+    x = alt.X("week_start:T", title=None, axis=alt.Axis(format="%d %b", labelColor=LABEL_COLOUR, tickCount="week"))
+    colour = alt.Color("name:N", title=None, legend=alt.Legend(orient="bottom", labelColor=LABEL_COLOUR))
+    tooltip = [
+        alt.Tooltip("name:N", title="Who"),
+        alt.Tooltip("week:N", title="Week"),
+        alt.Tooltip("praise:Q", title="Praise"),
+        alt.Tooltip("criticism:Q", title="Criticism"),
+        alt.Tooltip("shown:N", title="Ratio"),
+        alt.Tooltip("status:N", title="Status"),
+    ]
+    base = alt.Chart(frame)
+    line = base.mark_line(point=alt.OverlayMarkDef(size=45, filled=True), strokeWidth=2.5).encode(
+        x=x,
+        y=alt.Y("ratio:Q", title="Praise per criticism", scale=scale, axis=alt.Axis(titleColor=LABEL_COLOUR)),
+        color=colour,
+        tooltip=tooltip,
+    )
+    hollow = base.mark_point(shape="triangle-up", size=70, filled=False, strokeWidth=2).encode(
+        x=x, y=alt.Y("no_criticism_y:Q", scale=scale), color=colour, tooltip=tooltip
+    )
+    chart = alt.layer(line, hollow, _target_rule(target, top)).properties(height=height)
+    if title:
+        chart = chart.properties(title=title)
+    return chart.configure_view(stroke=None)
+
+
+def ratio_bars_chart(table: pd.DataFrame, *, target: float, height: int | None = None) -> alt.LayerChart:
+    """This period's ratio per name (``ratios.ratio_table``), coloured by status, with the target rule.
+
+    Names without criticism get no bar, only their status as text.
+    """
+    frame = table.copy()
+    if frame.empty:
+        frame = pd.DataFrame(columns=list(ratios.TABLE_COLUMNS))
+    frame["ratio"] = pd.to_numeric(frame["ratio"], errors="coerce").astype("float64")
+    top = _top(frame["ratio"], target)
+    frame["bar"] = frame["ratio"].fillna(0.0)
+    frame["text"] = [lab or s for lab, s in zip(frame["ratio_label"], frame["status"])]
+    order = list(frame["name"])
+    y = alt.Y("name:N", sort=order, title=None, axis=alt.Axis(labelColor=LABEL_COLOUR, labelLimit=180))
+    colour = alt.Color(
+        "status:N",
+        scale=alt.Scale(domain=list(STATUS_COLOURS), range=list(STATUS_COLOURS.values())),
+        legend=alt.Legend(orient="bottom", title=None, labelColor=LABEL_COLOUR),
+    )
+    tooltip = [
+        alt.Tooltip("name:N", title="Who"),
+        alt.Tooltip("praise:Q", title="Praise"),
+        alt.Tooltip("criticism:Q", title="Criticism"),
+        alt.Tooltip("text:N", title="Ratio"),
+    ]
+    scale = alt.Scale(domain=[0, top])
+    base = alt.Chart(frame)
+    bars = base.mark_bar(cornerRadiusEnd=4, height={"band": 0.7}).encode(
+        y=y, x=alt.X("bar:Q", title="Praise per criticism", scale=scale), color=colour, tooltip=tooltip
+    )
+    labels = base.mark_text(align="left", dx=5, fontSize=12, color=LABEL_COLOUR).encode(
+        y=y, x=alt.X("bar:Q", scale=scale), text="text:N"
+    )
+    rule = alt.Chart(pd.DataFrame({"target": [float(target)]})).mark_rule(
+        strokeDash=[6, 4], color=TARGET_COLOUR, strokeWidth=2
+    ).encode(x=alt.X("target:Q", scale=scale))
+    height = height or max(120, 28 * len(frame))
+    return alt.layer(bars, labels, rule).properties(height=height).configure_view(stroke=None)
+
+
+def notes_weekly_chart(weekly: pd.DataFrame, *, height: int = 200) -> alt.Chart:
+    """Praise and criticism notes per week, stacked (``ratios.weekly_ratios`` rows of one name)."""
+    frame = weekly.copy()
+    if frame.empty:
+        frame = pd.DataFrame(columns=list(ratios.WEEKLY_COLUMNS))
+    long = frame.melt(
+        id_vars=["name", "week", "week_start"], value_vars=["praise", "criticism"], var_name="kind", value_name="notes"
+    )
+    long["week_start"] = pd.to_datetime(long["week_start"])
+    return (
+        alt.Chart(long)
+        .mark_bar(cornerRadiusTopLeft=2, cornerRadiusTopRight=2)
+        .encode(
+            x=alt.X("week_start:T", title=None, timeUnit="yearmonthdate", axis=alt.Axis(format="%d %b", labelColor=LABEL_COLOUR)),
+            y=alt.Y("sum(notes):Q", title="Notes", axis=alt.Axis(titleColor=LABEL_COLOUR, tickMinStep=1)),
+            color=alt.Color(
+                "kind:N",
+                scale=alt.Scale(domain=list(KIND_COLOURS), range=list(KIND_COLOURS.values())),
+                legend=alt.Legend(orient="bottom", title=None, labelColor=LABEL_COLOUR),
+            ),
+            tooltip=[
+                alt.Tooltip("week:N", title="Week"),
+                alt.Tooltip("kind:N", title="Kind"),
+                alt.Tooltip("sum(notes):Q", title="Notes"),
+            ],
+        )
+        .properties(height=height)
+        .configure_view(stroke=None)
+    )
+
+
+__all__ = ["notes_weekly_chart", "ratio_bars_chart", "ratio_trend_chart"]

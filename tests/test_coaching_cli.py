@@ -1,0 +1,167 @@
+"""`coach`, `ratios` and `prompts` on the command line: exact headers, exit codes, one-line errors.
+
+Each call is a real subprocess (``python -m leaderboard ...``) with DATABASE_URL
+pointing at this test's database. The commands use the real clock, so the
+data is placed relative to now.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import subprocess
+import sys
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from db.models import Agent, CoachingNote, CoachingPrompt, Interaction, Rating, RatingTag, Site, Team, User, utcnow
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _cli(db_url, *args):
+    env = {**os.environ, "DATABASE_URL": db_url, "STARBOARD_AUTO_SEED": "0"}
+    return subprocess.run(
+        [sys.executable, "-m", "leaderboard", *args], capture_output=True, text=True, cwd=ROOT, env=env
+    )
+
+
+def _error(result) -> str:
+    """The one stderr line of a user error (exit 2), never a traceback."""
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ")
+    return lines[0]
+
+
+@pytest.fixture
+def centre(session):
+    """Team Alpha (leader lead.a): Ann Lee, Bob Cruz (a fresh 1★ on I-1, tagged patience); team Solo without a leader."""
+    now = utcnow()
+    site = Site(name="Main", timezone="UTC")
+    session.add(site)
+    session.flush()
+    lead = User(username="lead.a", display_name="Lea Avila", role="leader")
+    other = User(username="lead.b", display_name="Leo Bell", role="leader")
+    session.add_all([lead, other])
+    session.flush()
+    alpha = Team(name="Alpha", site_id=site.id, leader_id=lead.id)
+    solo = Team(name="Solo", site_id=site.id)
+    session.add_all([alpha, solo])
+    session.flush()
+    ann = Agent(name="Ann Lee", display_name="Ann L.", team_id=alpha.id)
+    bob = Agent(name="Bob Cruz", display_name="Bob C.", team_id=alpha.id)
+    sam = Agent(name="Sam Solo", display_name="Sam S.", team_id=solo.id)
+    session.add_all([ann, bob, sam])
+    session.flush()
+    for ext, agent, stars, comment, ago in (
+        ("I-1", bob, 1, "rude and slow", timedelta(hours=1)),
+        ("I-2", ann, 5, "so patient", timedelta(hours=2)),
+    ):
+        inter = Interaction(interaction_id=ext, agent_id=agent.id, channel="chat", closed_at=now - ago)
+        session.add(inter)
+        session.flush()
+        rating = Rating(interaction_id=inter.id, agent_id=agent.id, stars=stars, comment=comment, rated_at=now - ago)
+        session.add(rating)
+        session.flush()
+        if stars == 1:
+            session.add(RatingTag(rating_id=rating.id, kind="to_improve", tag="patience"))
+    session.add(Interaction(interaction_id="I-unrated", agent_id=ann.id, channel="phone", closed_at=now))
+    session.commit()
+    return {"lead": lead, "ann": ann, "bob": bob}
+
+
+def test_coach_logs_a_note_from_the_team_leader(db_url, session, centre):
+    out = _cli(db_url, "coach", "Ann Lee", "--kind", "praise", "--text", "Lovely call", "--about", "I-2")
+    assert out.returncode == 0, out.stderr
+    assert "Logged praise (public) for Ann Lee by lead.a" in out.stdout
+    note = session.exec(select(CoachingNote)).one()
+    rating = session.exec(select(Rating).where(Rating.agent_id == centre["ann"].id)).one()
+    assert (note.kind, note.visibility, note.author_id, note.rating_id, note.text) == (
+        "praise", "public", centre["lead"].id, rating.id, "Lovely call")
+
+
+def test_coach_criticism_is_always_one_to_one(db_url, session, centre):
+    out = _cli(db_url, "coach", "bob cruz", "--kind", "criticism", "--text", "Hold time", "--by", "Lea Avila")
+    assert out.returncode == 0, out.stderr
+    assert "criticism (1:1)" in out.stdout and "0.0 : 1 (below target)" in out.stdout
+    private = _cli(db_url, "coach", "Ann Lee", "--kind", "praise", "--text", "Thanks", "--private")
+    assert private.returncode == 0 and "praise (1:1)" in private.stdout
+    assert {n.visibility for n in session.exec(select(CoachingNote)).all()} == {"private"}
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("Nobody", "--kind", "praise", "--text", "x"), "no agent named 'Nobody'"),
+        (("Ann Lee", "--kind", "praise", "--text", "x", "--by", "ghost"), "no user named 'ghost'"),
+        (("Ann Lee", "--kind", "praise", "--text", "x", "--about", "I-404"), "no interaction 'I-404'"),
+        (("Ann Lee", "--kind", "praise", "--text", "x", "--about", "I-unrated"), "has no rating"),
+        (("Ann Lee", "--kind", "praise", "--text", "x", "--about", "I-1"), "not one of Ann Lee's ratings"),
+        (("Ann Lee", "--kind", "praise", "--text", "x", "--by", "lead.b"), "lead.b does not coach"),
+        (("Sam Solo", "--kind", "praise", "--text", "x"), "has no leader: pass --by"),
+        (("Ann Lee", "--kind", "praise", "--text", "   "), "needs some text"),
+    ],
+    ids=["agent", "leader", "interaction", "unrated", "other agent's rating", "not their team", "no leader", "blank"],
+)
+def test_coach_errors_are_one_line_with_exit_2(db_url, centre, args, message):
+    assert message in _error(_cli(db_url, "coach", *args))
+
+
+def test_ratios_csv_has_the_exact_header(db_url, session, centre):
+    assert _cli(db_url, "coach", "Ann Lee", "--kind", "praise", "--text", "a").returncode == 0
+    assert _cli(db_url, "coach", "Bob Cruz", "--kind", "criticism", "--text", "b").returncode == 0
+    out = _cli(db_url, "ratios", "--format", "csv", "--team", "Alpha")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0] == "name,praise,criticism,ratio,target,status"
+    assert lines[1:] == ["Ann Lee,1,0,,5.0,no criticism yet", "Bob Cruz,0,1,0.0,5.0,below target"]
+    leaders = _cli(db_url, "ratios", "--by", "leader", "--format", "csv").stdout.splitlines()
+    assert leaders[1:] == ["Lea Avila,1,1,1.0,5.0,below target"]  # lead.b leads no team and wrote nothing
+    table = _cli(db_url, "ratios", "--by", "team", "--period", "today").stdout
+    assert "1.0 : 1" in table and "5 : 1" in table
+    assert "no team named" in _error(_cli(db_url, "ratios", "--team", "Nope"))
+    assert "unknown period" in _error(_cli(db_url, "ratios", "--period", "fortnight"))
+
+
+def test_prompts_generate_then_list_with_the_exact_header(db_url, session, centre):
+    out = _cli(db_url, "prompts", "--format", "csv")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[0] == "id,agent,team,kind,rule,purpose,evidence,opening,priority,created_at,expires_at"
+    rows = list(csv.DictReader(io.StringIO(out.stdout)))
+    low = next(r for r in rows if r["rule"] == "low-rating")
+    assert (low["agent"], low["team"], low["kind"], low["priority"]) == ("Bob Cruz", "Alpha", "develop", "90")
+    assert low["evidence"] == "I-1 1★ 'rude and slow' [to_improve: patience]"
+    assert [int(r["priority"]) for r in rows] == sorted((int(r["priority"]) for r in rows), reverse=True)
+    again = _cli(db_url, "prompts", "--format", "csv")
+    assert again.stdout == out.stdout  # idempotent: nothing new the second time
+    assert len(session.exec(select(CoachingPrompt)).all()) == len(rows)
+    only = _cli(db_url, "prompts", "--leader", "lead.a", "--format", "json")
+    assert only.returncode == 0 and '"team": "Solo"' not in only.stdout
+    assert "leads no team" in _error(_cli(db_url, "prompts", "--leader", "lead.b"))
+
+
+def test_prompts_done_and_dismiss_exit_codes(db_url, session, centre):
+    _cli(db_url, "prompts")
+    prompts = {p.rule: p for p in session.exec(select(CoachingPrompt).where(CoachingPrompt.team_id == centre["bob"].team_id)).all()}
+    low, praise = prompts["low-rating"], prompts["praise-rating"]
+    done = _cli(db_url, "prompts", "done", str(low.id))
+    assert done.returncode == 0, done.stderr
+    assert f"Prompt {low.id} done by lead.a; logged criticism note" in done.stdout
+    note = session.exec(select(CoachingNote)).one()
+    assert (note.kind, note.visibility, note.agent_id) == ("criticism", "private", centre["bob"].id)
+    assert "already done" in _error(_cli(db_url, "prompts", "done", str(low.id)))
+    assert "no prompt with id 999999" in _error(_cli(db_url, "prompts", "done", "999999"))
+    assert "no user named 'ghost'" in _error(_cli(db_url, "prompts", "done", str(praise.id), "--by", "ghost"))
+    assert "does not coach" in _error(_cli(db_url, "prompts", "dismiss", str(praise.id), "--by", "lead.b"))
+    dismissed = _cli(db_url, "prompts", "dismiss", str(praise.id), "--by", "Lea Avila")
+    assert dismissed.returncode == 0 and "dismissed by lead.a" in dismissed.stdout
+    session.expire_all()
+    assert session.get(CoachingPrompt, praise.id).status == "dismissed"
+    listed = _cli(db_url, "prompts", "--no-generate", "--format", "csv").stdout
+    assert f"\n{low.id}," not in listed and f"\n{praise.id}," not in listed
+    assert _cli(db_url, "prompts", "done", "not-a-number").returncode == 2  # argparse's own usage error
