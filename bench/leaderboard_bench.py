@@ -169,6 +169,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ratings", type=int, default=1_000_000)
     ap.add_argument("--agents", type=int, default=2_000)
     ap.add_argument("--interactions", type=int, help="default: ratings / 0.35")
+    ap.add_argument("--now", type=datetime.fromisoformat,
+                    help="build the data up to this UTC time (YYYY-MM-DDTHH:MM), for identical rebuilds")
+    ap.add_argument("--seed", type=int, default=BuildSpec.seed)
     ap.add_argument("--quick", action="store_true", help="50,000 ratings over 200 agents, fewer runs")
     ap.add_argument("--runs", type=int, help="measured runs per figure (default 9, quick 5)")
     ap.add_argument("--profile", action="store_true", help="print a cProfile of the week and all-time boards")
@@ -193,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         data_now = bench_now(url) or datetime.utcnow()
     else:
         spec = BuildSpec(ratings=args.ratings, agents=args.agents, interactions=args.interactions,
-                         teams=min(40, args.agents))
+                         teams=min(40, args.agents), seed=args.seed, now=args.now)
         print(f"Building: {spec.ratings:,} ratings, {spec.interaction_count:,} interactions, "
               f"{spec.agents:,} agents, {spec.teams} teams, 3 sites, {spec.days} days")
         with Stopwatch() as sw:
