@@ -22,6 +22,8 @@ COMMAND_MODULES = (
     "users",
     "displays",
     "purge_comments",
+    "recovery",
+    "exclude",
     "badges",
     "coach",
     "ratios",
@@ -56,3 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`... | head`): not an error worth a traceback.
+        sys.stderr.close()
+        return 0
