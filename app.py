@@ -3,22 +3,50 @@
     streamlit run app.py
 
 The first run on an empty database seeds demo data (STARBOARD_AUTO_SEED=0 turns that off).
+Which pages the menu lists depends on who signed in; every page also checks
+access itself (pages/access.py), so a bookmark or a crafted URL shows nothing
+it should not.
 """
 
 import streamlit as st
 
-from pages import common
+from pages import access, common
 
 st.set_page_config(page_title="Starboard", layout="wide", page_icon="⭐")
-
-page = st.navigation(
-    [
-        # "/" forwards to /leaderboard (with its query), so both addresses show the leaderboard.
-        st.Page(common.open_leaderboard, title="Starboard", url_path="home", default=True, visibility="hidden"),
-        st.Page("pages/leaderboard.py", title="Leaderboard", icon=":material/leaderboard:", url_path="leaderboard"),
-        st.Page("pages/wall.py", title="Wall", icon=":material/tv:", url_path="wall"),
-        st.Page("pages/data.py", title="Data", icon=":material/upload_file:", url_path="data"),
-    ]
-)
 common.ensure_demo_data()
-page.run()
+
+# name: (script, title, icon)
+PAGES = {
+    "signin": ("pages/signin.py", "Sign in", ":material/login:"),
+    "me": ("pages/my_page.py", "My page", ":material/person:"),
+    "coaching": ("pages/coaching.py", "Coaching", ":material/forum:"),
+    "leaderboard": ("pages/leaderboard.py", "Leaderboard", ":material/leaderboard:"),
+    "recovery": ("pages/recovery.py", "Recovery", ":material/support_agent:"),
+    "badges": ("pages/badges.py", "Badges", ":material/military_tech:"),
+    "wall": ("pages/wall.py", "Wall", ":material/tv:"),
+    "data": ("pages/data.py", "Data", ":material/upload_file:"),
+    "admin": ("pages/admin.py", "Admin", ":material/admin_panel_settings:"),
+}
+# The menu of each role, its first page the home page.
+MENUS = {
+    "agent": ("me", "leaderboard", "wall"),
+    "leader": ("coaching", "leaderboard", "recovery", "badges", "wall"),
+    "manager": ("leaderboard", "coaching", "recovery", "badges", "wall", "data"),
+    "admin": ("leaderboard", "coaching", "recovery", "badges", "wall", "data", "admin"),
+}
+
+viewer = access.current_viewer()
+menu = MENUS.get(viewer.role, ()) if viewer else ()
+home = menu[0] if menu else "signin"
+pages = [
+    # Pages outside the menu stay reachable by URL (a bookmark, a wall's display link) and
+    # answer with their own sign-in or "not for your role" message.
+    st.Page(script, title=title, icon=icon, url_path=name, default=(name == home),
+            visibility="visible" if name in menu else "hidden")
+    for name, (script, title, icon) in PAGES.items()
+]
+on_wall = (st.context.url or "").rstrip("/").endswith("/wall")
+nav = st.navigation(pages, position="sidebar" if viewer and not on_wall else "hidden")
+if viewer and not on_wall:
+    access.sidebar_account(viewer)
+nav.run()

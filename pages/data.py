@@ -6,12 +6,13 @@ import streamlit as st
 
 from db.ingest import COLUMNS, MAX_KEPT_ERRORS
 from leaderboard.settings import get_settings
-from pages import common
+from pages import access, common
 from pages.common import md
 
 SAMPLE = common.APP_PATH.parent / "examples" / "ratings_sample.csv"
 
 common.guard_page()
+viewer = access.require_viewer(roles=("manager", "admin"))
 settings = get_settings()
 url = common.database_url()
 counts = common.load_counts(url, common.data_version())

@@ -14,10 +14,11 @@ from db.queries import ScopeError
 from leaderboard import charts
 from leaderboard.periods import PeriodError
 from leaderboard.settings import get_settings
-from pages import common
+from pages import access, common
 from pages.common import md
 
 common.guard_page()
+viewer = access.require_viewer()
 settings = get_settings()
 url = common.database_url()
 version = common.data_version()

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from dataclasses import replace
 from datetime import datetime, timezone
 
 import streamlit as st
 
-from db import queries
+from sqlmodel import Session
+
+from db import accounts, queries
 from db.models import utcnow
 from leaderboard.periods import zone
 from leaderboard.wall import WallConfig, WallData, celebrations, current_panel, wall_data
 from leaderboard.wall_view import STYLE, celebration_html, panel_html
+from pages import access, common
 from pages.common import database_url, get_engine
 
 CELEBRATION_SECONDS = 8
@@ -104,13 +108,35 @@ def _update_celebrations(url: str, config: WallConfig, data: WallData) -> str:
     return ""
 
 
-config = WallConfig.from_params(st.query_params.to_dict())
+common.guard_page()
+# A TV opens /wall?display=TOKEN without a person; anyone signed in may open it too.
+viewer = access.display_viewer_from_url() or access.current_viewer()
+if viewer is None:
+    st.title("Sign in to open the wall")
+    st.caption("A wall TV opens /wall?display=TOKEN (an admin creates display tokens).")
+    access.sign_in_form(key="wall_signin")
+    st.stop()
+config = WallConfig.from_params({k: v for k, v in st.query_params.to_dict().items() if k != "display"})
+if viewer.is_display and (viewer.display_site_id or viewer.display_team_id):
+    # A display shows its token's scope, whatever the URL says.
+    with Session(get_engine()) as _session:
+        site_name, team_name = accounts.display_scope_names(session=_session, viewer=viewer)
+    config = replace(config, site=site_name, team=team_name)
 st.html(STYLE)
 
 
 @st.fragment(run_every=min(config.refresh, config.rotate))
 def live_wall() -> None:
     url = database_url()
+    if viewer.is_display:
+        try:
+            still_valid = access.display_viewer_from_url() is not None
+        except Exception:  # noqa: BLE001 — the database is away: keep showing the last good data
+            still_valid = True
+        if not still_valid:
+            # A revoked token stops at the next refresh: nothing more is shown.
+            st.html(_message("This display's link is no longer valid. Ask an admin for a new one."))
+            return
     key = (url, config)
     reconnecting = False
     data: WallData | None = None

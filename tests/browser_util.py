@@ -207,9 +207,32 @@ def launch_chromium(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
 
 
-def open_app(page, url: str, *, ready: str, timeout_ms: int = APP_READY_TIMEOUT_MS) -> None:
-    """Load ``url`` and wait until the app has really rendered: ``ready`` is visible and no skeleton is left."""
+SIGN_IN_FORM = 'input[aria-label="Username"]'
+DEMO_ADMIN = ("admin", "starboard-demo")  # the seeded demo database's admin (db/seed.py DEMO_PASSWORD)
+
+
+def sign_in(page, *, username: str, password: str, timeout_ms: int = APP_READY_TIMEOUT_MS) -> None:
+    """Fill the sign-in form (Username, Password, Sign in) as a person would."""
+    page.fill('input[aria-label="Username"]', username)
+    page.fill('input[aria-label="Password"]', password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_selector(SIGN_IN_FORM, state="detached", timeout=timeout_ms)
+
+
+def open_app(
+    page,
+    url: str,
+    *,
+    ready: str,
+    timeout_ms: int = APP_READY_TIMEOUT_MS,
+    user: tuple[str, str] | None = DEMO_ADMIN,
+) -> None:
+    """Load ``url`` (signing in as ``user`` if the app asks) and wait until ``ready`` has rendered."""
     page.goto(url, wait_until="domcontentloaded", timeout=timeout_ms)
+    if user is not None:
+        page.wait_for_selector(f"{ready}, {SIGN_IN_FORM}", state="visible", timeout=timeout_ms)
+        if page.locator(SIGN_IN_FORM).count():
+            sign_in(page, username=user[0], password=user[1], timeout_ms=timeout_ms)
     wait_for_app(page, ready=ready, timeout_ms=timeout_ms)
 
 
@@ -220,6 +243,21 @@ def wait_for_app(page, *, ready: str, timeout_ms: int = APP_READY_TIMEOUT_MS) ->
     page.wait_for_selector(
         '[data-testid="stApp"][data-test-script-state="notRunning"]', state="attached", timeout=timeout_ms
     )
+
+
+def dataframe_text(page, selector: str, *, containing: str = "", timeout_ms: int = 20_000) -> str:
+    """Text of an st.dataframe (its accessibility table), once it holds ``containing``.
+
+    The grid draws on a canvas and fills the hidden table a little after it
+    appears, later still on a loaded machine: wait for the text, never sleep.
+    """
+    page.wait_for_function(
+        "([sel, text]) => { const e = document.querySelector(sel);"
+        " return !!e && e.textContent.length > 0 && e.textContent.includes(text); }",
+        arg=[selector, containing],
+        timeout=timeout_ms,
+    )
+    return page.locator(selector).first.text_content()
 
 
 def assert_no_exception(page) -> None:

@@ -22,10 +22,21 @@ from streamlit.testing.v1 import AppTest
 from db.ingest import CanonicalRow, write_rows
 from db.models import Agent, Rating
 from leaderboard.ranking import RANK_COLUMNS
+from tests.app_util import app_as
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")  # AppTest resolves relative paths from this file, not the working directory
-PAGES = ("pages/leaderboard.py", "pages/wall.py", "pages/data.py")
+PAGES = (
+    "pages/leaderboard.py",
+    "pages/wall.py",
+    "pages/data.py",
+    "pages/my_page.py",
+    "pages/coaching.py",
+    "pages/recovery.py",
+    "pages/badges.py",
+    "pages/admin.py",
+    "pages/signin.py",
+)
 
 _ids = itertools.count(1)
 
@@ -72,10 +83,8 @@ def insert(engine, *groups: list[CanonicalRow]) -> None:
 
 
 def app(**params: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    for key, value in params.items():
-        at.query_params[key] = value
-    return at
+    """The app signed in as an admin (who may open every page)."""
+    return app_as("qa.admin", role="admin", **params)
 
 
 def frame(at: AppTest, column: str) -> pd.DataFrame | None:

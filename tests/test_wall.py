@@ -12,6 +12,7 @@ import streamlit as st
 from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
 
+from db import accounts
 from db.models import Agent, Badge, BadgeAward, CoachingNote, Interaction, Rating, RatingTag, Site, Team, utcnow
 from leaderboard.wall import PANELS, WallConfig, celebrations, wall_data
 from leaderboard.wall_view import panel_html
@@ -106,7 +107,7 @@ def test_every_panel_renders_user_text_as_text(engine, wall_floor):
         page = panel_html(data, panel, now=utcnow(), local_clock="Mon 10:00", reconnecting=False)
         assert "<img" not in page and "](" not in page
         for text in FORBIDDEN:
-            assert text not in page
+            assert text not in html.unescape(page)
     shout = html.unescape(panel_html(data, "shoutouts", now=utcnow(), local_clock="", reconnecting=False))
     assert XSS in shout  # shown literally, after the browser decodes the entities
 
@@ -145,31 +146,81 @@ def _clear_streamlit_caches():
     st.cache_resource.clear()
 
 
-def _wall_app(**params) -> AppTest:
+def _token(engine, name="floor-tv", **scope) -> str:
+    with Session(engine) as session:
+        return accounts.add_display(session=session, name=name, **scope)
+
+
+def _wall_app(engine, *, token: str | None = "new", **params) -> AppTest:
+    """The wall as a TV opens it: /wall?display=TOKEN&..., nobody signed in."""
     at = AppTest.from_file(APP, default_timeout=30)
+    if token == "new":
+        token = _token(engine)
+    if token:
+        at.query_params["display"] = token
     for key, value in params.items():
         at.query_params[key] = value
     at.switch_page("pages/wall.py")
     return at
 
 
+def _bodies(at) -> str:
+    """What the wall says, as a person reads it (entities decoded)."""
+    return html.unescape(" ".join(h.value for h in at.html))
+
+
 @pytest.mark.parametrize("panel", PANELS)
 def test_wall_page_never_shows_criticism_or_hidden_agents(db_env, engine, wall_floor, panel):
     """AppTest of /wall: a 1★ comment, a to_improve tag and a hidden agent appear in no panel."""
-    at = _wall_app(panel=panel, top="3")
+    at = _wall_app(engine, panel=panel, top="3")
     at.run()
     assert not at.exception
-    bodies = " ".join(h.value for h in at.html)
-    assert f'data-panel="{panel}"' in bodies
+    raw = " ".join(h.value for h in at.html)
+    assert f'data-panel="{panel}"' in raw
+    assert "<img src" not in raw  # the hostile comment is entities, never a tag
+    bodies = _bodies(at)
     for text in FORBIDDEN:
         assert text not in bodies
-    assert "<img src" not in bodies
     # No widgets on a wall.
     assert not at.button and not at.selectbox and not at.text_input
 
 
 def test_wall_page_unknown_site_is_a_calm_message(db_env, engine, wall_floor):
-    at = _wall_app(site="Atlantis")
+    at = _wall_app(engine, site="Atlantis")
     at.run()
     assert not at.exception
-    assert "no site named" in html.unescape(" ".join(h.value for h in at.html))
+    assert "no site named" in _bodies(at)
+
+
+def test_wall_without_token_or_session_asks_for_sign_in(db_env, engine, wall_floor):
+    at = _wall_app(engine, token=None, panel="shoutouts")
+    at.run()
+    assert not at.exception
+    assert "sb-wall" not in _bodies(at)
+    assert [t.label for t in at.text_input] == ["Username", "Password"]
+
+
+def test_bad_token_shows_no_data(db_env, engine, wall_floor):
+    at = _wall_app(engine, token="not-a-token", panel="week")
+    at.run()
+    assert "Ana R." not in _bodies(at) and [t.label for t in at.text_input] == ["Username", "Password"]
+
+
+def test_revoked_token_stops_at_the_next_refresh(db_env, engine, wall_floor):
+    token = _token(engine, "tv-2")
+    at = _wall_app(engine, token=token, panel="week")
+    at.run()
+    assert "Ana R." in _bodies(at)
+    with Session(engine) as session:
+        accounts.revoke_display(session=session, name="tv-2")
+    at.run()  # the next refresh (a whole run here; in a browser the fragment says "no longer valid")
+    assert "Ana R." not in _bodies(at)
+    assert "no longer valid" in _bodies(at) or [t.label for t in at.text_input] == ["Username", "Password"]
+
+
+def test_display_token_scope_wins_over_the_url(db_env, engine, wall_floor):
+    token = _token(engine, "beta-tv", team="Beta")
+    at = _wall_app(engine, token=token, panel="week", team="Alpha")
+    at.run()
+    bodies = _bodies(at)
+    assert "Cora L." in bodies and "Ana R." not in bodies

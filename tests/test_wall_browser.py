@@ -72,8 +72,19 @@ def import_five_star(database_url: str, folder: Path, comment: str) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def display_token(database_url: str, name: str) -> str:
+    """A wall display token, made the way an admin makes one: `python -m leaderboard displays add`."""
+    result = subprocess.run(
+        [sys.executable, "-m", "leaderboard", "displays", "add", name],
+        cwd=ROOT, env={**os.environ, "DATABASE_URL": database_url}, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
 def _open_wall(page, server, query: str) -> None:
-    page.goto(f"{server.url}/wall?{query}", wait_until="domcontentloaded")
+    token = display_token(server.database_url, f"tv-{uuid.uuid4().hex[:6]}")
+    page.goto(f"{server.url}/wall?display={token}&{query}", wait_until="domcontentloaded")
     page.wait_for_selector(".sb-wall", state="visible", timeout=45_000)
 
 

@@ -1,0 +1,140 @@
+"""Who is looking at this page: sign-in, sign-out, session timeout, page guards.
+
+Every page calls ``require_viewer`` as its first act: Streamlit serves a page
+script directly when a fresh server's first request names its path, before
+``app.py`` has run, so the router alone protects nothing. Only ids and times
+live in ``st.session_state``; the viewer is re-read from the database on every
+run, so a disabled account or a revoked display stops at once.
+"""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+from sqlmodel import Session
+
+from db import accounts
+from db.queries import meta_value
+from leaderboard.auth import ROLE_LABELS, Viewer, session_expired
+from leaderboard.settings import get_settings
+from pages.common import get_engine
+
+AUTH_KEY = "starboard_auth"  # {"user_id": int, "last_seen": float}
+DEMO_PASSWORD_NOTE_KEY = "demo_password"
+
+
+def _now_dt():
+    from db.models import utcnow
+
+    return utcnow()
+
+
+def current_viewer() -> Viewer | None:
+    """The signed-in viewer, or None (not signed in, timed out, or disabled)."""
+    state = st.session_state.get(AUTH_KEY)
+    if not state:
+        return None
+    settings = get_settings()
+    now = time.time()
+    if now - float(state.get("last_seen", 0)) > settings.session_timeout_minutes * 60:
+        st.session_state.pop(AUTH_KEY, None)
+        st.session_state["signed_out_reason"] = "Your session timed out. Please sign in again."
+        return None
+    with Session(get_engine()) as session:
+        viewer = accounts.viewer_for_user_id(session=session, user_id=int(state["user_id"]))
+    if viewer is None:
+        st.session_state.pop(AUTH_KEY, None)
+        return None
+    state["last_seen"] = now
+    return viewer
+
+
+def display_viewer_from_url() -> Viewer | None:
+    """A wall display's viewer from ``?display=TOKEN`` (re-checked on every refresh)."""
+    token = st.query_params.get("display", "")
+    if not token:
+        return None
+    with Session(get_engine()) as session:
+        return accounts.viewer_for_token(session=session, token=token)
+
+
+def sign_out() -> None:
+    st.session_state.pop(AUTH_KEY, None)
+    st.session_state["signed_out_reason"] = "You are signed out."
+
+
+def _demo_accounts() -> tuple[list[tuple[str, str]], str] | None:
+    """(username, role) of the demo accounts, only when this is the seeded demo database."""
+    from sqlmodel import select
+
+    from db.models import User
+
+    with Session(get_engine()) as session:
+        if meta_value(session=session, key="demo") != "1":
+            return None
+        users = session.exec(select(User).where(User.disabled.is_(False)).order_by(User.role, User.username)).all()
+        password = meta_value(session=session, key=DEMO_PASSWORD_NOTE_KEY)
+    if not password:
+        return None
+    return [(u.username, u.role) for u in users], password
+
+
+def sign_in_form(*, key: str = "signin") -> None:
+    """The sign-in form: Username, Password, Sign in. Reruns the app once signed in."""
+    reason = st.session_state.pop("signed_out_reason", None)
+    if reason:
+        st.info(reason)
+    with st.form(key=f"{key}_form", clear_on_submit=False, border=True):
+        username = st.text_input("Username", key=f"{key}_username", autocomplete="username")
+        password = st.text_input("Password", type="password", key=f"{key}_password", autocomplete="current-password")
+        submitted = st.form_submit_button("Sign in", type="primary", width="stretch")
+    if submitted:
+        with Session(get_engine()) as session:
+            result = accounts.sign_in(session=session, username=username, password=password)
+        if result.viewer is None:
+            if result.delay_seconds:
+                # Slow down guessing: each failure in a row waits longer.
+                time.sleep(result.delay_seconds)
+            st.error(result.message)
+        else:
+            st.session_state[AUTH_KEY] = {"user_id": result.viewer.user_id, "last_seen": time.time()}
+            st.rerun()
+    demo = _demo_accounts()
+    if demo:
+        users, password = demo
+        with st.expander("Demo accounts (this is the seeded demo database)", expanded=True):
+            st.caption(f"Every demo account's password is `{password}`.")
+            st.dataframe(
+                {"username": [u for u, _ in users], "role": [ROLE_LABELS.get(r, r) for _, r in users]},
+                hide_index=True,
+                width="stretch",
+            )
+
+
+def require_viewer(*, roles: tuple[str, ...] | None = None) -> Viewer:
+    """The page's first act: the viewer, or a sign-in form and a stop."""
+    viewer = current_viewer()
+    if viewer is None:
+        st.title("Sign in to Starboard")
+        sign_in_form(key="guard")
+        st.stop()
+    if roles is not None and viewer.role not in roles:
+        st.error("This page is not available for your role.")
+        st.stop()
+    return viewer
+
+
+def sidebar_account(viewer: Viewer) -> None:
+    """Who is signed in, and a Sign out button (in the sidebar)."""
+    with st.sidebar:
+        st.caption(f"Signed in as **{_md(viewer.display_name or viewer.username)}** · {ROLE_LABELS.get(viewer.role, viewer.role)}")
+        if st.button("Sign out", key="sign_out", width="stretch"):
+            sign_out()
+            st.rerun()
+
+
+def _md(text: str) -> str:
+    from leaderboard.text import markdown_text
+
+    return markdown_text(text)
