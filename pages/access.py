@@ -104,11 +104,12 @@ def sign_in_form(*, key: str = "signin") -> None:
     if demo:
         users, password = demo
         with st.expander("Demo accounts (this is the seeded demo database)", expanded=True):
-            st.caption(f"Every demo account's password is `{password}`.")
+            st.caption(f"Every demo account's password is `{password}`. Try a team leader, an agent or admin.")
             st.dataframe(
                 {"username": [u for u, _ in users], "role": [ROLE_LABELS.get(r, r) for _, r in users]},
                 hide_index=True,
                 width="stretch",
+                height=250,
             )
 
 
@@ -116,8 +117,10 @@ def require_viewer(*, roles: tuple[str, ...] | None = None) -> Viewer:
     """The page's first act: the viewer, or a sign-in form and a stop."""
     viewer = current_viewer()
     if viewer is None:
-        st.title("Sign in to Starboard")
-        sign_in_form(key="guard")
+        _, middle, _ = st.columns([1, 1.4, 1])
+        with middle:
+            st.title("Sign in to Starboard")
+            sign_in_form(key="guard")
         st.stop()
     if roles is not None and viewer.role not in roles:
         st.error("This page is not available for your role.")
