@@ -51,7 +51,7 @@ class Timing:
     def worst(self) -> float:
         return max(self.samples_ms) if self.samples_ms else float("nan")
 
-    def line(self, width: int = 34) -> str:
+    def line(self, width: int = 42) -> str:
         return (
             f"  {self.label:<{width}} median {fmt_ms(self.median):>10}   "
             f"min {fmt_ms(self.best):>10}   max {fmt_ms(self.worst):>10}   (n={len(self.samples_ms)})"
