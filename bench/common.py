@@ -38,6 +38,8 @@ class Timing:
 
     label: str
     samples_ms: list[float] = field(default_factory=list)
+    # CPU time of this process per run: on a busy shared box wall time far above it means waiting, not work.
+    cpu_ms: list[float] = field(default_factory=list)
 
     @property
     def median(self) -> float:
@@ -51,10 +53,15 @@ class Timing:
     def worst(self) -> float:
         return max(self.samples_ms) if self.samples_ms else float("nan")
 
+    @property
+    def cpu_median(self) -> float:
+        return statistics.median(self.cpu_ms) if self.cpu_ms else float("nan")
+
     def line(self, width: int = 42) -> str:
+        cpu = f"   cpu {fmt_ms(self.cpu_median):>10}" if self.cpu_ms else ""
         return (
             f"  {self.label:<{width}} median {fmt_ms(self.median):>10}   "
-            f"min {fmt_ms(self.best):>10}   max {fmt_ms(self.worst):>10}   (n={len(self.samples_ms)})"
+            f"min {fmt_ms(self.best):>10}   max {fmt_ms(self.worst):>10}{cpu}   (n={len(self.samples_ms)})"
         )
 
 
@@ -69,9 +76,11 @@ def time_call(label: str, fn: Callable[[], object], *, runs: int, warmup: int = 
         result = fn()
     timing = Timing(label)
     for _ in range(runs):
+        cpu = time.process_time()
         start = time.perf_counter()
         result = fn()
         timing.samples_ms.append((time.perf_counter() - start) * 1000.0)
+        timing.cpu_ms.append((time.process_time() - cpu) * 1000.0)
     return timing, result
 
 
