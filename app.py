@@ -15,35 +15,28 @@ from pages import access, common
 st.set_page_config(page_title="Starboard", layout="wide", page_icon="⭐")
 common.ensure_demo_data()
 
-# name: (script, title, icon)
+# name: (title, icon); scripts and role menus live in pages/access.py.
 PAGES = {
-    "signin": ("pages/signin.py", "Sign in", ":material/login:"),
-    "me": ("pages/my_page.py", "My page", ":material/person:"),
-    "coaching": ("pages/coaching.py", "Coaching", ":material/forum:"),
-    "leaderboard": ("pages/leaderboard.py", "Leaderboard", ":material/leaderboard:"),
-    "recovery": ("pages/recovery.py", "Recovery", ":material/support_agent:"),
-    "badges": ("pages/badges.py", "Badges", ":material/military_tech:"),
-    "wall": ("pages/wall.py", "Wall", ":material/tv:"),
-    "data": ("pages/data.py", "Data", ":material/upload_file:"),
-    "admin": ("pages/admin.py", "Admin", ":material/admin_panel_settings:"),
-}
-# The menu of each role, its first page the home page.
-MENUS = {
-    "agent": ("me", "leaderboard", "wall"),
-    "leader": ("coaching", "leaderboard", "recovery", "badges", "wall"),
-    "manager": ("leaderboard", "coaching", "recovery", "badges", "wall", "data"),
-    "admin": ("leaderboard", "coaching", "recovery", "badges", "wall", "data", "admin"),
+    "signin": ("Sign in", ":material/login:"),
+    "me": ("My page", ":material/person:"),
+    "coaching": ("Coaching", ":material/forum:"),
+    "leaderboard": ("Leaderboard", ":material/leaderboard:"),
+    "recovery": ("Recovery", ":material/support_agent:"),
+    "badges": ("Badges", ":material/military_tech:"),
+    "wall": ("Wall", ":material/tv:"),
+    "data": ("Data", ":material/upload_file:"),
+    "admin": ("Admin", ":material/admin_panel_settings:"),
 }
 
 viewer = access.current_viewer()
-menu = MENUS.get(viewer.role, ()) if viewer else ()
+menu = access.MENUS.get(viewer.role, ()) if viewer else ()
 home = menu[0] if menu else "signin"
 pages = [
     # Pages outside the menu stay reachable by URL (a bookmark, a wall's display link) and
     # answer with their own sign-in or "not for your role" message.
-    st.Page(script, title=title, icon=icon, url_path=name, default=(name == home),
+    st.Page(access.PAGE_FILES[name], title=title, icon=icon, url_path=name, default=(name == home),
             visibility="visible" if name in menu else "hidden")
-    for name, (script, title, icon) in PAGES.items()
+    for name, (title, icon) in PAGES.items()
 ]
 on_wall = (st.context.url or "").rstrip("/").endswith("/wall")
 nav = st.navigation(pages, position="sidebar" if viewer and not on_wall else "hidden")

@@ -596,6 +596,11 @@ def seed_demo(
         )
         cases = _recovery_history(session=session, rng=rng, user_ids=user_ids, now=now)
         _demo_passwords(session=session)
+        session.commit()
+        # Milestone badges the history has earned (first 5★, 100 ratings, weekly #1 ...).
+        from leaderboard.badges import evaluate
+
+        awards += len(evaluate(session=session, now=now))
         session.add(AppMeta(key="demo", value="1"))
         session.add(AppMeta(key="seed", value=str(seed)))
         session.add(AppMeta(key="seeded_at", value=now.isoformat()))

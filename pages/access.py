@@ -20,6 +20,32 @@ from leaderboard.auth import ROLE_LABELS, Viewer, session_expired
 from leaderboard.settings import get_settings
 from pages.common import get_engine
 
+# The menu of each role (page names in app.py); the first is the role's home page.
+MENUS = {
+    "agent": ("me", "leaderboard", "wall"),
+    "leader": ("coaching", "leaderboard", "recovery", "badges", "wall"),
+    "manager": ("leaderboard", "coaching", "recovery", "badges", "wall", "data"),
+    "admin": ("leaderboard", "coaching", "recovery", "badges", "wall", "data", "admin"),
+}
+PAGE_FILES = {
+    "signin": "pages/signin.py",
+    "me": "pages/my_page.py",
+    "coaching": "pages/coaching.py",
+    "leaderboard": "pages/leaderboard.py",
+    "recovery": "pages/recovery.py",
+    "badges": "pages/badges.py",
+    "wall": "pages/wall.py",
+    "data": "pages/data.py",
+    "admin": "pages/admin.py",
+}
+
+
+def home_page(viewer: Viewer | None) -> str:
+    """The script of the page a viewer lands on."""
+    menu = MENUS.get(viewer.role, ()) if viewer else ()
+    return PAGE_FILES[menu[0] if menu else "signin"]
+
+
 AUTH_KEY = "starboard_auth"  # {"user_id": int, "last_seen": float}
 DEMO_PASSWORD_NOTE_KEY = "demo_password"
 

@@ -7,11 +7,10 @@ from pages import access, common
 common.guard_page()
 viewer = access.current_viewer()
 if viewer is not None:
-    st.success(f"You are signed in as {common.md(viewer.display_name or viewer.username)}.")
-    st.page_link("pages/leaderboard.py", label="Open the leaderboard", icon=":material/leaderboard:")
-else:
-    left, middle, right = st.columns([1, 1.3, 1])
-    with middle:
-        st.title("⭐ Starboard")
-        st.caption("Fair star leaderboards and coaching for your contact center.")
-        access.sign_in_form(key="signin")
+    # Signed in (or just now): on to this person's home page.
+    st.switch_page(access.home_page(viewer))
+left, middle, right = st.columns([1, 1.3, 1])
+with middle:
+    st.title("⭐ Starboard")
+    st.caption("Fair star leaderboards and coaching for your contact center.")
+    access.sign_in_form(key="signin")
