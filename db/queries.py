@@ -220,14 +220,18 @@ def data_version(*, session: Session) -> tuple:
 
     Max ids and counts come straight from primary-key indexes.
     """
-    from db.models import BadgeAward, CoachingNote
+    from db.models import AuditLog, BadgeAward, CoachingNote, CoachingPrompt
 
+    # Edits in place (an exclusion, a recovery update, a prompt done) are audited or add rows,
+    # so the newest audit entry and prompt move the version too.
     row = session.exec(
         select(
             func.coalesce(func.max(Rating.id), literal(0)),
             func.count(Rating.id),
             select(func.coalesce(func.max(BadgeAward.id), 0)).scalar_subquery(),
             select(func.coalesce(func.max(CoachingNote.id), 0)).scalar_subquery(),
+            select(func.coalesce(func.max(AuditLog.id), 0)).scalar_subquery(),
+            select(func.coalesce(func.max(CoachingPrompt.id), 0)).scalar_subquery(),
         )
     ).one()
     return tuple(row)

@@ -22,9 +22,19 @@ def html_text(value: object, *, max_length: int | None = None) -> str:
     return "".join(f"&#{ord(ch)};" if ch in _MARKDOWN_SPECIAL else ch for ch in text)
 
 
+_WORD_JOINER = "\u2060"
+
+
 def markdown_text(value: object) -> str:
-    """Escape ``value`` for ``st.markdown`` without HTML (same entities, readable result)."""
-    return html_text(value)
+    """Escape ``value`` for ``st.markdown``: entities, plus no autolinks.
+
+    GitHub-flavoured Markdown turns bare ``http://…``, ``www.…`` and ``a@b.c`` into
+    links even when every character is an entity; an invisible word joiner after
+    ``:``, ``@`` and ``www`` keeps them plain text.
+    """
+    escaped = html_text(value)
+    escaped = escaped.replace("&#58;", "&#58;" + _WORD_JOINER).replace("@", "@" + _WORD_JOINER)
+    return escaped.replace("www", "www" + _WORD_JOINER).replace("WWW", "WWW" + _WORD_JOINER)
 
 
 def plain(value: object) -> str:

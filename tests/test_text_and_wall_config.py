@@ -80,3 +80,12 @@ def test_time_ago(seconds, label):
 )
 def test_current_panel_rotates_with_the_clock(panels, rotate, clock, expected):
     assert current_panel(panels, rotate=rotate, clock=clock) == expected
+
+
+@pytest.mark.parametrize("raw", ["see http://evil.example/x", "www.evil.example", "mail me@evil.example"])
+def test_markdown_text_never_autolinks(raw):
+    from leaderboard.text import markdown_text
+
+    escaped = markdown_text(raw)
+    assert "\u2060" in escaped
+    assert html.unescape(escaped).replace("\u2060", "") == raw
