@@ -297,3 +297,67 @@ def root_causes(
     frame["contact_reason"] = frame["contact_reason"].replace("", "(none)")
     frame["avg_stars"] = frame["avg_stars"].astype(float).round(2)
     return frame.sort_values(["ratings", "contact_reason"], ascending=[False, True]).reset_index(drop=True)
+
+
+# --- the page's working queue ------------------------------------------------------------------------
+
+
+def queue(
+    *, session: Session, viewer, now: datetime | None = None, closed_within_days: float = 7.0
+) -> pd.DataFrame:
+    """The working queue: open and contacted cases (overdue first, then by due time), then the cases
+    closed in the last ``closed_within_days`` days, most recently closed first.
+
+    Columns as ``cases``; the viewer filter is the same.
+    """
+    from datetime import timedelta
+
+    now = now or utcnow()
+    live = pd.concat(
+        [cases(session=session, viewer=viewer, status=s, now=now) for s in ("open", "contacted")], ignore_index=True
+    )
+    if len(live):
+        live = live.sort_values(["overdue", "due_at"], ascending=[False, True], kind="mergesort")
+    cutoff = now - timedelta(days=closed_within_days)
+    # A case closes after it opens: looking back a few times the window finds every recent closure.
+    since = now - timedelta(days=max(30.0, 4 * closed_within_days))
+    closed = [cases(session=session, viewer=viewer, status=s, since=since, now=now) for s in recovery.CLOSED_STATUSES]
+    closed = pd.concat(closed, ignore_index=True)
+    if len(closed):
+        closed = closed[pd.to_datetime(closed["closed_at"]) >= cutoff].sort_values(
+            "closed_at", ascending=False, kind="mergesort"
+        )
+    parts = [p for p in (live, closed) if len(p)]
+    if not parts:
+        return cases(session=session, viewer=viewer, status="open", now=now)
+    return pd.concat(parts, ignore_index=True)
+
+
+def exclusions(*, session: Session, viewer, interaction_ids: Iterable[str]) -> dict[str, tuple[str, str]]:
+    """{interaction_id: (cause, reason)} for the excluded ratings among these the viewer may see."""
+    ids = [i for i in dict.fromkeys(interaction_ids) if i]
+    if not ids:
+        return {}
+    stmt = (
+        select(Interaction.interaction_id, Rating.excluded_cause, Rating.excluded_reason)
+        .join(Interaction, Interaction.id == Rating.interaction_id)
+        .where(Interaction.interaction_id.in_(ids), Rating.excluded_cause.is_not(None))
+    )
+    allowed = queries.visible_agents(viewer)
+    if allowed is not None:
+        stmt = stmt.where(Rating.agent_id.in_(allowed))
+    return {iid: (cause, reason or "") for iid, cause, reason in session.exec(stmt).all()}
+
+
+def recovery_version(*, session: Session) -> tuple:
+    """A cheap fingerprint that moves with every case opened and every audited recovery or exclusion write."""
+    from db.models import AuditLog
+
+    row = session.exec(
+        select(
+            func.coalesce(func.max(RecoveryCase.id), literal(0)),
+            func.count(RecoveryCase.id),
+            sa_select(func.coalesce(func.max(AuditLog.id), 0)).scalar_subquery(),
+        )
+    ).one()
+    return tuple(row)

@@ -131,3 +131,91 @@ def summary_dict(summary: RecoverySummary) -> dict:
         value = getattr(summary, key)
         out[key] = round(value, 2) if isinstance(value, float) else value
     return out
+
+
+# --- the queue as a person reads it ---------------------------------------------------------------
+
+STATUS_LABELS = {"open": "Open", "contacted": "Contacted", "resolved": "Resolved", "no_response": "No response"}
+
+
+def duration_text(minutes: float) -> str:
+    """35 min, 2 h 10 min (under 6 h), 7 h, 3 d: precise while it matters, short after."""
+    minutes = max(0, int(minutes))
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, rest = divmod(minutes, 60)
+    if hours < 6:
+        return f"{hours} h {rest} min" if rest else f"{hours} h"
+    if hours < 48:
+        return f"{hours} h"
+    return f"{hours // 24} d"
+
+
+def due_text(*, status: str, due: datetime, now: datetime, contacted_at: datetime | None = None) -> str:
+    """"due in 35 min", "overdue by 2 h", "contacted in time", "contacted 40 min late", "closed without contact"."""
+    if contacted_at is not None:
+        if contacted_in_time(due=due, contacted_at=contacted_at):
+            return "contacted in time"
+        return f"contacted {duration_text((contacted_at - due).total_seconds() / 60)} late"
+    if status in CLOSED_STATUSES:
+        return "closed without contact"
+    seconds = (due - now).total_seconds()
+    if seconds >= 0:
+        # Rounded up: one minute before the deadline still reads "due in 1 min", never "0 min".
+        return f"due in {duration_text(-(-seconds // 60))}"
+    return f"overdue by {duration_text(max(1.0, -seconds / 60))}"
+
+
+def local_time_text(moment_utc: datetime | None, tz: str | None, *, fmt: str = "%a %d %b %H:%M") -> str:
+    """A naive UTC instant as the site reads it: "Mon 23 Nov 14:05" ("" when missing)."""
+    if moment_utc is None or pd.isna(moment_utc):
+        return ""
+    from datetime import timezone as _tz
+
+    from leaderboard.periods import zone
+
+    local = pd.Timestamp(moment_utc).to_pydatetime().replace(tzinfo=_tz.utc).astimezone(zone(tz))
+    return local.strftime(fmt)
+
+
+TABLE_TIME = "%d %b %H:%M"  # the queue's cells: narrow, the weekday is in the case panel
+QUEUE_COLUMNS = (
+    "case_id", "interaction_id", "when", "agent", "team", "stars", "comment", "contact_reason",
+    "opened", "due", "timezone", "status", "owner", "followup_stars", "overdue", "closed",
+)
+
+
+def queue_frame(cases: pd.DataFrame, *, now: datetime) -> pd.DataFrame:
+    """Cases as the queue shows them: local opened/due times, "due in …" / "overdue by …", status labels.
+
+    Keeps the order it is given; ``cases`` has the columns of ``db.recovery_store.cases``.
+    """
+    if cases.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in QUEUE_COLUMNS})
+    contacted = [None if pd.isna(c) else pd.Timestamp(c).to_pydatetime() for c in cases["contacted_at"]]
+    dues = [pd.Timestamp(d).to_pydatetime() for d in cases["due_at"]]
+    overdue = [
+        is_overdue(status=s, due=d, now=now, contacted_at=c) for s, d, c in zip(cases["status"], dues, contacted)
+    ]
+    return pd.DataFrame(
+        {
+            "case_id": cases["case_id"].astype("int64"),
+            "interaction_id": cases["interaction_id"].astype(str),
+            "when": [
+                due_text(status=s, due=d, now=now, contacted_at=c) for s, d, c in zip(cases["status"], dues, contacted)
+            ],
+            "agent": cases["agent"].astype(str),
+            "team": cases["team"].astype(str),
+            "stars": cases["stars"].astype("int64"),
+            "comment": [" ".join(str(c or "").split()) for c in cases["comment"]],
+            "contact_reason": cases["contact_reason"].fillna("").astype(str),
+            "opened": [local_time_text(o, tz, fmt=TABLE_TIME) for o, tz in zip(cases["opened_at"], cases["timezone"])],
+            "due": [local_time_text(d, tz, fmt=TABLE_TIME) for d, tz in zip(cases["due_at"], cases["timezone"])],
+            "timezone": cases["timezone"].astype(str),
+            "status": [STATUS_LABELS.get(s, s) for s in cases["status"]],
+            "owner": cases["owner"].fillna("").astype(str),
+            "followup_stars": cases["followup_stars"].astype("Int64"),
+            "overdue": pd.Series(overdue, dtype=bool),
+            "closed": cases["status"].isin(CLOSED_STATUSES).to_numpy(),
+        }
+    ).reset_index(drop=True)

@@ -1,10 +1,427 @@
-"""Placeholder page until its screen lands."""
+"""Admin: accounts, wall display links, the audit log and the effective settings.
 
+Every change goes through ``db.accounts``, which writes the audit log in the same
+transaction. A display token is shown once, right after it is made: only its
+SHA-256 digest is stored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import MISSING, fields
+
+import pandas as pd
 import streamlit as st
+from sqlmodel import Session
 
+from db import accounts, queries
+from db.models import ROLES
+from leaderboard.auth import MIN_PASSWORD_LENGTH, ROLE_LABELS, AuthError
+from leaderboard.settings import Settings, get_settings
 from pages import access, common
+from pages.common import md
 
 common.guard_page()
-viewer = access.require_viewer()
-st.title("admin")
-st.info("This screen is being built.")
+viewer = access.require_viewer(roles=("admin",))
+
+FLASH = "adm_flash"  # (tab, kind, message) left by an action for the next run
+TOKEN_ONCE = "adm_token_once"  # (display name, token): popped by the very run that shows it
+AUDIT_ACTIONS = (
+    "sign_in", "sign_in_failed", "user_added", "role_changed", "user_disabled", "user_enabled", "password_set",
+    "display_added", "display_revoked", "recovery_claimed", "recovery_updated", "recovery_followup",
+    "score_excluded", "score_exclusion_undone", "comments_purged",
+)
+# Setting -> (environment variable, what it changes). Settings are read from the environment only.
+SETTING_DOCS = {
+    "database_url": ("DATABASE_URL (or STARBOARD_DB, a SQLite file path)", "The database this server uses"),
+    "prior_weight": ("STARBOARD_PRIOR_WEIGHT", "Fair score prior m: ratings at the period's average every agent starts with"),
+    "min_ratings": ("STARBOARD_MIN_RATINGS", "Ratings in the period before an agent is ranked (fewer: provisional)"),
+    "ratio_target": ("STARBOARD_RATIO_TARGET", "Praise-to-criticism target (praises per criticism)"),
+    "auto_seed": ("STARBOARD_AUTO_SEED", "Seed demo data when the app starts on an empty database (0 turns it off)"),
+    "max_upload_mb": ("STARBOARD_MAX_UPLOAD_MB", "Largest CSV the Data page imports, in MB"),
+    "session_timeout_minutes": ("STARBOARD_SESSION_TIMEOUT_MINUTES", "Idle minutes before a sign-in ends"),
+    "max_failed_logins": ("STARBOARD_MAX_FAILED_LOGINS", "Failed sign-ins in a row before an account locks"),
+    "lockout_minutes": ("STARBOARD_LOCKOUT_MINUTES", "How long a locked account stays locked"),
+    "public_name_style": ("STARBOARD_PUBLIC_NAMES", "Names on public screens: first_initial (Ana L.) or full"),
+    "comment_retention_days": ("STARBOARD_COMMENT_RETENTION_DAYS", "Days customer comments are kept (0: forever)"),
+    "recovery_threshold": ("STARBOARD_RECOVERY_THRESHOLD", "A rating at or below this many stars opens a recovery case"),
+    "recovery_due_hours": ("STARBOARD_RECOVERY_DUE_HOURS", "Hours to call the customer back before a case is overdue"),
+}
+
+
+# --------------------------------------------------------------------------- actions (button callbacks)
+
+
+def _admin() -> str | None:
+    """The acting admin's username, re-checked here: a callback runs before the page guard."""
+    who = access.current_viewer()
+    return who.username if who is not None and who.role == "admin" else None
+
+
+def _flash(tab: str, kind: str, message: str) -> None:
+    st.session_state[FLASH] = (tab, kind, message)
+
+
+def _password(first_key: str, second_key: str) -> str:
+    first = st.session_state.get(first_key) or ""
+    if first != (st.session_state.get(second_key) or ""):
+        raise AuthError("the two passwords differ")
+    if len(first) < MIN_PASSWORD_LENGTH:
+        raise AuthError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+    return first
+
+
+def _run(tab: str, action, clear: tuple[str, ...] = ()) -> None:
+    actor = _admin()
+    if actor is None:
+        return
+    try:
+        with Session(common.get_engine()) as session:
+            message = action(session, actor)
+    except AuthError as exc:
+        text = str(exc)
+        _flash(tab, "error", text[:1].upper() + text[1:] + ".")
+        return
+    for key in clear:
+        # Set, not popped: the browser keeps showing a popped widget's last value.
+        st.session_state[key] = ""
+    _flash(tab, "success", message)
+
+
+def _add_user() -> None:
+    state = st.session_state
+
+    def action(session, actor):
+        role = state.get("adm_new_role") or "agent"
+        agent = state.get("adm_new_agent") or None
+        if role == "agent" and not agent:
+            raise AuthError("an agent account needs the agent it belongs to (Linked agent)")
+        password = _password("adm_new_password", "adm_new_password2")
+        user = accounts.add_user(
+            session=session,
+            username=state.get("adm_new_username") or "",
+            role=role,
+            password=password,
+            display_name=(state.get("adm_new_display") or "").strip() or None,
+            agent=agent,
+            site=state.get("adm_new_site") or None,
+            actor=actor,
+        )
+        return f"Added {user.username} ({ROLE_LABELS.get(role, role)})."
+
+    _run("users", action, clear=(
+        "adm_new_username", "adm_new_display", "adm_new_agent", "adm_new_site", "adm_new_password", "adm_new_password2"
+    ))
+
+
+def _set_role() -> None:
+    username, role = st.session_state.get("adm_user"), st.session_state.get("adm_role")
+
+    def action(session, actor):
+        if username == actor:
+            raise AuthError("you cannot change your own role (another admin can)")
+        accounts.set_role(session=session, username=username or "", role=role or "", actor=actor)
+        return f"{username} is now {ROLE_LABELS.get(role, role)}."
+
+    _run("users", action)
+
+
+def _toggle_disabled(disable: bool) -> None:
+    username = st.session_state.get("adm_user")
+
+    def action(session, actor):
+        if username == actor and disable:
+            raise AuthError("you cannot disable your own account")
+        accounts.disable_user(session=session, username=username or "", actor=actor, disabled=disable)
+        return f"{username} is {'disabled: they are signed out at their next click' if disable else 'enabled again'}."
+
+    _run("users", action)
+
+
+def _set_password() -> None:
+    username = st.session_state.get("adm_user")
+
+    def action(session, actor):
+        password = _password("adm_pw1", "adm_pw2")
+        accounts.set_password(session=session, username=username or "", password=password, actor=actor)
+        return f"New password set for {username} (and any lockout lifted)."
+
+    _run("users", action, clear=("adm_pw1", "adm_pw2"))
+
+
+def _add_display() -> None:
+    state = st.session_state
+    name = (state.get("adm_display_name") or "").strip()
+
+    def action(session, actor):
+        token = accounts.add_display(
+            session=session,
+            name=name,
+            site=state.get("adm_display_site") or None,
+            team=state.get("adm_display_team") or None,
+            actor=actor,
+        )
+        state[TOKEN_ONCE] = (name, token)
+        return f"Display “{name}” created."
+
+    _run("displays", action, clear=("adm_display_name",))
+
+
+def _revoke_display() -> None:
+    name = st.session_state.get("adm_revoke_name")
+
+    def action(session, actor):
+        accounts.revoke_display(session=session, name=name or "", actor=actor)
+        return f"Display “{name}” revoked: its screen stops at its next refresh."
+
+    _run("displays", action)
+
+
+def _forget_user_inputs() -> None:
+    """on_change of the user picker: the role box starts at the new user's role, passwords empty."""
+    st.session_state["adm_role"] = _role_of(st.session_state.get("adm_user"))
+    st.session_state["adm_pw1"] = st.session_state["adm_pw2"] = ""
+
+
+def _role_of(username: str | None) -> str:
+    with Session(common.get_engine()) as session:
+        row = next((u for u in accounts.list_users(session=session) if u["username"] == username), None)
+    return row["role"] if row and row["role"] in ROLES else ROLES[0]
+
+
+def _show_flash(tab: str) -> None:
+    flash = st.session_state.get(FLASH)
+    if flash and flash[0] == tab:
+        st.session_state.pop(FLASH, None)
+        (st.success if flash[1] == "success" else st.error)(md(flash[2]))
+
+
+def _app_base() -> str:
+    """The app's address as the admin's browser sees it ("" when unknown, as in tests)."""
+    url = (st.context.url or "").split("?", 1)[0].rstrip("/")
+    return url[: -len("/admin")] if url.endswith("/admin") else url
+
+
+# --------------------------------------------------------------------------- page
+
+with Session(common.get_engine()) as session:
+    users = pd.DataFrame(accounts.list_users(session=session), columns=list(accounts.USER_COLUMNS))
+    displays = pd.DataFrame(accounts.list_displays(session=session), columns=list(accounts.DISPLAY_COLUMNS))
+    agent_names = list(queries.agent_directory(session=session)["agent"])
+options = common.load_filter_options(common.database_url(), common.data_version())
+
+st.title("Admin")
+st.caption("Accounts, wall displays, the audit log and settings. Every change here is written to the audit log.")
+
+users_tab, displays_tab, audit_tab, settings_tab = st.tabs(
+    [":material/group: Users", ":material/tv: Wall displays", ":material/receipt_long: Audit log", ":material/tune: Settings"]
+)
+
+# ---- users
+with users_tab:
+    _show_flash("users")
+    counts = users.groupby("role").size() if len(users) else pd.Series(dtype=int)
+    st.caption(
+        " · ".join(f"{int(counts.get(r, 0))} {ROLE_LABELS[r].lower()}{'s' if counts.get(r, 0) != 1 else ''}" for r in ROLES)
+        + f" · {int(users['disabled'].sum()) if len(users) else 0} disabled"
+    )
+    st.dataframe(
+        users.assign(role=[ROLE_LABELS.get(r, r) for r in users["role"]]),
+        key="adm_users",
+        hide_index=True,
+        height=common.table_height(len(users), max_rows=12),
+        column_config={
+            "username": st.column_config.TextColumn("Username"),
+            "role": st.column_config.TextColumn("Role", width="small"),
+            "agent": st.column_config.TextColumn("Linked agent"),
+            "team": st.column_config.TextColumn("Team(s)", help="An agent's team, or the teams a leader leads"),
+            "site": st.column_config.TextColumn("Site", help="A manager's site (empty: every site)"),
+            "disabled": st.column_config.CheckboxColumn("Disabled", width="small"),
+        },
+    )
+    add_col, change_col = st.columns(2, gap="large")
+    with add_col, st.container(border=True, key="adm_add_box"):
+        st.markdown("**Add a user**")
+        linked = set(users["agent"]) - {""}
+        n1, n2 = st.columns(2)
+        # Not "Username"/"Password": those labels are the sign-in form's (browser tests and password managers look for them).
+        n1.text_input("New username", key="adm_new_username", autocomplete="off")
+        n2.text_input("Display name (optional)", key="adm_new_display")
+        n1.selectbox("Role", ROLES, format_func=ROLE_LABELS.__getitem__, key="adm_new_role")
+        n2.selectbox(
+            "Linked agent", ["", *[a for a in agent_names if a not in linked]],
+            format_func=lambda a: a or "—", key="adm_new_agent",
+            help="For an agent account: whose ratings and feedback they see",
+        )
+        st.selectbox(
+            "Manager's site", ["", *options.sites], format_func=lambda s: s or "— (every site)", key="adm_new_site",
+            help="For a manager: the one site they cover. Leave empty for a manager of every site.",
+        )
+        p1, p2 = st.columns(2)
+        p1.text_input("First password", type="password", key="adm_new_password", autocomplete="new-password",
+                      help=f"At least {MIN_PASSWORD_LENGTH} characters")
+        p2.text_input("First password again", type="password", key="adm_new_password2", autocomplete="new-password")
+        st.button("Add user", key="adm_add", on_click=_add_user, type="primary", icon=":material/person_add:")
+    with change_col, st.container(border=True, key="adm_change_box"):
+        st.markdown("**Change a user**")
+        names = list(users["username"])
+        if not names:
+            st.caption("No users yet.")
+        else:
+            by_name = users.set_index("username")
+            # Labels are the bare usernames: Streamlit matches a picked option by its label, so a label
+            # that changes with the user's role or state would silently pick someone else after a change.
+            username = st.selectbox("User", names, key="adm_user", on_change=_forget_user_inputs)
+            me = username == viewer.username
+            st.caption(
+                f"{md(username)} · {ROLE_LABELS.get(by_name.at[username, 'role'], by_name.at[username, 'role'])}"
+                + (" · **disabled**" if by_name.at[username, "disabled"] else " · active")
+                + (" · that is you" if me else "")
+            )
+            r1, r2 = st.columns([2, 1], vertical_alignment="bottom")
+            if st.session_state.get("adm_role") not in ROLES:
+                st.session_state["adm_role"] = _role_of(username)
+            r1.selectbox("New role", ROLES, format_func=ROLE_LABELS.__getitem__, key="adm_role")
+            r2.button("Change role", key="adm_set_role", on_click=_set_role, disabled=me, width="stretch",
+                      help="You cannot change your own role" if me else None)
+            disabled = bool(by_name.at[username, "disabled"])
+            st.button(
+                "Enable account" if disabled else "Disable account",
+                key="adm_toggle",
+                on_click=_toggle_disabled,
+                args=(not disabled,),
+                disabled=me,
+                icon=":material/lock_open:" if disabled else ":material/block:",
+                help="A disabled account is signed out at its next click and cannot sign in",
+            )
+            q1, q2 = st.columns(2)
+            q1.text_input("New password", type="password", key="adm_pw1", autocomplete="new-password")
+            q2.text_input("New password again", type="password", key="adm_pw2", autocomplete="new-password")
+            st.button("Set password", key="adm_set_password", on_click=_set_password, icon=":material/key:")
+    st.caption(
+        "A leader's teams come from each team's leader; accounts can also be managed with "
+        "`python -m leaderboard users …`."
+    )
+
+# ---- wall displays
+with displays_tab:
+    _show_flash("displays")
+    once = st.session_state.pop(TOKEN_ONCE, None)
+    if once:
+        name, token = once
+        with st.container(border=True, key="adm_token_box"):
+            st.markdown(f"**Wall link for “{md(name)}”** · open it on the TV, full screen:")
+            st.code(f"{_app_base()}/wall?display={token}", language=None)
+            st.warning(
+                "Copy it now: it is shown only once (Starboard keeps just a fingerprint of it). "
+                "The link opens this wall and nothing else; revoke the display to stop it.",
+                icon=":material/key:",
+            )
+    live = displays[displays["revoked_at"].isna()] if len(displays) else displays
+    st.dataframe(
+        displays.assign(
+            status=["Revoked" if pd.notna(r) else "Live" for r in displays["revoked_at"]],
+            site=[s or "Every site" for s in displays["site"]],
+            team=[t or "Every team" for t in displays["team"]],
+        ),
+        key="adm_displays",
+        hide_index=True,
+        column_order=["name", "status", "site", "team", "created_at", "created_by", "revoked_at"],
+        column_config={
+            "name": st.column_config.TextColumn("Display"),
+            "status": st.column_config.TextColumn("Status", width="small"),
+            "site": st.column_config.TextColumn("Site", help="Empty: every site"),
+            "team": st.column_config.TextColumn("Team", help="Empty: every team"),
+            "created_at": st.column_config.DatetimeColumn("Created (UTC)", format="YYYY-MM-DD HH:mm"),
+            "created_by": st.column_config.TextColumn("By"),
+            "revoked_at": st.column_config.DatetimeColumn("Revoked (UTC)", format="YYYY-MM-DD HH:mm"),
+        },
+    )
+    make_col, revoke_col = st.columns(2, gap="large")
+    with make_col, st.container(border=True, key="adm_display_box"):
+        st.markdown("**New wall display**")
+        st.text_input("Name", key="adm_display_name", placeholder="e.g. Manila floor TV 2")
+        d1, d2 = st.columns(2)
+        site = d1.selectbox("Site", ["", *options.sites], format_func=lambda s: s or "Every site", key="adm_display_site")
+        teams = options.teams_for(site or None)
+        if st.session_state.get("adm_display_team") not in ("", *teams):
+            st.session_state.pop("adm_display_team", None)
+        d2.selectbox("Team", ["", *teams], format_func=lambda t: t or "Every team", key="adm_display_team")
+        st.button("Create display link", key="adm_display_create", on_click=_add_display, type="primary",
+                  icon=":material/add_link:")
+    with revoke_col, st.container(border=True, key="adm_revoke_box"):
+        st.markdown("**Revoke a display**")
+        if live.empty:
+            st.caption("No live displays.")
+        else:
+            st.selectbox("Display", list(live["name"]), key="adm_revoke_name")
+            st.button("Revoke", key="adm_revoke", on_click=_revoke_display, icon=":material/link_off:")
+            st.caption("The TV shows a sign-in screen at its next refresh. Make a new display to replace it.")
+
+# ---- audit log
+with audit_tab:
+    a1, a2, a3 = st.columns([1.2, 1.6, 0.8], vertical_alignment="bottom")
+    action = a1.selectbox("Action", ["", *AUDIT_ACTIONS], format_func=lambda a: a or "Every action", key="adm_audit_action")
+    search = a2.text_input("Actor, target or detail contains", key="adm_audit_search")
+    limit = a3.selectbox("Latest", [200, 1000, 5000], key="adm_audit_limit")
+    with Session(common.get_engine()) as session:
+        entries = accounts.audit_entries(session=session, limit=int(limit), action=action or None)
+    log = pd.DataFrame(
+        [{"at": e.at, "actor": e.actor, "action": e.action, "target": e.target, "detail": e.detail} for e in entries],
+        columns=["at", "actor", "action", "target", "detail"],
+    )
+    if search.strip() and len(log):
+        needle = search.strip().lower()
+        hit = log[["actor", "target", "detail"]].apply(lambda col: col.str.lower().str.contains(needle, regex=False))
+        log = log[hit.any(axis=1)]
+    st.caption(f"{len(log):,} entries, newest first · times in UTC")
+    st.dataframe(
+        log,
+        key="adm_audit",
+        hide_index=True,
+        height=common.table_height(len(log), max_rows=18),
+        column_config={
+            "at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+            "actor": st.column_config.TextColumn("Who"),
+            "action": st.column_config.TextColumn("Action"),
+            "target": st.column_config.TextColumn("Target"),
+            "detail": st.column_config.TextColumn("Detail", width="large"),
+        },
+    )
+
+# ---- settings
+with settings_tab:
+    st.info(
+        "Read-only. Settings come from environment variables: set the variable named below "
+        "where the server starts and restart it to change one.",
+        icon=":material/info:",
+    )
+    settings = get_settings()
+    rows = []
+    for f in fields(Settings):
+        value = getattr(settings, f.name)
+        default = f.default_factory() if f.default_factory is not MISSING else f.default  # type: ignore[misc]
+        if f.name == "database_url":
+            value, default = common.redacted_url(value), common.redacted_url(default)
+        env, meaning = SETTING_DOCS.get(f.name, ("", ""))
+        rows.append(
+            {"setting": f.name, "value": str(value), "default": str(default), "changed": value != default,
+             "environment variable": env, "what it does": meaning}
+        )
+    st.dataframe(
+        pd.DataFrame(rows),
+        key="adm_settings",
+        hide_index=True,
+        height=common.table_height(len(rows), max_rows=20),
+        column_config={
+            "setting": st.column_config.TextColumn("Setting"),
+            "value": st.column_config.TextColumn("Effective value"),
+            "default": st.column_config.TextColumn("Default"),
+            "changed": st.column_config.CheckboxColumn("Set", width="small", help="Differs from the default"),
+            "environment variable": st.column_config.TextColumn("Environment variable", width=300),
+            "what it does": st.column_config.TextColumn("What it does", width="large"),
+        },
+    )
+    st.caption(
+        "Streamlit's own options (port, theme, upload size) live in `.streamlit/config.toml` and "
+        "`STREAMLIT_…` environment variables."
+    )
