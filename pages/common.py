@@ -679,3 +679,119 @@ def human_size(size: int) -> str:
             return f"{size:,.0f} {unit}" if unit == "bytes" else f"{size:,.1f} {unit}"
         size /= 1024
     return f"{size:.1f} MB"
+
+
+# --------------------------------------------------------------------------- import through a mapping (Data page)
+
+
+@dataclass(frozen=True)
+class UploadHeader:
+    """The first look at an upload: its header and how it reads, or why it cannot be read."""
+
+    header: tuple[str, ...] = ()
+    source: str = ""
+    canonical: bool = False
+    fatal: str | None = None
+
+
+@dataclass(frozen=True)
+class DryRun:
+    """An upload parsed without writing: the first rows as they will land, and every problem."""
+
+    read: int = 0
+    valid: int = 0
+    rejected: int = 0
+    skipped: int = 0
+    fatal: str | None = None
+    preview: pd.DataFrame = field(default_factory=pd.DataFrame)
+    errors: pd.DataFrame = field(default_factory=pd.DataFrame)
+    rejects_csv: str = ""
+
+
+def _with_upload_file(data: bytes, filename: str, work):
+    """Run ``work(path)`` on the upload saved under its own name (so messages name the user's file)."""
+    import tempfile
+
+    safe_name = Path(filename).name or "upload.csv"
+    with tempfile.TemporaryDirectory(prefix="starboard-upload-") as folder:
+        path = Path(folder) / safe_name
+        path.write_bytes(data)
+        return work(path)
+
+
+@st.cache_data(max_entries=4, ttl=900, show_spinner="Reading the file…")
+def upload_header(data: bytes, filename: str) -> UploadHeader:
+    from db.ingest import FileProblem
+    from db.mapping import is_canonical, read_header
+
+    def work(path: Path) -> UploadHeader:
+        try:
+            header, source = read_header(path)
+        except FileProblem as exc:
+            return UploadHeader(fatal=f"{path.name}: {exc}")
+        return UploadHeader(header=tuple(header), source=source, canonical=is_canonical(header))
+
+    return _with_upload_file(data, filename, work)
+
+
+@st.cache_data(max_entries=4, ttl=900, show_spinner="Checking every row (nothing is written yet)…")
+def dry_run_upload(data: bytes, filename: str, mapping_toml: str | None) -> DryRun:
+    """Parse the whole upload through the mapping (None: canonical columns) without writing anything."""
+    import io
+
+    from db.ingest import ALL_COLUMNS, FileProblem, ImportReport, RejectedRows, import_file
+    from db.mapping import MappingError, parse_mapping, preview
+
+    mapping = parse_mapping(mapping_toml, name="the mapping") if mapping_toml else None
+
+    def work(path: Path) -> DryRun:
+        try:
+            rows, _ = preview(path, mapping, limit=20)
+        except (FileProblem, MappingError) as exc:
+            return DryRun(fatal=str(exc) if isinstance(exc, MappingError) else f"{path.name}: {exc}")
+        out = io.StringIO()
+        report: ImportReport = import_file(engine=None, path=path, mapping=mapping, dry_run=True, rejects=RejectedRows(out))
+        return DryRun(
+            read=report.read,
+            valid=report.valid,
+            rejected=report.rejected,
+            skipped=report.skipped,
+            fatal=report.fatal,
+            preview=pd.DataFrame(rows, columns=list(ALL_COLUMNS)),
+            errors=errors_frame(report),
+            rejects_csv=out.getvalue() if report.rejected else "",
+        )
+
+    return _with_upload_file(data, filename, work)
+
+
+def import_mapped_upload(*, engine: Engine, data: bytes, filename: str, mapping_toml: str | None, progress=None):
+    """Import an upload through a mapping (None: canonical columns); returns (report, rejected rows as CSV)."""
+    import io
+
+    from db.ingest import RejectedRows, import_file
+    from db.mapping import parse_mapping
+
+    mapping = parse_mapping(mapping_toml, name="the mapping") if mapping_toml else None
+    out = io.StringIO()
+
+    def work(path: Path):
+        return import_file(engine=engine, path=path, mapping=mapping, progress=progress, rejects=RejectedRows(out))
+
+    report = _with_upload_file(data, filename, work)
+    return report, out.getvalue() if report.rejected else ""
+
+
+def saved_mapping_text(header: tuple[str, ...]) -> str | None:
+    """The mapping saved for files with this header (AppMeta), if any."""
+    from db.mapping import saved_mapping
+
+    with Session(get_engine()) as session:
+        return saved_mapping(session=session, header=list(header))
+
+
+def save_upload_mapping(header: tuple[str, ...], mapping) -> None:
+    from db.mapping import save_mapping
+
+    with Session(get_engine()) as session:
+        save_mapping(session=session, header=list(header), mapping=mapping)

@@ -1,15 +1,28 @@
-"""Data: import ratings from a canonical CSV export; seed demo data into an empty database."""
+"""Data: import ratings from a canonical file or any export (through a mapping); seed demo data."""
 
 from __future__ import annotations
 
+from zoneinfo import available_timezones
+
 import streamlit as st
 
-from db.ingest import COLUMNS, MAX_KEPT_ERRORS
+from db import mapping as maps
+from db.ingest import ALL_COLUMNS, COLUMNS, MAX_KEPT_ERRORS
 from leaderboard.settings import get_settings
 from pages import access, common
 from pages.common import md
 
 SAMPLE = common.APP_PATH.parent / "examples" / "ratings_sample.csv"
+# Value maps the form offers (any column can have one in a TOML mapping).
+VALUE_MAP_COLUMNS = ("stars", "resolved", "channel")
+ORDER_LABELS = {"": "Only unambiguous dates (20/11, not 03/11)", "day-first": "Day first (03/11 is 3 November)",
+                "month-first": "Month first (03/11 is 11 March)"}
+ERROR_COLUMNS = {
+    "line": st.column_config.NumberColumn("Line", format="%d", width=70),
+    "column": st.column_config.TextColumn("Column", width="small"),
+    "value": st.column_config.TextColumn("Value", width="medium"),
+    "reason": st.column_config.TextColumn("Reason", width="large"),
+}
 
 common.guard_page()
 viewer = access.require_viewer(roles=("manager", "admin"))
@@ -25,17 +38,19 @@ st.caption(
 # ---- import
 st.subheader("Import ratings")
 st.markdown(
-    "One row per closed interaction, UTF-8 CSV with a header. Leave the rating columns empty when the "
-    "customer did not answer: the row still counts for the response rate. Re-importing a file is safe: "
-    "rows are matched by `interaction_id` and updated, never doubled."
+    "A CSV (any delimiter and common encoding) or an Excel workbook, one row per closed interaction. "
+    "An export from another system is mapped to Starboard's columns below; the mapping is remembered "
+    "for the next file with the same columns. Every row is checked before anything is written, and "
+    "re-importing a file, or one that overlaps it, doubles nothing: rows are matched by their interaction id."
 )
-with st.expander("Columns", icon=":material/view_column:"):
+with st.expander("Starboard's own columns", icon=":material/view_column:"):
     st.markdown(
-        "`" + "`, `".join(COLUMNS) + "`\n\n"
+        "`" + "`, `".join(COLUMNS) + "`, and optionally `leader` (the team leader's name)\n\n"
         "Times are ISO 8601 (`2026-11-20T14:03:00Z`; without an offset they are taken as UTC). "
-        "`stars` 1–5, `nps` 0–10, `resolved` yes/no, tags separated by `;`. "
+        "`stars` 1–5, `nps` 0–10, `resolved` yes/no, tags separated by `;`. Leave the rating columns "
+        "empty when the customer did not answer: the row still counts for the response rate. "
         "Sites, teams and agents that do not exist yet are created. Very large exports load faster "
-        "from the command line: `python -m leaderboard import FILE.csv`."
+        "from the command line: `python -m leaderboard import FILE --mapping MAP.toml`."
     )
     if SAMPLE.exists():
         st.download_button(
@@ -48,29 +63,219 @@ with st.expander("Columns", icon=":material/view_column:"):
             on_click="ignore",
         )
 
-limit_bytes = settings.max_upload_mb * 1024 * 1024
 upload = st.file_uploader(
-    "Ratings CSV",
-    type=["csv"],
+    "Ratings file (.csv or .xlsx)",
+    type=["csv", "txt", "tsv", "xlsx"],
     key="data_upload",
     max_upload_size=settings.max_upload_mb,
     help=f"Up to {settings.max_upload_mb} MB",
 )
-if upload is not None:
-    if upload.size > limit_bytes:
-        st.error(
-            f"{md(upload.name)} is {common.human_size(upload.size)}: the limit is {settings.max_upload_mb} MB. "
-            "Split the export into smaller files (re-importing overlapping rows is safe).",
-            icon=":material/block:",
+
+
+def _mapping_form(header: tuple[str, ...], initial: maps.Mapping, suffix: str) -> maps.Mapping | str:
+    """Widgets for every canonical column, offering the file's own columns; the Mapping, or what is wrong."""
+    choices = [maps.NOT_MAPPED, maps.CONSTANT, *header]
+    times = [maps.NO_TIME, *header]
+    sources: dict[str, maps.Source] = {}
+    grid = st.columns(3)
+    for i, canonical in enumerate(ALL_COLUMNS):
+        choice, const, time_column = maps.column_choice(initial, canonical)
+        label = f"{canonical}{' *' if canonical in maps.REQUIRED else ''}"
+        with grid[i % 3]:
+            picked = st.selectbox(
+                label,
+                choices,
+                index=choices.index(choice) if choice in choices else 0,
+                key=f"data_map_{canonical}_{suffix}",
+            )
+            value = ""
+            if picked == maps.CONSTANT:
+                value = st.text_input(f"{canonical} on every row", value=const, key=f"data_const_{canonical}_{suffix}")
+            joined = maps.NO_TIME
+            if canonical in maps.DATE_COLUMNS and picked not in (maps.NOT_MAPPED, maps.CONSTANT):
+                joined = st.selectbox(
+                    f"{canonical}: time in another column",
+                    times,
+                    index=times.index(time_column) if time_column in times else 0,
+                    key=f"data_time_{canonical}_{suffix}",
+                )
+        source = maps.source_from_choice(picked, const=value, time_column=joined)
+        if source is not None:
+            sources[canonical] = source
+    st.markdown("**Values, dates and rows**")
+    left, right = st.columns(2)
+    values: dict[str, dict[str, str]] = {}
+    with left:
+        for canonical in VALUE_MAP_COLUMNS:
+            text = st.text_input(
+                f"{canonical} values (file value = {canonical})",
+                value=maps.value_map_text(initial.values.get(canonical, {})),
+                placeholder={"stars": "good = 5, bad = 1", "resolved": "Y = yes, N = no", "channel": "Live Chat = chat"}[canonical],
+                key=f"data_values_{canonical}_{suffix}",
+            )
+            try:
+                pairs = maps.parse_value_map(text, column=canonical)
+            except maps.MappingError as exc:
+                return str(exc)
+            if pairs:
+                values[canonical] = pairs
+        unrated_col, unrated_vals = _rule_widgets("Rows nobody rated: when column", "equals one of", initial.unrated_when,
+                                                  header, f"data_unrated_{suffix}")
+        skip_col, skip_vals = _rule_widgets("Rows to leave out: when column", "equals one of", initial.skip_when,
+                                            header, f"data_skip_{suffix}")
+    with right:
+        order = st.selectbox(
+            "Dates like 03/11/2026",
+            list(ORDER_LABELS),
+            index=list(ORDER_LABELS).index(initial.order or ""),
+            format_func=ORDER_LABELS.get,
+            key=f"data_order_{suffix}",
         )
-    elif st.button(
+        zones = ["UTC", *sorted(z for z in available_timezones() if "/" in z)]
+        tz = st.selectbox(
+            "Time zone of the file's times (when they carry no offset)",
+            zones,
+            index=zones.index(initial.timezone) if initial.timezone in zones else 0,
+            key=f"data_tz_{suffix}",
+        )
+    for canonical in list(values):
+        if canonical not in sources:
+            del values[canonical]
+    mapping = maps.Mapping(
+        columns=sources,
+        values=values,
+        order=order or None,
+        timezone=tz,
+        unrated_when=(maps.Rule(unrated_col, unrated_vals),) if unrated_col and unrated_vals else (),
+        skip_when=(maps.Rule(skip_col, skip_vals),) if skip_col and skip_vals else (),
+        formats=initial.formats,
+        encoding=initial.encoding,
+        delimiter=initial.delimiter,
+        sheet=initial.sheet,
+        description=initial.description,
+    )
+    return mapping
+
+
+def _rule_widgets(label: str, values_label: str, rules, header, key: str) -> tuple[str, tuple[str, ...]]:
+    first = rules[0] if rules else None
+    options = ["", *header]
+    column = st.selectbox(
+        label, options, index=options.index(first.column) if first and first.column in options else 0,
+        format_func=lambda c: c or "— none —", key=f"{key}_col",
+    )
+    text = st.text_input(values_label, value=", ".join(first.equals) if first else "", placeholder="N, No",
+                         key=f"{key}_vals", disabled=not column)
+    return column, maps.rule_values(text) if column else ()
+
+
+def _import(upload) -> None:
+    """The upload: its size, columns, mapping, dry run, then the import on request."""
+    too_big = maps.check_upload_size(upload.size, limit_mb=settings.max_upload_mb, name=upload.name)
+    if too_big:
+        st.error(md(too_big), icon=":material/block:")
+        return
+    data = upload.getvalue()
+    first_look = common.upload_header(data, upload.name)
+    if first_look.fatal:
+        st.error(f"Nothing can be imported: {md(first_look.fatal)}", icon=":material/error:")
+        return
+    st.caption(f"{md(upload.name)}: {md(first_look.source)}, {len(first_look.header)} columns")
+
+    mapping_toml: str | None = None
+    mapping_problem: str | None = None
+    if first_look.canonical:
+        st.caption("The header names Starboard's own columns: no mapping needed.")
+    else:
+        st.markdown("**Map the file's columns** (* required)")
+        suffix = maps.header_key(list(first_look.header))[-10:]
+        saved = common.saved_mapping_text(first_look.header)
+        toml_upload = st.file_uploader(
+            "…or use a mapping file (.toml)", type=["toml"], key="data_mapping_file",
+            help="See examples/mappings/README.md for the format",
+        )
+        if toml_upload is not None:
+            # A mapping file is used as it is (its [file] options may name another sheet or encoding).
+            try:
+                text = toml_upload.getvalue().decode("utf-8-sig")
+                maps.parse_mapping(text, name=toml_upload.name)
+                mapping_toml = text
+                st.caption(f"Using {md(toml_upload.name)}.")
+            except maps.MappingError as exc:
+                mapping_problem = str(exc)
+            except UnicodeDecodeError:
+                mapping_problem = f"{toml_upload.name}: not UTF-8 text"
+        else:
+            initial = maps.guess_mapping(list(first_look.header))
+            if saved:
+                try:
+                    initial = maps.parse_mapping(saved, name="the saved mapping")
+                    st.caption("Filled in from the mapping saved for files with these columns.")
+                except maps.MappingError:
+                    pass  # a saved mapping that no longer reads: start from the guess
+            built = _mapping_form(first_look.header, initial, suffix)
+            if isinstance(built, str):
+                mapping_problem = built
+            elif missing := maps.missing_required(built):
+                mapping_problem = (
+                    f"{upload.name}: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}: "
+                    "pick the file's column for each (or a value for every row) above"
+                )
+            else:
+                mapping_toml = built.to_toml()
+                with st.expander("Mapping file (TOML)", icon=":material/code:"):
+                    st.code(mapping_toml, language="toml")
+                    st.download_button(
+                        "Download the mapping", data=mapping_toml.encode("utf-8"), file_name="mapping.toml",
+                        mime="application/toml", key="data_mapping_download", icon=":material/download:",
+                        on_click="ignore",
+                    )
+                if st.button("Save this mapping for files with these columns", key="data_mapping_save",
+                             icon=":material/bookmark:"):
+                    common.save_upload_mapping(first_look.header, built)
+                    st.success("Saved: the next file with these columns starts from it.", icon=":material/check_circle:")
+
+    if mapping_problem:
+        st.warning(md(mapping_problem), icon=":material/warning:")
+    else:
+        check = common.dry_run_upload(data, upload.name, mapping_toml)
+        if check.fatal:
+            st.error(f"Nothing can be imported: {md(check.fatal)}", icon=":material/error:")
+        else:
+            st.markdown("**As the rows will land** (the first 20)")
+            st.dataframe(check.preview, key="data_preview", hide_index=True)
+            skipped = f", {check.skipped:,} left out by the mapping" if check.skipped else ""
+            st.caption(
+                f"Checked without writing: {check.read:,} rows read, {check.valid:,} valid, "
+                f"{check.rejected:,} rejected{skipped}."
+            )
+            if check.rejected:
+                st.dataframe(check.errors, key="data_dry_errors", hide_index=True, column_config=ERROR_COLUMNS)
+                st.download_button(
+                    "Download the rejected rows with their reasons (CSV)", data=check.rejects_csv.encode("utf-8"),
+                    file_name="rejected-rows.csv", mime="text/csv", key="data_dry_rejects_download",
+                    icon=":material/download:", on_click="ignore",
+                )
+
+    if st.button(
         f"Import this file ({common.human_size(upload.size)})",
         key="data_import",
         type="primary",
         icon=":material/upload:",
     ):
-        with st.spinner("Importing…"):
-            report = common.import_upload(engine=common.get_engine(), data=upload.getvalue(), filename=upload.name)
+        if mapping_problem:
+            st.error(f"Nothing was imported: {md(mapping_problem)}", icon=":material/error:")
+            return
+        total = max(common.dry_run_upload(data, upload.name, mapping_toml).read, 1)
+        bar = st.progress(0.0, text="Importing…")
+
+        def show(report) -> None:
+            bar.progress(min(report.read / total, 1.0), text=f"Importing… {report.read:,} of {total:,} rows")
+
+        report, rejects_csv = common.import_mapped_upload(
+            engine=common.get_engine(), data=data, filename=upload.name, mapping_toml=mapping_toml, progress=show
+        )
+        bar.empty()
         common.clear_data_caches()
         if report.fatal:
             st.error(f"Nothing was imported: {md(report.fatal)}", icon=":material/error:")
@@ -84,47 +289,41 @@ if upload is not None:
             elif report.rejected:
                 st.warning(
                     f"Imported with {report.rejected:,} rejected row{'s' if report.rejected != 1 else ''}: "
-                    "fix them in the file and import it again.",
+                    "download them below, fix them and import that file.",
                     icon=":material/warning:",
                 )
             else:
                 st.success("Every row landed.", icon=":material/check_circle:")
-            cols = st.columns(5)
-            for col, (label, value) in zip(
-                cols,
-                (
-                    ("Read", report.read),
-                    ("Inserted", report.inserted),
-                    ("Updated", report.updated),
-                    ("Unchanged", report.unchanged),
-                    ("Rejected", report.rejected),
-                ),
-            ):
+            figures = [
+                ("Read", report.read),
+                ("Inserted", report.inserted),
+                ("Updated", report.updated),
+                ("Unchanged", report.unchanged),
+                ("Rejected", report.rejected),
+            ]
+            if report.skipped:
+                figures.append(("Left out", report.skipped))
+            for col, (label, value) in zip(st.columns(len(figures)), figures):
                 col.metric(label, f"{value:,}", border=True)
             if report.errors:
-                errors = common.errors_frame(report)
                 if report.rejected > len(report.errors):
-                    st.caption(f"The first {MAX_KEPT_ERRORS:,} problems are listed; every rejected row is counted.")
-                st.dataframe(
-                    errors,
-                    key="data_errors",
-                    hide_index=True,
-                    column_config={
-                        "line": st.column_config.NumberColumn("Line", format="%d", width=70),
-                        "column": st.column_config.TextColumn("Column", width="small"),
-                        "value": st.column_config.TextColumn("Value", width="medium"),
-                        "reason": st.column_config.TextColumn("Reason", width="large"),
-                    },
-                )
+                    st.caption(
+                        f"The first {MAX_KEPT_ERRORS:,} problems are listed; the download has every rejected row."
+                    )
+                st.dataframe(common.errors_frame(report), key="data_errors", hide_index=True, column_config=ERROR_COLUMNS)
                 st.download_button(
-                    "Download the errors (CSV)",
-                    data=errors.to_csv(index=False).encode("utf-8"),
-                    file_name="import-errors.csv",
+                    "Download the rejected rows with their reasons (CSV)",
+                    data=rejects_csv.encode("utf-8"),
+                    file_name="rejected-rows.csv",
                     mime="text/csv",
                     key="data_errors_download",
                     icon=":material/download:",
                     on_click="ignore",
                 )
+
+
+if upload is not None:
+    _import(upload)
 
 # ---- demo data
 if counts["agents"] == 0:

@@ -346,7 +346,8 @@ def test_repeated_id_in_one_file_is_an_update(engine, tmp_path):
 
 UNREADABLE = [
     ("binary", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00", "binary file"),
-    ("latin-1", ",".join(COLUMNS).encode() + b"\nC-1,Jos\xe9 N\xfa\xf1ez,Harbor,NY,phone,,2026-11-16T10:00:00Z,,,,,,,\n", "not UTF-8 text (byte 0xe9 on line 2)"),
+    ("utf-8 names and a cp1252 byte", ",".join(COLUMNS).encode() + "\nC-1,José,Harbor,NY,phone,,2026-11-16T10:00:00Z,,,,,,,\n".encode()
+     + b"C-2,Caf\xe9,Harbor,NY,phone,,2026-11-16T10:00:00Z,,,,,,,\n", "mixes UTF-8 with another encoding (byte 0xe9 on line 3 is not UTF-8)"),
     ("empty", b"", "is empty"),
     ("only blank lines", b"\n  \n\r\n", "is empty"),
     ("wrong header", b"id,name,score\n1,Ann,5\n", "missing columns interaction_id, agent"),
@@ -369,12 +370,34 @@ def test_unreadable_file_changes_nothing(engine, tmp_path, case, data, reason):
 
 def test_bad_encoding_late_in_the_file_changes_nothing(engine, tmp_path):
     """Regression: the encoding check runs before any batch is written, so earlier rows do not land."""
-    path = write_csv(tmp_path, [row(i) for i in range(1, 3001)])
+    path = write_csv(tmp_path, [row(i, agent="José Núñez") for i in range(1, 3001)])
     with path.open("ab") as f:
         f.write(b"C-9999,Caf\xe9 Agent,Harbor,NY,phone,,2026-11-16T10:00:00Z,,,,,,,\n")
     report = import_csv(engine=engine, path=path, batch_size=500)
     assert report.fatal and "line 3002" in report.fatal
     assert counts(engine)["interaction"] == 0
+
+
+def test_cp1252_file_imports_and_says_so(engine, tmp_path):
+    """A spreadsheet's "CSV" (Windows-1252): é lands as é, and the report says how the file was read."""
+    path = tmp_path / "ratings.csv"
+    path.write_bytes((",".join(COLUMNS) + "\r\n").encode() + b"C-1,Jos\xe9 N\xfa\xf1ez,Harbor,NY,phone,,2026-11-16T10:00:00Z,,,,,,,\r\n")
+    report = import_csv(engine=engine, path=path)
+    assert (report.inserted, report.source) == (1, "CSV, cp1252, comma-separated")
+    with Session(engine) as s:
+        assert s.exec(select(Agent.name)).scalar_one() == "José Núñez"
+
+
+def test_semicolon_canonical_file(engine, tmp_path):
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\n")
+    writer.writerow(COLUMNS)
+    writer.writerows([[r[c] for c in COLUMNS] for r in (row(1, went_well="quick;friendly"), row(2))])
+    path = tmp_path / "ratings.csv"
+    path.write_text(buffer.getvalue(), encoding="utf-8")
+    report = import_csv(engine=engine, path=path)
+    assert report.source == "CSV, utf-8, semicolon-separated"
+    assert (report.inserted, report.rejected) == (2, 0), [str(e) for e in report.errors]
 
 
 def test_header_only_file_is_fine(engine, tmp_path):
@@ -405,18 +428,18 @@ def test_cli_exit_codes_and_output(db_env, engine, tmp_path):
     clean = write_csv(tmp_path, [row(1), row(2)], name="clean.csv")
     result = run_cli("import", str(clean))  # DATABASE_URL from db_env
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "read=2 inserted=2 updated=0 unchanged=0 rejected=0"
+    assert result.stdout.splitlines() == ["clean.csv: CSV, utf-8, comma-separated", "read=2 inserted=2 updated=0 unchanged=0 rejected=0"]
     assert result.stderr == ""
 
     again = run_cli("import", str(clean), "--db", db_env)
     assert again.returncode == 0
-    assert again.stdout.strip() == "read=2 inserted=0 updated=0 unchanged=2 rejected=0"
+    assert again.stdout.splitlines()[-1] == "read=2 inserted=0 updated=0 unchanged=2 rejected=0"
 
     mixed = write_csv(tmp_path, [row(3), row(4, stars="7"), row(5)], name="mixed.csv")
     result = run_cli("import", str(mixed))
     assert result.returncode == 1
     assert result.stderr.strip() == "mixed.csv:3: column stars: value '7': must be a whole number from 1 to 5"
-    assert result.stdout.strip() == "read=3 inserted=2 updated=0 unchanged=0 rejected=1"
+    assert result.stdout.splitlines()[-1] == "read=3 inserted=2 updated=0 unchanged=0 rejected=1"
 
     binary = tmp_path / "photo.csv"
     binary.write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00")
