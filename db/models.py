@@ -140,8 +140,11 @@ class Rating(SQLModel, table=True):
             "excluded_cause IS NULL OR " + _in("excluded_cause", EXCLUSION_CAUSES),
             name="ck_rating_excluded_cause",
         ),
-        Index("ix_rating_rated_agent", "rated_at", "agent_id", "stars", "resolved", "nps"),
-        Index("ix_rating_agent_rated", "agent_id", "rated_at"),
+        # Covering indexes for the leaderboard sums: a period for everyone reads a rated_at
+        # range; a site, a team or all time walks agent by agent. excluded_cause is in both so
+        # the sums never touch the table; the second also serves agent_id (foreign key) lookups.
+        Index("ix_rating_rated_agent", "rated_at", "agent_id", "stars", "resolved", "nps", "excluded_cause"),
+        Index("ix_rating_agent_rated", "agent_id", "rated_at", "stars", "resolved", "nps", "excluded_cause"),
     )
 
     id: Optional[int] = Field(default=None, primary_key=True)

@@ -48,11 +48,17 @@ def period_for(*, scope: Scope, spec: str, tz: str | None = None, now: datetime 
     return resolve_period(spec, tz=zone(scope.timezone or tz), now=now)
 
 
-def _sums(*, session: Session, scope: Scope, period: Period, directory: pd.DataFrame) -> pd.DataFrame:
+def _sums(
+    *, session: Session, scope: Scope, period: Period, directory: pd.DataFrame, with_interactions: bool = True
+) -> pd.DataFrame:
     start, end = period.utc_bounds()
-    ratings = queries.rating_sums(session=session, scope=scope, start=start, end=end)
-    closed = queries.interaction_sums(session=session, scope=scope, start=start, end=end)
-    sums = ratings.merge(closed, on="agent_id", how="outer")
+    sums = queries.rating_sums(
+        session=session, scope=scope, start=start, end=end, rank_only=not with_interactions
+    )
+    # Ranks (all that movement needs) come from ratings alone; closed counts are the costly query.
+    if with_interactions:
+        closed = queries.interaction_sums(session=session, scope=scope, start=start, end=end)
+        sums = sums.merge(closed, on="agent_id", how="outer")
     # Agents with neither ratings nor closed interactions in the period are left out.
     return directory.merge(sums, on="agent_id", how="inner")
 
@@ -86,7 +92,9 @@ def build_board(
     )
     previous = period.previous() if with_movement else None
     if previous is not None:
-        prev_sums = _sums(session=session, scope=scope, period=previous, directory=directory)
+        prev_sums = _sums(
+            session=session, scope=scope, period=previous, directory=directory, with_interactions=False
+        )
         prev_table = ranking.rank_table(
             prev_sums, prior_weight=settings.prior_weight, min_ratings=settings.min_ratings
         )
@@ -102,9 +110,12 @@ def team_standings(sums: pd.DataFrame, *, prior: float, settings: Settings) -> p
     if sums.empty:
         return pd.DataFrame(columns=list(TEAM_COLUMNS) + ["team_id"])
     numeric = [c for c in ranking.SUM_COLUMNS if c in sums]
-    grouped = sums.groupby(["team_id", "team", "site"], as_index=False).agg(
-        agents=("agent_id", "nunique"), **{c: (c, "sum") for c in numeric}
-    )
+    # sums has one row per agent: group on team_id alone, count rows, join the names back.
+    by_team = sums.groupby("team_id", sort=True)
+    grouped = by_team[numeric].sum()
+    grouped.insert(0, "agents", by_team.size())
+    names = sums.drop_duplicates("team_id").set_index("team_id")[["team", "site"]]
+    grouped = names.join(grouped, how="right").reset_index()
     return ranking.rank_table(
         grouped,
         prior_weight=settings.prior_weight,

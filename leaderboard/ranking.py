@@ -71,21 +71,30 @@ def _pct(num: pd.Series, den: pd.Series) -> pd.Series:
 
 def add_measures(sums: pd.DataFrame, *, prior_weight: float, prior: float) -> pd.DataFrame:
     """Add avg_stars, score and the percentage measures to a frame of sums."""
-    out = sums.copy()
-    for col in SUM_COLUMNS:
-        if col not in out:
-            out[col] = 0
-        out[col] = out[col].fillna(0).astype("int64")
-    n = out["ratings"].astype("float64")
-    out["avg_stars"] = (out["star_sum"] / n.where(n > 0)).astype("float64")
-    # An agent with no ratings sits exactly at the prior (kept as NaN when C is unknown).
+    cols = list(SUM_COLUMNS)
+    out = sums.assign(**{col: 0 for col in cols if col not in sums})
+    # One block operation, then numpy: a fillna/astype/setitem per column costs ~0.3 ms each.
+    out[cols] = out[cols].fillna(0).astype("int64")
+    v = {col: out[col].to_numpy(dtype="float64") for col in cols}
+    n = v["ratings"]
     c = prior if not math.isnan(prior) else np.nan
-    out["score"] = ((out["star_sum"] + prior_weight * c) / (n + prior_weight)).astype("float64")
-    out["five_star_pct"] = _pct(out["five_count"], out["ratings"])
-    out["response_rate"] = _pct(out["rated"], out["closed"])
-    out["fcr_pct"] = _pct(out["resolved_yes"], out["resolved_answered"])
-    out["nps"] = _pct(out["promoters"] - out["detractors"], out["nps_n"])
-    return out
+
+    def pct(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(den > 0, num * 100.0 / den, np.nan)
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        avg = np.where(n > 0, v["star_sum"] / n, np.nan)
+        # An agent with no ratings sits exactly at the prior (kept as NaN when C is unknown).
+        score = (v["star_sum"] + prior_weight * c) / (n + prior_weight)
+    return out.assign(
+        avg_stars=avg,
+        score=score,
+        five_star_pct=pct(v["five_count"], n),
+        response_rate=pct(v["rated"], v["closed"]),
+        fcr_pct=pct(v["resolved_yes"], v["resolved_answered"]),
+        nps=pct(v["promoters"] - v["detractors"], v["nps_n"]),
+    )
 
 
 def assign_ranks(frame: pd.DataFrame, *, name_column: str, min_ratings: int) -> pd.DataFrame:
@@ -94,25 +103,29 @@ def assign_ranks(frame: pd.DataFrame, *, name_column: str, min_ratings: int) -> 
     Rows with fewer than ``min_ratings`` ratings are provisional: listed after
     the ranked rows (most ratings first), with no rank.
     """
-    out = frame.copy()
-    out["provisional"] = out["ratings"] < min_ratings
-    out["_tie_score"] = out["score"].round(_TIE_DECIMALS)
-    out["_name_key"] = out[name_column].astype(str).str.casefold()
-    ranked = out[~out["provisional"]].sort_values(
-        ["_tie_score", "ratings", "_name_key"], ascending=[False, False, True], kind="mergesort"
+    provisional = (frame["ratings"] < min_ratings).to_numpy()
+    tie_score = frame["score"].round(_TIE_DECIMALS).to_numpy(dtype="float64")
+    # One stable sort: ranked rows first (score desc, ratings desc, name), then provisional ones.
+    keys = pd.DataFrame(
+        {
+            "p": provisional,
+            "s": np.where(provisional, 0.0, tie_score),
+            "n": frame["ratings"].to_numpy(),
+            "k": frame[name_column].astype(str).str.casefold().to_numpy(),
+        }
     )
-    provisional = out[out["provisional"]].sort_values(
-        ["ratings", "_name_key"], ascending=[False, True], kind="mergesort"
-    )
-    ranks: list[int] = []
-    previous_key = None
-    for position, key in enumerate(zip(ranked["_tie_score"], ranked["ratings"]), start=1):
-        ranks.append(ranks[-1] if key == previous_key else position)
-        previous_key = key
-    ranked = ranked.assign(rank=pd.array(ranks, dtype="Int64"))
-    provisional = provisional.assign(rank=pd.array([pd.NA] * len(provisional), dtype="Int64"))
-    result = pd.concat([ranked, provisional], ignore_index=True) if len(provisional) else ranked
-    return result.drop(columns=["_tie_score", "_name_key"]).reset_index(drop=True)
+    order = keys.sort_values(["p", "s", "n", "k"], ascending=[True, False, False, True], kind="mergesort").index
+    out = frame.take(order).reset_index(drop=True)
+    out["provisional"] = provisional[order]
+    n_ranked = int((~provisional).sum())
+    s, n = tie_score[order][:n_ranked], out["ratings"].to_numpy()[:n_ranked]
+    new = np.ones(n_ranked, dtype=bool)
+    new[1:] = (s[1:] != s[:-1]) | (n[1:] != n[:-1])  # NaN != NaN: NaN scores never share a rank
+    ranks = np.maximum.accumulate(np.where(new, np.arange(1, n_ranked + 1), 0))
+    rank = pd.array(np.concatenate([ranks, np.zeros(len(out) - n_ranked, dtype="int64")]), dtype="Int64")
+    rank[n_ranked:] = pd.NA
+    out["rank"] = rank
+    return out
 
 
 def rank_table(
