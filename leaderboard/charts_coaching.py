@@ -10,6 +10,10 @@ The leader workspace page only calls ``st.altair_chart(builder(...))``:
   (``leaderboard.ratios.ratio_table``), bars coloured by status, target rule.
 - ``notes_weekly_chart(weekly)``: praise and criticism counts per week, stacked (for one
   agent or leader).
+- ``stars_trend_chart(trend, *, agent, grain)``: an agent's average stars per day or week
+  (gold) against the team average (grey, dashed) (``leaderboard.coaching.stars_trend``).
+- ``tag_breakdown_chart(tags)``: how often each tag was named, "went well" to the right and
+  "to improve" to the left (``leaderboard.coaching.tag_breakdown``).
 
 Every builder accepts an empty frame and returns an (empty) chart.
 """
@@ -163,4 +167,98 @@ def notes_weekly_chart(weekly: pd.DataFrame, *, height: int = 200) -> alt.Chart:
     )
 
 
-__all__ = ["notes_weekly_chart", "ratio_bars_chart", "ratio_trend_chart"]
+AGENT_COLOUR = "#F5B700"
+TEAM_COLOUR = "#8A96AA"
+TAG_COLOURS = {"went well": "#46A758", "to improve": "#E5484D"}
+
+
+def stars_trend_chart(trend: pd.DataFrame, *, agent: str, grain: str = "day", height: int = 230) -> alt.LayerChart:
+    """The agent's average stars per day or week (gold) against the team average (grey, dashed).
+
+    ``trend`` has ``start`` (a date), ``who`` (the agent's name or anything else
+    for the team), ``avg_stars`` and ``ratings``.
+    """
+    frame = trend.copy()
+    if frame.empty:
+        frame = pd.DataFrame({"start": pd.Series(dtype="datetime64[ns]"), "who": pd.Series(dtype=str),
+                              "avg_stars": pd.Series(dtype="float64"), "ratings": pd.Series(dtype="int64")})
+    frame["start"] = pd.to_datetime(frame["start"])
+    frame["series"] = ["agent" if w == agent else "team" for w in frame["who"]]
+    others = [w for w in dict.fromkeys(frame["who"]) if w != agent] or ["Team average"]
+    names = [agent, others[0]]
+    fmt = "%a %d %b" if grain == "day" else "week of %d %b"
+    x = alt.X(
+        "start:T",
+        title=None,
+        axis=alt.Axis(format="%d %b", labelColor=LABEL_COLOUR, tickCount="week" if grain == "week" else "day"),
+    )
+    y = alt.Y("avg_stars:Q", title="Average ★", scale=alt.Scale(domain=[1, 5]),
+              axis=alt.Axis(titleColor=LABEL_COLOUR, values=[1, 2, 3, 4, 5]))
+    colour = alt.Color(
+        "who:N",
+        scale=alt.Scale(domain=names, range=[AGENT_COLOUR, TEAM_COLOUR]),
+        legend=alt.Legend(orient="bottom", title=None, labelColor=LABEL_COLOUR),
+    )
+    dash = alt.StrokeDash(
+        "series:N", scale=alt.Scale(domain=["agent", "team"], range=[[1, 0], [6, 4]]), legend=None
+    )
+    tooltip = [
+        alt.Tooltip("who:N", title="Who"),
+        alt.Tooltip("start:T", title="Day" if grain == "day" else "Week", format=fmt),
+        alt.Tooltip("avg_stars:Q", title="Average ★", format=".2f"),
+        alt.Tooltip("ratings:Q", title="Ratings"),
+    ]
+    line = (
+        alt.Chart(frame)
+        .mark_line(point=alt.OverlayMarkDef(size=45, filled=True), strokeWidth=2.5)
+        .encode(x=x, y=y, color=colour, strokeDash=dash, tooltip=tooltip)
+    )
+    return alt.layer(line).properties(height=height).configure_view(stroke=None)
+
+
+def tag_breakdown_chart(tags: pd.DataFrame, *, limit: int = 10, height: int | None = None) -> alt.LayerChart:
+    """Tags named most often: "went well" bars to the right, "to improve" to the left, with counts.
+
+    ``tags`` has ``tag``, ``went_well`` and ``to_improve`` counts, most named first;
+    the first ``limit`` tags are drawn.
+    """
+    frame = tags.head(limit).copy()
+    if frame.empty:
+        frame = pd.DataFrame({"tag": pd.Series(dtype=str), "went_well": pd.Series(dtype="int64"),
+                              "to_improve": pd.Series(dtype="int64")})
+    order = list(frame["tag"])
+    long = frame.melt(id_vars=["tag"], value_vars=["went_well", "to_improve"], var_name="kind", value_name="count")
+    long["kind"] = long["kind"].map({"went_well": "went well", "to_improve": "to improve"})
+    long = long[long["count"] > 0]
+    long["signed"] = [c if k == "went well" else -c for k, c in zip(long["kind"], long["count"])]
+    highest = int(long["count"].max()) if len(long) else 1
+    scale = alt.Scale(domain=[-highest * 1.25 - 0.5, highest * 1.25 + 0.5])
+    y = alt.Y(
+        "tag:N", sort=order, title=None,
+        axis=alt.Axis(labelColor=LABEL_COLOUR, labelLimit=160, ticks=False, domain=False, labelOverlap=False),
+    )
+    x = alt.X("signed:Q", title=None, scale=scale, axis=None)
+    colour = alt.Color(
+        "kind:N",
+        scale=alt.Scale(domain=list(TAG_COLOURS), range=list(TAG_COLOURS.values())),
+        legend=alt.Legend(orient="bottom", title=None, labelColor=LABEL_COLOUR),
+    )
+    tooltip = [alt.Tooltip("tag:N", title="Tag"), alt.Tooltip("kind:N", title="Named as"),
+               alt.Tooltip("count:Q", title="Ratings")]
+    base = alt.Chart(long)
+    bars = base.mark_bar(height={"band": 0.7}, cornerRadius=3).encode(x=x, y=y, color=colour, tooltip=tooltip)
+    right = base.transform_filter(alt.datum.signed > 0).mark_text(align="left", dx=4, color=LABEL_COLOUR).encode(
+        x=x, y=y, text="count:Q"
+    )
+    left = base.transform_filter(alt.datum.signed < 0).mark_text(align="right", dx=-4, color=LABEL_COLOUR).encode(
+        x=x, y=y, text="count:Q"
+    )
+    zero = alt.Chart(pd.DataFrame({"zero": [0]})).mark_rule(color=TARGET_COLOUR, opacity=0.6).encode(
+        x=alt.X("zero:Q", scale=scale)
+    )
+    # The height covers the legend too: about 26 px per tag plus the legend's 50.
+    height = height or 50 + 26 * max(2, len(order))
+    return alt.layer(bars, right, left, zero).properties(height=height).configure_view(stroke=None)
+
+
+__all__ = ["notes_weekly_chart", "ratio_bars_chart", "ratio_trend_chart", "stars_trend_chart", "tag_breakdown_chart"]
