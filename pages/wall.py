@@ -34,8 +34,12 @@ def _data_version(url: str) -> tuple:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _wall_data(url: str, config: WallConfig, version: tuple, minute: int) -> WallData:
-    """Recomputed when the data changes (version) or once a minute (day rollover); shared by all walls."""
+def _wall_data(url: str, config: WallConfig, version: tuple, quarter_hour: int) -> WallData:
+    """Recomputed when the data changes (version) or each quarter hour; shared by all walls.
+
+    Every UTC offset in use is a multiple of 15 minutes, so a site's midnight always
+    starts a new key: "today" and "this week" roll over on time.
+    """
     from sqlmodel import Session
 
     with Session(get_engine()) as session:
@@ -142,7 +146,7 @@ def live_wall() -> None:
     data: WallData | None = None
     try:
         version = _data_version(url)
-        data = _wall_data(url, config, version, int(time.time() // 60))
+        data = _wall_data(url, config, version, int(time.time() // 900))
         _remember(key, data)
     except queries.ScopeError as exc:
         st.html(_message(f"{exc}. Check this screen's address."))
