@@ -330,3 +330,16 @@ def purge_comments(*, session: Session, older_than_days: int, actor: str = "admi
     audit(session, actor=actor, action="comments_purged", detail=f"{count} older than {older_than_days} days")
     session.commit()
     return count
+
+
+def demo_accounts(*, session: Session) -> tuple[list[tuple[str, str]], str] | None:
+    """(username, role) of the enabled accounts and the demo password, only on the seeded demo database."""
+    from db.queries import meta_value
+
+    if meta_value(session=session, key="demo") != "1":
+        return None
+    password = meta_value(session=session, key="demo_password")
+    if not password:
+        return None
+    users = session.exec(select(User).where(User.disabled.is_(False)).order_by(User.role, User.username)).all()
+    return [(u.username, u.role) for u in users], password

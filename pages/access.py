@@ -15,7 +15,6 @@ import streamlit as st
 from sqlmodel import Session
 
 from db import accounts
-from db.queries import meta_value
 from leaderboard.auth import ROLE_LABELS, Viewer, session_expired
 from leaderboard.settings import get_settings
 from pages.common import get_engine
@@ -47,7 +46,6 @@ def home_page(viewer: Viewer | None) -> str:
 
 
 AUTH_KEY = "starboard_auth"  # {"user_id": int, "last_seen": float}
-DEMO_PASSWORD_NOTE_KEY = "demo_password"
 
 
 def _now_dt():
@@ -91,19 +89,9 @@ def sign_out() -> None:
 
 
 def _demo_accounts() -> tuple[list[tuple[str, str]], str] | None:
-    """(username, role) of the demo accounts, only when this is the seeded demo database."""
-    from sqlmodel import select
-
-    from db.models import User
-
+    """(username, role) of the demo accounts and their password, only on the seeded demo database."""
     with Session(get_engine()) as session:
-        if meta_value(session=session, key="demo") != "1":
-            return None
-        users = session.exec(select(User).where(User.disabled.is_(False)).order_by(User.role, User.username)).all()
-        password = meta_value(session=session, key=DEMO_PASSWORD_NOTE_KEY)
-    if not password:
-        return None
-    return [(u.username, u.role) for u in users], password
+        return accounts.demo_accounts(session=session)
 
 
 def sign_in_form(*, key: str = "signin") -> None:

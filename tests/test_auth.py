@@ -219,3 +219,17 @@ def test_displays_cli_prints_token_alone_on_last_line(db_url, session, floor):
     session.expire_all()
     assert accounts.viewer_for_token(session=session, token=token) is None
     assert _cli(db_url, "displays", "add", "tv-2", "--site", "Atlantis").returncode == 2
+
+
+def test_demo_accounts_are_listed_only_on_the_seeded_demo_database(session, floor):
+    from db.models import AppMeta
+
+    assert accounts.demo_accounts(session=session) is None
+    session.add(AppMeta(key="demo", value="1"))
+    session.add(AppMeta(key="demo_password", value="starboard-demo"))
+    session.commit()
+    users, password = accounts.demo_accounts(session=session)
+    assert password == "starboard-demo"
+    assert ("admin", "admin") in users and ("ann", "agent") in users
+    accounts.disable_user(session=session, username="ann")
+    assert ("ann", "agent") not in accounts.demo_accounts(session=session)[0]
