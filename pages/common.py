@@ -122,16 +122,6 @@ def guard_page() -> None:
     ensure_demo_data()
 
 
-def open_leaderboard() -> None:
-    """The app root: go to /leaderboard, keeping the query (?period=…&site=…) of a bookmark.
-
-    Streamlit serves its default page at "/" only, so a leaderboard that is the
-    default could never be reached at /leaderboard; a tiny default page that
-    forwards to it keeps both addresses working.
-    """
-    st.switch_page("pages/leaderboard.py", query_params=st.query_params.to_dict())
-
-
 def data_version() -> tuple:
     """A cheap fingerprint of the data (max ids and counts), part of every cache key."""
     with Session(get_engine()) as session:
