@@ -202,26 +202,25 @@ def user_names(*, session: Session, user_ids: Iterable[int]) -> dict[int, tuple[
     return names
 
 
-def find_agent(*, session: Session, name: str) -> list[Agent]:
-    """Agents whose name (else display name) matches ``name`` case-insensitively."""
+def _find_by_name(session: Session, model, key_column, name: str) -> list:
+    """Rows whose ``key_column`` (else display name) matches ``name`` case-insensitively."""
     key = (name or "").strip().lower()
     if not key:
         return []
-    found = list(session.exec(select(Agent).where(func.lower(Agent.name) == key)).all())
+    found = list(session.exec(select(model).where(func.lower(key_column) == key)).all())
     if found:
         return found
-    return list(session.exec(select(Agent).where(func.lower(Agent.display_name) == key)).all())
+    return list(session.exec(select(model).where(func.lower(model.display_name) == key)).all())
+
+
+def find_agent(*, session: Session, name: str) -> list[Agent]:
+    """Agents whose name (else display name) matches ``name`` case-insensitively."""
+    return _find_by_name(session, Agent, Agent.name, name)
 
 
 def find_user(*, session: Session, name: str) -> list[User]:
     """Users whose username (else display name) matches ``name`` case-insensitively."""
-    key = (name or "").strip().lower()
-    if not key:
-        return []
-    found = list(session.exec(select(User).where(func.lower(User.username) == key)).all())
-    if found:
-        return found
-    return list(session.exec(select(User).where(func.lower(User.display_name) == key)).all())
+    return _find_by_name(session, User, User.username, name)
 
 
 def rating_for_interaction(*, session: Session, interaction_id: str) -> tuple[Rating, Interaction] | None:

@@ -4,6 +4,7 @@ TEST_DATABASE_URL is set (the suite runs on both in CI)."""
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,22 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "slow: takes more than a few seconds")
 
 
+@contextmanager
+def pg_schema_url(base: str, schema: str):
+    """A fresh PostgreSQL schema for the duration; yields ``base`` pointed at it (dropped after)."""
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in base else "?"
+    try:
+        yield f"{base}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def server_db_url() -> str | None:
     """For PostgreSQL: a schema of this test run's own, so parallel runs never collide.
@@ -33,16 +50,8 @@ def server_db_url() -> str | None:
     if not base:
         yield None
         return
-    schema = f"sb_test_{os.getpid()}"
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in base else "?"
-    yield f"{base}{sep}options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    admin.dispose()
+    with pg_schema_url(base, f"sb_test_{os.getpid()}") as url:
+        yield url
 
 
 @pytest.fixture

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, func, text
+
+from tests.conftest import pg_schema_url
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
 
@@ -678,16 +680,8 @@ def other_db_url(tmp_path, server_db_url):
         yield f"sqlite:///{tmp_path / 'other.db'}"
         return
     base = os.environ["TEST_DATABASE_URL"].strip()
-    schema = f"sb_test_{os.getpid()}_other"
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in base else "?"
-    yield f"{base}{sep}options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    admin.dispose()
+    with pg_schema_url(base, f"sb_test_{os.getpid()}_other") as url:
+        yield url
 
 
 KILL_MAPPING = """
