@@ -321,7 +321,7 @@ def praise_ratings(
     from db.models import RatingTag
 
     stmt = (
-        select(Rating.id, Agent.display_name, Team.name, Rating.stars, Rating.comment, Rating.rated_at)
+        select(Rating.id, Agent.name, Team.name, Rating.stars, Rating.comment, Rating.rated_at)
         .join(Agent, Agent.id == Rating.agent_id)
         .join(Team, Team.id == Agent.team_id)
         .where(
@@ -350,7 +350,7 @@ def public_badge_awards(
     from db.models import Badge, BadgeAward
 
     stmt = (
-        select(BadgeAward.id, Agent.display_name, Team.name, Badge.name, Badge.code, BadgeAward.awarded_at)
+        select(BadgeAward.id, Agent.name, Team.name, Badge.name, Badge.code, BadgeAward.awarded_at)
         .join(Badge, Badge.id == BadgeAward.badge_id)
         .join(Agent, Agent.id == BadgeAward.agent_id)
         .join(Team, Team.id == Agent.team_id)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 import random
-import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, timezone
@@ -26,7 +25,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from db.ingest import CanonicalRow, display_name_for, write_rows
+from db.ingest import CanonicalRow, write_rows
 from db.models import (
     Agent,
     AppMeta,
@@ -41,6 +40,7 @@ from db.models import (
     User,
     utcnow,
 )
+from leaderboard.names import username_for
 
 DEFAULT_SEED = 7
 DEFAULT_DAYS = 70
@@ -458,14 +458,6 @@ class _SeedTeam:
     leader: str
 
 
-def username_for(name: str) -> str:
-    """``first.last`` in ASCII: "José Núñez" -> "jose.nunez"."""
-    ascii_name = unicodedata.normalize("NFKD", name.replace("Đ", "Dj").replace("đ", "dj"))
-    ascii_name = "".join(ch for ch in ascii_name if ch.isascii() and (ch.isalnum() or ch == " "))
-    parts = ascii_name.lower().split()
-    return ".".join([parts[0], parts[-1]]) if len(parts) > 1 else parts[0]
-
-
 def _plan_floor(rng: random.Random, today: date) -> tuple[list[_SeedTeam], list[_SeedAgent]]:
     teams: list[_SeedTeam] = []
     agents: list[_SeedAgent] = []
@@ -705,7 +697,7 @@ def _create_floor(
                 session.add(
                     Agent(
                         name=p.name,
-                        display_name=display_name_for(p.name),
+                        display_name=p.name,
                         team_id=team_rows[(p.site, p.team)].id,
                         user_id=users[p.name].id if a.has_account else None,
                         hide_from_wall=a.hide_from_wall,

@@ -116,11 +116,3 @@ class Viewer:
 # The wall's viewer: public figures only, within a scope.
 def display_viewer(*, site_id: int | None, team_id: int | None, name: str) -> Viewer:
     return Viewer(role="display", username=name, display_site_id=site_id, display_team_id=team_id)
-
-
-# Public screens show "First L." by default.
-def public_name(full_name: str, style: str = "first_initial") -> str:
-    parts = full_name.split()
-    if style == "full" or len(parts) < 2:
-        return " ".join(parts)
-    return f"{parts[0]} {parts[-1][0]}."

@@ -2,8 +2,8 @@
 
 Motivate in public, develop face-to-face. Everything the wall renders comes
 out of ``wall_data`` as plain dicts holding only public fields: ranks inside
-the top N, display names, 4–5★ praise with its comment, badges and team
-standings. Hidden agents (``hide_from_wall``), provisional agents, low
+the top N, public names ("Maria S.", or in full with STARBOARD_PUBLIC_NAMES=full),
+4–5★ praise with its comment, badges and team standings. Hidden agents (``hide_from_wall``), provisional agents, low
 ratings, tags and coaching notes never get into it.
 """
 
@@ -19,6 +19,7 @@ from db import queries
 from db.models import utcnow
 from db.queries import Scope
 from leaderboard.board import build_board
+from leaderboard.names import public_name
 from leaderboard.periods import resolve_period, zone
 from leaderboard.settings import Settings, get_settings
 
@@ -106,7 +107,7 @@ class WallData:
         return [name for name in PANELS if getattr(self, name)]
 
 
-def _top_rows(board_agents, *, top: int) -> list[dict]:
+def _top_rows(board_agents, *, top: int, style: str) -> list[dict]:
     """Public rows of the top N ranked agents, hidden agents skipped.
 
     Ranks stay the ranks of the real leaderboard so the wall and an agent's own
@@ -120,7 +121,7 @@ def _top_rows(board_agents, *, top: int) -> list[dict]:
         rows.append(
             {
                 "rank": int(rec["rank"]),
-                "agent": rec["display_name"],
+                "agent": public_name(rec["agent"], style),
                 "team": rec["team"],
                 "score": round(float(rec["score"]), 2),
                 "avg_stars": round(float(rec["avg_stars"]), 2),
@@ -160,6 +161,11 @@ def _one_per_agent(items: list[dict], *, limit: int) -> list[dict]:
     return chosen
 
 
+def _named(items: list[dict], *, style: str) -> list[dict]:
+    """``items`` with each full ``agent`` name replaced by its public name."""
+    return [{**item, "agent": public_name(item["agent"], style)} for item in items]
+
+
 def wall_data(
     *,
     session: Session,
@@ -169,6 +175,7 @@ def wall_data(
 ) -> WallData:
     """Everything the wall shows for its scope; raises ScopeError for an unknown site or team."""
     settings = settings or get_settings()
+    style = settings.public_name_style
     now = now or utcnow()
     scope = queries.resolve_scope(session=session, site=config.site, team=config.team)
     tz = zone(scope.timezone or config.tz)
@@ -182,12 +189,16 @@ def wall_data(
         scope_label=scope.label,
         generated_at=now,
         timezone=scope.timezone or config.tz,
-        today=_top_rows(today_board.agents, top=config.top),
-        week=_top_rows(week_board.agents, top=config.top),
-        shoutouts=_one_per_agent(
-            queries.praise_ratings(session=session, scope=scope, limit=40, since=now - timedelta(days=7)), limit=4
+        today=_top_rows(today_board.agents, top=config.top, style=style),
+        week=_top_rows(week_board.agents, top=config.top, style=style),
+        # One per agent by full name first: two agents may share a public name ("Ann L.").
+        shoutouts=_named(
+            _one_per_agent(
+                queries.praise_ratings(session=session, scope=scope, limit=40, since=now - timedelta(days=7)), limit=4
+            ),
+            style=style,
         ),
-        badges=queries.public_badge_awards(session=session, scope=scope, since=week_start, limit=12),
+        badges=_named(queries.public_badge_awards(session=session, scope=scope, since=week_start, limit=12), style=style),
         teams=_team_rows(week_board.teams, top=config.top) if scope.team_id is None else [],
         ratings_today=int(today_board.agents["ratings"].sum()) if len(today_board.agents) else 0,
         latest_rating_id=latest_rating,
@@ -196,17 +207,28 @@ def wall_data(
 
 
 def celebrations(
-    *, session: Session, config: WallConfig, after_rating_id: int, after_award_id: int, limit: int = 3
+    *,
+    session: Session,
+    config: WallConfig,
+    after_rating_id: int,
+    after_award_id: int,
+    limit: int = 3,
+    settings: Settings | None = None,
 ) -> list[dict]:
     """New 5★ ratings and new badges since the given ids, oldest first (each celebrated once)."""
+    style = (settings or get_settings()).public_name_style
     scope = queries.resolve_scope(session=session, site=config.site, team=config.team)
     events = []
     for r in queries.praise_ratings(
         session=session, scope=scope, min_stars=5, with_comment=False, after_id=after_rating_id, limit=limit
     ):
-        events.append({"kind": "five_star", "key": f"r{r['id']}", "agent": r["agent"], "text": r["comment"]})
+        events.append(
+            {"kind": "five_star", "key": f"r{r['id']}", "agent": public_name(r["agent"], style), "text": r["comment"]}
+        )
     for a in queries.public_badge_awards(session=session, scope=scope, after_id=after_award_id, limit=limit):
-        events.append({"kind": "badge", "key": f"b{a['id']}", "agent": a["agent"], "text": a["badge"]})
+        events.append(
+            {"kind": "badge", "key": f"b{a['id']}", "agent": public_name(a["agent"], style), "text": a["badge"]}
+        )
     return events[::-1]
 
 

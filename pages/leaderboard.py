@@ -12,6 +12,7 @@ import streamlit as st
 
 from db.queries import ScopeError
 from leaderboard import charts
+from leaderboard.names import public_names
 from leaderboard.periods import PeriodError
 from leaderboard.settings import get_settings
 from pages import access, common
@@ -121,6 +122,7 @@ cols[5].metric(
 
 # ---- ranked agents
 ranked = common.ranked_frame(view)
+ranked["agent"] = public_names(ranked["agent"], settings.public_name_style)
 head_col, download_col = st.columns([4, 1], vertical_alignment="bottom")
 head_col.subheader(f"Ranking · {len(ranked)} agents")
 download_col.download_button(
@@ -159,6 +161,7 @@ else:
 
 # ---- provisional agents
 provisional = common.provisional_frame(view)
+provisional["agent"] = public_names(provisional["agent"], settings.public_name_style)
 if len(provisional):
     st.divider()
     st.subheader(f"Provisional · {len(provisional)}")

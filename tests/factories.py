@@ -18,7 +18,7 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from db.ingest import CanonicalRow, display_name_for, write_rows
+from db.ingest import CanonicalRow, write_rows
 from db.models import Agent, Interaction, Rating, Site, Team, User, utcnow
 
 DEFAULT_TEAM = "Alpha"
@@ -111,7 +111,7 @@ def make_agent(
         team_row = make_team(s, team, site=site, tz=tz)
         agent = s.exec(select(Agent).where(Agent.name == name)).first()
         if agent is None:
-            agent = Agent(name=name, display_name=display_name or display_name_for(name), team_id=team_row.id)
+            agent = Agent(name=name, display_name=display_name or name, team_id=team_row.id)
         agent.team_id = team_row.id
         agent.hide_from_wall = hide_from_wall
         agent.active = active

@@ -14,6 +14,8 @@ from sqlmodel import Session
 
 from db.engine import make_engine
 from leaderboard.board import build_board
+from leaderboard.names import public_names
+from leaderboard.settings import get_settings
 from tests.browser_util import (  # noqa: F401  (fixtures)
     browser_db_url,
     chromium,
@@ -41,7 +43,7 @@ def _ranked_names(database_url: str, period: str, *, site: str | None = None) ->
     finally:
         engine.dispose()
     ranked = board.agents[board.agents["rank"].notna()]
-    return list(ranked["agent"])
+    return public_names(ranked["agent"], get_settings().public_name_style)
 
 
 def _choice(page, key: str) -> str:

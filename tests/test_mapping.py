@@ -5,25 +5,30 @@ files, and an import killed half way that finishes when run again."""
 from __future__ import annotations
 
 import csv
+import html
 import io
 import os
 import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, func, text
+import streamlit as st
+from openpyxl import Workbook, load_workbook
+from sqlalchemy import func, text
 
 from tests.conftest import pg_schema_url
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
 
 from db.engine import make_engine
-from db.ingest import RejectedRows, import_file, write_rows
+from db.ingest import COLUMNS, RejectedRows, import_file, write_rows
 from db.mapping import (
+    CONSTANT,
     DateReader,
     Mapping,
     MappingError,
@@ -39,6 +44,8 @@ from db.mapping import (
 )
 from db.models import Agent, AppMeta, Interaction, Rating, RatingTag, RecoveryCase, Site, Team, User
 from tests import factories
+from tests.app_util import app_as
+from tests.test_import import GOOD, write_csv
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "mappings"
@@ -148,10 +155,9 @@ def test_example_xlsx_lands_the_same_rows_as_the_csv(engine, db_url, tmp_path):
 def test_example_xlsx_is_what_the_script_makes(tmp_path):
     sys.path.insert(0, str(EXAMPLES))
     try:
-        import make_xlsx
+        import make_xlsx  # a script in examples/mappings, importable only with its folder on the path
     finally:
         sys.path.remove(str(EXAMPLES))
-    from openpyxl import load_workbook
 
     made = make_xlsx.build(EXAMPLES / "csat_tickets.csv", tmp_path / "made.xlsx")
 
@@ -351,9 +357,6 @@ def test_leader_column_creates_links_and_moves_leaders(engine, tmp_path):
 
 
 def test_canonical_file_may_carry_a_leader_column(engine, tmp_path):
-    from tests.test_import import GOOD, write_csv
-    from db.ingest import COLUMNS
-
     path = write_csv(tmp_path, [{**GOOD, "leader": "Marko Ilic"}], columns=(*COLUMNS, "leader"))
     report = import_file(engine=engine, path=path)
     assert report.inserted == 1, [str(e) for e in report.errors]
@@ -363,8 +366,6 @@ def test_canonical_file_may_carry_a_leader_column(engine, tmp_path):
 
 def test_write_rows_links_leaders_too(engine):
     row = factories.rating_row(agent="Ann Lee", stars=5, interaction_id="W-1")
-    from dataclasses import replace
-
     write_rows(engine=engine, rows=[replace(row, leader="王伟")])
     with Session(engine) as s:
         user = s.exec(select(User)).one()
@@ -492,8 +493,6 @@ def test_encoding_and_delimiter_from_the_mapping(engine, tmp_path):
 
 
 def _xlsx(path: Path, rows: list[list], *, blank_rows_first: int = 0) -> Path:
-    from openpyxl import Workbook
-
     book = Workbook()
     sheet = book.active
     for _ in range(blank_rows_first):
@@ -505,8 +504,6 @@ def _xlsx(path: Path, rows: list[list], *, blank_rows_first: int = 0) -> Path:
 
 
 def test_xlsx_line_numbers_are_spreadsheet_rows(engine, tmp_path):
-    from db.ingest import COLUMNS
-
     rows = [list(COLUMNS)]
     rows.append(["X-1", "Ann Lee", "Harbor", "NY", "phone", "", datetime(2026, 11, 20, 10, 0), None, 5.0, "ok", True, 9])
     rows.append(["X-2", "Ann Lee", "Harbor", "NY", "phone", "", datetime(2026, 11, 20, 11, 0), None, 7])
@@ -825,10 +822,6 @@ def test_cli_dry_run_and_rejects_file(db_env, engine, tmp_path):
 @pytest.fixture
 def data_page(db_env):
     """The Data page (AppTest), signed in as an admin, with fresh Streamlit caches."""
-    import streamlit as st
-
-    from tests.app_util import app_as
-
     st.cache_data.clear()
     st.cache_resource.clear()
     at = app_as("qa.admin", role="admin")
@@ -840,15 +833,11 @@ def data_page(db_env):
     st.cache_resource.clear()
 
 
-from db.mapping import CONSTANT as CONSTANT_CHOICE  # noqa: E402
-
 CALL_HEADER = ["Call ID", "Date", "Time", "Agent", "Queue", "Wrap-up Code", "Duration (s)", "Answered", "Satisfaction (1-5)"]
 
 
 def _plain(markdown: str) -> str:
     """Text that went through pages.common.md, without its escapes and word joiners."""
-    import html
-
     return html.unescape(markdown).replace("\u2060", "")
 
 
@@ -865,8 +854,6 @@ def test_data_page_maps_an_export_saves_the_mapping_and_imports(data_page, engin
     assert at.selectbox(key=f"data_map_interaction_id_{s}").value == "Call ID"
     assert at.selectbox(key=f"data_time_closed_at_{s}").value == "Time", "Date + Time guessed"
     assert any("missing columns site, channel" in w.value for w in at.warning)
-    from db.mapping import CONSTANT
-
     at.selectbox(key=f"data_map_site_{s}").set_value(CONSTANT).run()
     at.text_input(key=f"data_const_site_{s}").input("Austin")
     at.selectbox(key=f"data_map_channel_{s}").set_value(CONSTANT).run()
@@ -904,7 +891,7 @@ def test_data_page_offers_the_saved_mapping_for_the_same_header(data_page, sessi
     at.file_uploader(key="data_upload").set_value(("calls.csv", shuffled.encode("cp1252"), "text/csv")).run()
     assert not at.exception
     s = _suffix(CALL_HEADER)
-    assert at.selectbox(key=f"data_map_site_{s}").value == CONSTANT_CHOICE
+    assert at.selectbox(key=f"data_map_site_{s}").value == CONSTANT
     assert at.text_input(key=f"data_const_site_{s}").value == "Austin"
     assert any("saved for files with these columns" in c.value for c in at.caption)
     assert any("semicolon-separated" in _plain(c.value) and "cp1252" in c.value for c in at.caption)

@@ -51,6 +51,12 @@ def _fresh_streamlit_caches():
     st.cache_resource.clear()
 
 
+@pytest.fixture(autouse=True)
+def _full_public_names(monkeypatch):
+    """These tests name agents in full; short public names are tested in test_public_names.py."""
+    monkeypatch.setenv("STARBOARD_PUBLIC_NAMES", "full")
+
+
 def _now() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 

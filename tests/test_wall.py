@@ -60,8 +60,8 @@ def wall_floor(engine):
             ("Eve Sy", team, False),
             (HIDDEN_NAME, team, True),
         ]:
-            first, last = name.split()
-            agent = Agent(name=name, display_name=f"{first} {last[0]}.", team_id=team_row.id, hide_from_wall=hidden)
+            # Stored in full, as imports store it: the wall shortens names when it shows them.
+            agent = Agent(name=name, display_name=name, team_id=team_row.id, hide_from_wall=hidden)
             session.add(agent)
             session.flush()
             agents[name] = agent

@@ -1,0 +1,538 @@
+"""Writing: the one write path for interactions and ratings (upserts in batches).
+
+Every interaction and rating enters the database through ``write_rows`` (seed
+data, the simulator and tests call it directly; ``import_file`` hands it the
+valid rows of a file). Writes go in batches, each in its own transaction: a
+killed import leaves whole batches behind, and running it again finishes the job
+(rows are upserted by ``interaction_id``, so nothing is doubled). Every low
+rating opens a recovery case in the same transaction that lands it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Callable, Iterable, Iterator
+
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.engine import Connection, Dialect, Engine
+
+from db.ingest.rows import CanonicalRow, ImportReport
+from db.models import Agent, Interaction, Rating, RatingTag, Site, Team, User, utcnow
+from db.recovery_store import open_cases
+from leaderboard.names import username_for
+from leaderboard.settings import get_settings
+
+# Rows per transaction: big enough that commits and per-batch queries are a small share
+# of the time (a batch dirties index pages all over the per-agent indexes, whatever its
+# size), small enough that a killed import loses a second of work, not minutes.
+DEFAULT_BATCH_SIZE = 10_000
+MAX_USERNAME_LENGTH = 80
+NEW_SITE_TIMEZONE = "UTC"
+
+_SITE = Site.__table__
+_TEAM = Team.__table__
+_AGENT = Agent.__table__
+_USER = User.__table__
+_INTERACTION = Interaction.__table__
+_RATING = Rating.__table__
+_TAG = RatingTag.__table__
+
+Progress = Callable[[ImportReport], None]
+
+
+def leader_username(name: str) -> str:
+    """The account name of a team leader known only by name: "José Núñez" -> "jose.nunez" (as the seed)."""
+    try:
+        username = username_for(name)
+    except IndexError:  # nothing ASCII in the name ("王伟")
+        username = ""
+    if not username:
+        username = "leader." + hashlib.sha1(name.encode("utf-8")).hexdigest()[:10]
+    return username[:MAX_USERNAME_LENGTH]
+
+
+def write_rows(
+    *,
+    engine: Engine,
+    rows: Iterable[CanonicalRow],
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Upsert interactions and their ratings by ``interaction_id``; the one write path.
+
+    Unknown sites, teams and agents are created; an agent named under another
+    team moves to it; a row naming a ``leader`` makes that person (an account
+    with the leader role, created if needed) the team's leader. A row without a
+    rating never erases a stored rating. ``read`` counts the rows given; each is
+    inserted, updated or unchanged. ``progress`` is called after every batch.
+    """
+    report = ImportReport()
+
+    def counted() -> Iterator[CanonicalRow]:
+        for row in rows:
+            report.read += 1
+            report.valid += 1
+            yield row
+
+    BatchWriter(engine=engine, report=report, batch_size=batch_size, progress=progress).write_all(counted())
+    return report
+
+
+@dataclass
+class _Directory:
+    """Ids of the sites, teams, agents and leaders, loaded once per import and extended as rows create them."""
+
+    sites: dict[str, int]  # lower(name) -> id
+    teams: dict[tuple[int, str], int]  # (site id, lower(name)) -> id
+    agents: dict[str, tuple[int, int]]  # name -> (agent id, team id)
+    leaders: dict[int, int | None]  # team id -> leader's user id
+    users: dict[str, tuple[int, str]] | None = None  # username -> (id, role); loaded at the first leader
+    leader_ids: dict[str, int] = field(default_factory=dict)  # leader's name -> user id
+    new_site_timezone: str = NEW_SITE_TIMEZONE
+
+    @classmethod
+    def load(cls, conn: Connection) -> "_Directory":
+        sites = {name.lower(): id_ for id_, name in conn.execute(select(_SITE.c.id, _SITE.c.name))}
+        teams = {}
+        leaders = {}
+        for id_, site_id, name, leader_id in conn.execute(
+            select(_TEAM.c.id, _TEAM.c.site_id, _TEAM.c.name, _TEAM.c.leader_id)
+        ):
+            teams[(site_id, name.lower())] = id_
+            leaders[id_] = leader_id
+        agents = {
+            name: (id_, team_id)
+            for id_, name, team_id in conn.execute(select(_AGENT.c.id, _AGENT.c.name, _AGENT.c.team_id))
+        }
+        return cls(sites=sites, teams=teams, agents=agents, leaders=leaders)
+
+    def agent_id(self, conn: Connection, row: CanonicalRow) -> int:
+        """The agent's id, creating the site, team and agent as needed (and moving the agent)."""
+        site_id = self.sites.get(row.site.lower())
+        if site_id is None:
+            result = conn.execute(insert(_SITE).values(name=row.site, timezone=self.new_site_timezone))
+            site_id = self.sites[row.site.lower()] = result.inserted_primary_key[0]
+        team_key = (site_id, row.team.lower())
+        team_id = self.teams.get(team_key)
+        if team_id is None:
+            result = conn.execute(insert(_TEAM).values(name=row.team, site_id=site_id))
+            team_id = self.teams[team_key] = result.inserted_primary_key[0]
+            self.leaders[team_id] = None
+        if row.leader:
+            self._lead(conn, team_id, row.leader)
+        known = self.agents.get(row.agent)
+        if known is None:
+            result = conn.execute(
+                insert(_AGENT).values(
+                    name=row.agent,
+                    # Stored in full: public screens shorten it when they show it (leaderboard.names).
+                    display_name=row.agent,
+                    team_id=team_id,
+                    active=True,
+                    hide_from_wall=False,
+                )
+            )
+            agent_id = result.inserted_primary_key[0]
+        else:
+            agent_id, current_team = known
+            if current_team != team_id:
+                conn.execute(update(_AGENT).where(_AGENT.c.id == agent_id).values(team_id=team_id))
+        self.agents[row.agent] = (agent_id, team_id)
+        return agent_id
+
+    def _lead(self, conn: Connection, team_id: int, name: str) -> None:
+        """Make ``name`` the team's leader (the latest row naming a leader wins)."""
+        user_id = self.leader_ids.get(name)
+        if user_id is None:
+            user_id = self.leader_ids[name] = self._leader_user(conn, name)
+        if self.leaders.get(team_id) != user_id:
+            conn.execute(update(_TEAM).where(_TEAM.c.id == team_id).values(leader_id=user_id))
+            self.leaders[team_id] = user_id
+
+    def _leader_user(self, conn: Connection, name: str) -> int:
+        """The account of the leader called ``name``, created with the leader role if there is none.
+
+        Found by username (``leader_username``) when its display name is this name; two
+        people whose names give the same username get ``name.2``, ``name.3``...
+        """
+        if self.users is None:
+            self.users = {
+                username: (id_, role, " ".join(display.split()).casefold())
+                for id_, username, role, display in conn.execute(
+                    select(_USER.c.id, _USER.c.username, _USER.c.role, _USER.c.display_name)
+                )
+            }
+        base = leader_username(name)
+        wanted = " ".join(name.split()).casefold()
+        username, n = base, 1
+        while (known := self.users.get(username)) is not None and known[2] != wanted and known[2] != username:
+            n += 1
+            suffix = f".{n}"
+            username = base[: MAX_USERNAME_LENGTH - len(suffix)] + suffix
+        if known is None:
+            result = conn.execute(
+                insert(_USER).values(
+                    username=username,
+                    display_name=name,
+                    role="leader",
+                    password_hash="",  # no password yet: an admin sets one before the leader can sign in
+                    disabled=False,
+                    failed_logins=0,
+                    created_at=utcnow(),
+                )
+            )
+            user_id = result.inserted_primary_key[0]
+            self.users[username] = (user_id, "leader", wanted)
+            return user_id
+        user_id, role, display = known
+        if role == "agent":  # an agent promoted to team leader
+            conn.execute(update(_USER).where(_USER.c.id == user_id).values(role="leader"))
+            self.users[username] = (user_id, "leader", display)
+        return user_id
+
+
+_INTERACTION_FIELDS = ("agent_id", "channel", "contact_reason", "closed_at")
+_RATING_FIELDS = ("agent_id", "stars", "comment", "resolved", "nps", "rated_at")
+
+_UPDATE_INTERACTION = (
+    update(_INTERACTION)
+    .where(_INTERACTION.c.id == bindparam("b_id"))
+    .values({f: bindparam(f"b_{f}") for f in _INTERACTION_FIELDS})
+)
+_UPDATE_RATING = (
+    update(_RATING).where(_RATING.c.id == bindparam("b_id")).values({f: bindparam(f"b_{f}") for f in _RATING_FIELDS})
+)
+_SELECT_EXISTING = select(
+    _INTERACTION.c.interaction_id,
+    _INTERACTION.c.id,
+    *(_INTERACTION.c[f] for f in _INTERACTION_FIELDS),
+    _RATING.c.id,
+    *(_RATING.c[f] for f in _RATING_FIELDS),
+).select_from(_INTERACTION.outerjoin(_RATING, _RATING.c.interaction_id == _INTERACTION.c.id))
+
+
+class _BulkInsert:
+    """An INSERT compiled once for the engine's dialect and run with the driver's executemany.
+
+    Core's executemany converts and copies every parameter set in Python, which cost more
+    than SQLite's own inserting; here the dialect's type conversions (SQLite stores
+    datetimes as text) run column by column, only on the columns that need one. The SQL
+    is still SQLAlchemy's, so the statement is the dialect's own (SQLite, PostgreSQL).
+    """
+
+    def __init__(self, dialect: Dialect, table, columns: tuple[str, ...]) -> None:
+        compiled = insert(table).inline().values({c: bindparam(c) for c in columns}).compile(dialect=dialect)
+        self.sql = str(compiled)
+        # Columns left out get their schema defaults (excluded_reason=''), rendered as parameters too.
+        names = tuple(compiled.positiontup) if dialect.positional else tuple(compiled.binds)
+        extra = tuple(n for n in names if n not in columns)
+        for name in extra:
+            default = table.c[name].default
+            if default is None or not default.is_scalar:
+                raise RuntimeError(f"{table.name}.{name} needs a value in bulk inserts")
+        self.columns = columns + extra
+        self.constants = tuple(table.c[name].default.arg for name in extra)
+        self.positional = bool(dialect.positional)
+        if self.positional and names != self.columns:
+            raise RuntimeError(f"unexpected parameter order in {self.sql}")
+        self.processors = tuple(
+            (i, _fast_processor(p))
+            for i, c in enumerate(self.columns)
+            if (p := table.c[c].type.dialect_impl(dialect).bind_processor(dialect)) is not None
+        )
+
+    def run(self, conn: Connection, rows: list[tuple]) -> None:
+        if not rows:
+            return
+        if self.constants:
+            constants = self.constants
+            rows = [r + constants for r in rows]
+        if self.processors:
+            # Column by column: one C-level map per converted column instead of a Python call per row.
+            columns = list(zip(*rows))
+            for i, process in self.processors:
+                columns[i] = map(process, columns[i])
+            rows = list(zip(*columns))
+        if self.positional:
+            conn.exec_driver_sql(self.sql, rows)
+        else:
+            names = self.columns
+            conn.exec_driver_sql(self.sql, [dict(zip(names, r)) for r in rows])
+
+
+_PROBES = (datetime(2026, 11, 20, 14, 3), datetime(2026, 1, 2, 3, 4, 5, 60), datetime(999, 12, 31, 23, 59, 59, 999999))
+
+
+def _iso_microseconds(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat(" ", "microseconds")
+
+
+def _fast_processor(process: Callable) -> Callable:
+    """``process``, or ``datetime.isoformat`` where that writes exactly the same text (SQLite's DATETIME)."""
+    try:
+        same = all(process(p) == _iso_microseconds(p) for p in _PROBES) and process(None) is None
+    except Exception:  # noqa: BLE001 - not a datetime column
+        return process
+    return _iso_microseconds if same else process
+
+
+class _Lookup:
+    """``SELECT key, value... FROM table WHERE key IN (...)`` run by the driver, without result conversion.
+
+    For text and integer columns only (what the write path looks up: external ids and
+    primary keys). Core's expanding IN renders and names every parameter in Python on
+    each call; this builds the placeholder list once per length.
+    """
+
+    CHUNK = 5000  # placeholders per query: far below SQLite's and PostgreSQL's limits
+
+    def __init__(self, dialect: Dialect, table, key: str, values: tuple[str, ...] = ()) -> None:
+        marks = {"qmark": "?", "format": "%s", "pyformat": "%s"}
+        self.mark = marks.get(dialect.paramstyle)
+        self.columns = (table.c[key], *(table.c[v] for v in values))
+        prepare = dialect.identifier_preparer
+        self.head = (
+            f"SELECT {', '.join(prepare.format_column(c) for c in self.columns)} "
+            f"FROM {prepare.format_table(table)} WHERE {prepare.format_column(table.c[key])} IN "
+        )
+
+    def __call__(self, conn: Connection, keys: list) -> list[tuple]:
+        if self.mark is None:  # another parameter style: the portable Core query
+            stmt = select(*self.columns).where(self.columns[0].in_(keys))
+            return [tuple(r) for r in conn.execute(stmt)]
+        found: list[tuple] = []
+        for start in range(0, len(keys), self.CHUNK):
+            chunk = tuple(keys[start : start + self.CHUNK])
+            sql = self.head + "(" + ", ".join([self.mark] * len(chunk)) + ")"
+            found.extend(conn.exec_driver_sql(sql, chunk).fetchall())
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    """An interaction already in the database, as plain tuples in ``*_FIELDS`` order."""
+
+    id: int
+    values: tuple
+    rating_id: int | None
+    rating: tuple | None
+
+
+def _interaction_tuple(row: CanonicalRow, agent_id: int) -> tuple:
+    return (agent_id, row.channel, row.contact_reason, row.closed_at)
+
+
+def _rating_tuple(row: CanonicalRow, agent_id: int) -> tuple:
+    return (agent_id, row.stars, row.comment, row.resolved, row.nps, row.rated_at)
+
+
+def _tag_set(row: CanonicalRow) -> set[tuple[str, str]]:
+    return {("went_well", t) for t in row.went_well} | {("to_improve", t) for t in row.to_improve}
+
+
+def _tag_rows(rating_id: int, row: CanonicalRow) -> list[tuple]:
+    """(rating_id, kind, tag) in ``_TAG_COLUMNS`` order."""
+    return [(rating_id, kind, tag) for kind, tag in sorted(_tag_set(row))]
+
+
+_INTERACTION_COLUMNS = ("interaction_id", "agent_id", "channel", "contact_reason", "closed_at")
+_RATING_COLUMNS = ("interaction_id", "agent_id", "stars", "comment", "resolved", "nps", "rated_at")
+_TAG_COLUMNS = ("rating_id", "kind", "tag")
+
+
+@dataclass
+class _BatchPlan:
+    """What one batch changes, worked out from the rows and what is stored, before any write."""
+
+    new_interactions: list[tuple] = field(default_factory=list)  # in _INTERACTION_COLUMNS order
+    new_rated: list[tuple[CanonicalRow, int]] = field(default_factory=list)  # (row, agent id) of new interactions
+    interaction_updates: list[dict] = field(default_factory=list)
+    rating_inserts: list[tuple[CanonicalRow, int, int]] = field(default_factory=list)  # (row, agent id, interaction pk)
+    rating_updates: list[dict] = field(default_factory=list)
+    tag_replacements: dict[int, CanonicalRow] = field(default_factory=dict)  # rating id -> row with its new tags
+
+    def add(
+        self, row: CanonicalRow, agent_id: int, stored: _Stored | None, stored_tags: dict[int, set[tuple[str, str]]]
+    ) -> str:
+        """Plan one row; returns the report counter it belongs to: inserted, updated or unchanged."""
+        if stored is None:
+            self.new_interactions.append(
+                (row.interaction_id, agent_id, row.channel, row.contact_reason, row.closed_at)
+            )
+            if row.stars is not None:
+                self.new_rated.append((row, agent_id))
+            return "inserted"
+        changed = False
+        values = _interaction_tuple(row, agent_id)
+        if values != stored.values:
+            self.interaction_updates.append(_bind(stored.id, _INTERACTION_FIELDS, values))
+            changed = True
+        if row.stars is not None and stored.rating_id is None:
+            self.rating_inserts.append((row, agent_id, stored.id))
+            changed = True
+        elif row.stars is not None:
+            wanted = _rating_tuple(row, agent_id)
+            if wanted != stored.rating:
+                self.rating_updates.append(_bind(stored.rating_id, _RATING_FIELDS, wanted))
+                changed = True
+            if stored_tags.get(stored.rating_id, set()) != _tag_set(row):
+                self.tag_replacements[stored.rating_id] = row
+                changed = True
+        elif stored.rating_id is not None and stored.rating[0] != agent_id:
+            # No answer in this row: keep the stored rating, but it follows its interaction's agent.
+            self.rating_updates.append(_bind(stored.rating_id, _RATING_FIELDS, (agent_id, *stored.rating[1:])))
+            changed = True
+        return "updated" if changed else "unchanged"
+
+
+class BatchWriter:
+    """Collects rows into batches and writes each batch in one transaction."""
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        report: ImportReport,
+        batch_size: int,
+        progress: Progress | None = None,
+        new_site_timezone: str = NEW_SITE_TIMEZONE,
+    ) -> None:
+        self.engine = engine
+        self.new_site_timezone = new_site_timezone
+        self.report = report
+        self.batch_size = max(1, batch_size)
+        self.progress = progress
+        self.directory: _Directory | None = None
+        self.settings = get_settings()
+        self.recovery_threshold = self.settings.recovery_threshold
+        dialect = engine.dialect
+        self.insert_interactions = _BulkInsert(dialect, _INTERACTION, _INTERACTION_COLUMNS)
+        self.insert_ratings = _BulkInsert(dialect, _RATING, _RATING_COLUMNS)
+        self.insert_tags = _BulkInsert(dialect, _TAG, _TAG_COLUMNS)
+        self.stored_ids = _Lookup(dialect, _INTERACTION, "interaction_id")
+        self.interaction_pks = _Lookup(dialect, _INTERACTION, "interaction_id", ("id",))
+        self.rating_pks = _Lookup(dialect, _RATING, "interaction_id", ("id",))
+
+    def write_all(self, rows: Iterable[CanonicalRow]) -> None:
+        batch: list[CanonicalRow] = []
+        ids: set[str] = set()
+        size = self.batch_size
+        for row in rows:
+            # A repeated id inside one batch would be inserted twice: write what came before it first,
+            # so the second occurrence is an update of the first, as in a re-import.
+            if row.interaction_id in ids:
+                self._flush(batch)
+                batch, ids = [], set()
+            batch.append(row)
+            ids.add(row.interaction_id)
+            if len(batch) >= size:
+                self._flush(batch)
+                batch, ids = [], set()
+        self._flush(batch)
+
+    def _flush(self, batch: list[CanonicalRow]) -> None:
+        if not batch:
+            return
+        with self.engine.begin() as conn:
+            if self.directory is None:
+                self.directory = _Directory.load(conn)
+                self.directory.new_site_timezone = self.new_site_timezone
+            self._write_batch(conn, batch)
+        if self.progress is not None:
+            self.progress(self.report)
+
+    def _write_batch(self, conn: Connection, batch: list[CanonicalRow]) -> None:
+        agent_id = self.directory.agent_id
+        agent_ids = [agent_id(conn, row) for row in batch]
+        # Which ids are stored, first, by the cheap query: a first import finds none and skips the full lookup.
+        stored = [r[0] for r in self.stored_ids(conn, [row.interaction_id for row in batch])]
+        existing = self._existing(conn, stored) if stored else {}
+        stored_tags = self._tags(conn, [s.rating_id for s in existing.values() if s.rating_id is not None])
+        plan = _BatchPlan()
+        counts = {"inserted": 0, "updated": 0, "unchanged": 0}
+        if existing:
+            for row, aid in zip(batch, agent_ids):
+                counts[plan.add(row, aid, existing.get(row.interaction_id), stored_tags)] += 1
+        else:
+            # A batch of new interactions only (a first import): the plan without the lookups.
+            plan.new_interactions = [
+                (row.interaction_id, aid, row.channel, row.contact_reason, row.closed_at)
+                for row, aid in zip(batch, agent_ids)
+            ]
+            plan.new_rated = [(row, aid) for row, aid in zip(batch, agent_ids) if row.stars is not None]
+            counts["inserted"] = len(batch)
+        for outcome, n in counts.items():
+            setattr(self.report, outcome, getattr(self.report, outcome) + n)
+        self._apply(conn, plan)
+        # Every low rating opens a recovery case in the same transaction that lands it,
+        # whichever way it came in (import, simulator, seed).
+        low = [row.interaction_id for row in batch if row.stars is not None and row.stars <= self.recovery_threshold]
+        if low:
+            open_cases(conn, interaction_ids=low, settings=self.settings)
+
+    def _apply(self, conn: Connection, plan: "_BatchPlan") -> None:
+        """Run the plan's statements: bulk inserts and executemany updates, no per-row round trips."""
+        rating_inserts = list(plan.rating_inserts)
+        if plan.new_interactions:
+            self.insert_interactions.run(conn, plan.new_interactions)
+            if plan.new_rated:
+                # Only rated rows need their new interaction's id (for the rating's foreign key).
+                pks = dict(self.interaction_pks(conn, [row.interaction_id for row, _ in plan.new_rated]))
+                rating_inserts.extend((row, agent_id, pks[row.interaction_id]) for row, agent_id in plan.new_rated)
+        if plan.interaction_updates:
+            conn.execute(_UPDATE_INTERACTION, plan.interaction_updates)
+        if plan.rating_updates:
+            conn.execute(_UPDATE_RATING, plan.rating_updates)
+        new_tags: list[tuple] = []
+        if plan.tag_replacements:
+            conn.execute(delete(_TAG).where(_TAG.c.rating_id.in_(list(plan.tag_replacements))))
+            for rating_id, row in plan.tag_replacements.items():
+                new_tags.extend(_tag_rows(rating_id, row))
+        if rating_inserts:
+            self.insert_ratings.run(
+                conn,
+                [
+                    (pk, agent_id, row.stars, row.comment, row.resolved, row.nps, row.rated_at)
+                    for row, agent_id, pk in rating_inserts
+                ],
+            )
+            tagged = [(row, pk) for row, _, pk in rating_inserts if row.went_well or row.to_improve]
+            if tagged:
+                rating_ids = dict(self.rating_pks(conn, [pk for _, pk in tagged]))
+                for row, pk in tagged:
+                    new_tags.extend(_tag_rows(rating_ids[pk], row))
+        if new_tags:
+            self.insert_tags.run(conn, new_tags)
+
+    @staticmethod
+    def _existing(conn: Connection, interaction_ids: list[str]) -> dict[str, _Stored]:
+        """Stored interactions (and their ratings) among ``interaction_ids``, by external id."""
+        found: dict[str, _Stored] = {}
+        n = len(_INTERACTION_FIELDS)
+        for row in conn.execute(_SELECT_EXISTING.where(_INTERACTION.c.interaction_id.in_(interaction_ids))):
+            row = tuple(row)
+            rating_id = row[2 + n]
+            found[row[0]] = _Stored(
+                id=row[1],
+                values=row[2 : 2 + n],
+                rating_id=rating_id,
+                rating=None if rating_id is None else row[3 + n :],
+            )
+        return found
+
+    @staticmethod
+    def _tags(conn: Connection, rating_ids: list[int]) -> dict[int, set[tuple[str, str]]]:
+        found: dict[int, set[tuple[str, str]]] = defaultdict(set)
+        if rating_ids:
+            stmt = select(_TAG.c.rating_id, _TAG.c.kind, _TAG.c.tag).where(_TAG.c.rating_id.in_(rating_ids))
+            for rating_id, kind, tag in conn.execute(stmt):
+                found[rating_id].add((kind, tag))
+        return found
+
+
+def _bind(pk: int, fields: tuple[str, ...], values: tuple) -> dict:
+    """Parameters for the ``_UPDATE_*`` statements (bind names must differ from column names)."""
+    return {"b_id": pk, **{f"b_{f}": v for f, v in zip(fields, values)}}
