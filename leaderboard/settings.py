@@ -85,7 +85,8 @@ class Settings(BaseSettings):
         ge=1,
         validation_alias="STARBOARD_MAX_UPLOAD_MB",
         description=(
-            "Largest CSV the Data page accepts, in MB (above 50 also raise Streamlit's server.maxUploadSize)"
+            "Largest CSV the Data page accepts, in MB (above 50 also raise server.maxUploadSize in "
+            ".streamlit/config.toml)"
         ),
     )
     session_timeout_minutes: int = Field(

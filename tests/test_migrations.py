@@ -7,8 +7,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+import streamlit as st
 from sqlalchemy import create_engine, inspect, text
 from sqlmodel import SQLModel
+from streamlit.testing.v1 import AppTest
 
 from db import migrate
 from db.engine import make_engine
@@ -293,3 +295,16 @@ def test_db_revision_writes_the_next_numbered_file(clean_url, demo_revision, cap
     source = written.read_text()
     assert 'revision: str = "0003"' in source or "revision: str = '0003'" in source
     assert "down_revision: Union[str, Sequence[str], None] = '0002'" in source
+
+
+def test_app_on_a_newer_database_shows_one_error_line(clean_url, monkeypatch):
+    engine = make_engine(clean_url)
+    set_version(engine, "0999")
+    engine.dispose()
+    monkeypatch.setenv("DATABASE_URL", clean_url)
+    monkeypatch.setenv("STARBOARD_AUTO_SEED", "1")
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=30).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert [e.value for e in at.error] == [f"Starboard cannot start: {migrate.DatabaseNewerError('0999')}"]
