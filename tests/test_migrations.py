@@ -4,10 +4,12 @@ every row; a newer database stops with one line; `db upgrade|current|history|rev
 from __future__ import annotations
 
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 import streamlit as st
+from alembic import command
 from sqlalchemy import create_engine, inspect, text
 from sqlmodel import SQLModel
 from streamlit.testing.v1 import AppTest
@@ -152,6 +154,19 @@ def test_second_open_is_a_no_op(clean_url):
         engine.dispose()
 
 
+def test_two_processes_opening_an_old_database_upgrade_it_once(clean_url):
+    """The migration lock: both openers succeed and alembic_version holds one row."""
+    load_release9(clean_url)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        engines = list(pool.map(lambda _: make_engine(clean_url), range(2)))
+    try:
+        assert version_rows(engines[0]) == [migrate.head()]
+        assert counts(engines[1]) == RELEASE9_COUNTS
+    finally:
+        for engine in engines:
+            engine.dispose()
+
+
 def test_upgraded_database_takes_new_rows(clean_url):
     """Regression guard for PostgreSQL: the dump's sequences continue after the kept ids."""
     load_release9(clean_url)
@@ -178,7 +193,7 @@ def test_revisions_from_scratch_build_exactly_the_models(clean_url):
     engine = make_engine(clean_url, create=False)
     try:
         with engine.begin() as conn:
-            migrate.command.upgrade(migrate.alembic_config(connection=conn), "head")
+            command.upgrade(migrate.alembic_config(connection=conn), "head")
         assert migrate.check(engine) == []
     finally:
         engine.dispose()
