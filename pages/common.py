@@ -52,7 +52,7 @@ def app_settings() -> Settings:
         return get_settings()
     except SettingsError as exc:
         _cannot_start(str(exc))
-        raise  # st.stop() raised already; this keeps type checkers honest
+        raise  # not reached in a script run: st.stop() ends it
 
 
 def database_url() -> str:
