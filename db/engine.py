@@ -8,9 +8,9 @@ from typing import Iterator
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import Session, create_engine
 
-from db import models  # noqa: F401  (registers every table before create_all)
+from db import migrate
 
 # How long a SQLite writer waits for a lock before giving up (ms). The wall and
 # an import or the simulator run in different processes against one file.
@@ -31,7 +31,12 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def make_engine(url: str, *, create: bool = True) -> Engine:
-    """An engine for ``url``; creates the parent folder of a SQLite file and the tables."""
+    """An engine for ``url``, its schema brought to the head revision (``db.migrate.upgrade``).
+
+    Creates the parent folder of a SQLite file; an empty database gets the tables,
+    an older one is upgraded, a newer one raises ``migrate.DatabaseNewerError``.
+    ``create=False`` touches nothing.
+    """
     parsed = make_url(url)
     kwargs: dict = {}
     if parsed.get_backend_name() == "sqlite":
@@ -44,7 +49,11 @@ def make_engine(url: str, *, create: bool = True) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     if create:
-        SQLModel.metadata.create_all(engine)
+        try:
+            migrate.upgrade(engine)
+        except BaseException:
+            engine.dispose()
+            raise
     return engine
 
 

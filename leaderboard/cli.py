@@ -13,6 +13,9 @@ import importlib
 import sys
 from typing import Sequence
 
+from db.migrate import DatabaseNewerError
+from leaderboard.settings import SettingsError
+
 # Order here is the order in --help.
 COMMAND_MODULES = (
     "seed",
@@ -28,6 +31,7 @@ COMMAND_MODULES = (
     "coach",
     "ratios",
     "prompts",
+    "db",
 )
 
 
@@ -52,7 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args) or 0)
-    except UserError as exc:
+    except (UserError, SettingsError, DatabaseNewerError) as exc:
+        # A bad setting or a database from a newer release is the user's to fix, like a bad flag.
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

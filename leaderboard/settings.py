@@ -1,17 +1,27 @@
-"""One typed settings object, read from the environment with safe defaults.
+"""Every setting, declared once: environment variable, type, default and what it does.
 
 Tests and deployments differ only in environment variables; nothing else in
-the code base reads ``os.environ`` for configuration.
+the code base reads ``os.environ`` for configuration. ``Settings()`` reads the
+environment (pydantic-settings); keyword arguments override it
+(``Settings(min_ratings=3)``). ``get_settings()`` turns a bad value into one
+:class:`SettingsError` line naming the variable, which the command line and the
+app show instead of a traceback. ``settings_table()`` is what the Admin page and
+the README's configuration table show (a test holds the README to it).
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any, Literal, NamedTuple, get_args, get_origin
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB_PATH = PROJECT_ROOT / "data" / "starboard.db"
+
+PublicNameStyle = Literal["first_initial", "full"]
 
 
 def sqlite_url(path: str | os.PathLike[str]) -> str:
@@ -19,47 +29,131 @@ def sqlite_url(path: str | os.PathLike[str]) -> str:
     return f"sqlite:///{Path(path).expanduser().resolve()}"
 
 
-def _int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    try:
-        return int(raw) if raw else default
-    except ValueError:
-        raise SystemExit(f"setting {name}={raw!r} is not a whole number") from None
+class SettingsError(ValueError):
+    """A setting's value cannot be used: one line naming the variable and what it expects."""
 
 
-def _float(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    try:
-        return float(raw) if raw else default
-    except ValueError:
-        raise SystemExit(f"setting {name}={raw!r} is not a number") from None
+class Settings(BaseSettings):
+    """Starboard's configuration (immutable: use ``with_db`` or ``model_copy(update=...)``)."""
 
+    model_config = SettingsConfigDict(
+        frozen=True,
+        # An empty variable means "not set": the default applies.
+        env_ignore_empty=True,
+        str_strip_whitespace=True,
+        case_sensitive=True,
+        extra="ignore",
+    )
 
-@dataclass(frozen=True)
-class Settings:
-    database_url: str = field(default_factory=lambda: sqlite_url(DEFAULT_DB_PATH))
+    database_url: str = Field(
+        default_factory=lambda: sqlite_url(DEFAULT_DB_PATH),
+        validation_alias="DATABASE_URL",
+        description="The database: any SQLAlchemy URL, e.g. postgresql+psycopg://user:pass@host:5432/starboard",
+    )
+    db_path: str = Field(
+        default="",
+        validation_alias="STARBOARD_DB",
+        description="A SQLite file path, used when DATABASE_URL is not set",
+    )
     # Prior weight m of the fair score: how many "average" ratings every agent
     # starts with, so a handful of lucky 5-star ratings cannot top the board.
-    prior_weight: float = 10.0
-    # Below this many ratings in the period an agent is provisional (listed, not ranked).
-    min_ratings: int = 5
-    # Praise-to-criticism target (5 praises per criticism).
-    ratio_target: float = 5.0
-    # Seed demo data when the app starts on an empty database.
-    auto_seed: bool = True
-    # Largest upload the import page accepts, in megabytes.
-    max_upload_mb: int = 50
-    # Sign-in: idle minutes before a session ends; failures before a lockout; its length.
-    session_timeout_minutes: int = 120
-    max_failed_logins: int = 5
-    lockout_minutes: int = 15
-    # Public screens show "First L." unless this is "full".
-    public_name_style: str = "first_initial"
-    # Customer comments older than this many days may be purged (0: keep forever).
-    comment_retention_days: int = 0
-    # Service recovery: a rating at or below this opens a case, due this many hours after it lands.
-    recovery_threshold: int = 2
-    recovery_due_hours: float = 2.0
+    prior_weight: float = Field(
+        default=10.0,
+        ge=0,
+        validation_alias="STARBOARD_PRIOR_WEIGHT",
+        description="m, the prior weight of the fair score: ratings at the period's average every agent starts with",
+    )
+    min_ratings: int = Field(
+        default=5,
+        ge=0,
+        validation_alias="STARBOARD_MIN_RATINGS",
+        description="Fewer ratings than this in the period: provisional, not ranked",
+    )
+    ratio_target: float = Field(
+        default=5.0,
+        gt=0,
+        validation_alias="STARBOARD_RATIO_TARGET",
+        description="Praise-to-criticism target (praises per criticism)",
+    )
+    auto_seed: bool = Field(
+        default=True,
+        validation_alias="STARBOARD_AUTO_SEED",
+        description="Seed demo data when the app starts on an empty database (0 turns it off)",
+    )
+    max_upload_mb: int = Field(
+        default=50,
+        ge=1,
+        validation_alias="STARBOARD_MAX_UPLOAD_MB",
+        description=(
+            "Largest CSV the Data page accepts, in MB (above 50 also raise server.maxUploadSize in "
+            ".streamlit/config.toml)"
+        ),
+    )
+    session_timeout_minutes: int = Field(
+        default=120,
+        ge=1,
+        validation_alias="STARBOARD_SESSION_TIMEOUT_MINUTES",
+        description="Idle minutes before a signed-in session ends",
+    )
+    max_failed_logins: int = Field(
+        default=5,
+        ge=1,
+        validation_alias="STARBOARD_MAX_FAILED_LOGINS",
+        description="Failed sign-ins in a row before an account locks",
+    )
+    lockout_minutes: int = Field(
+        default=15,
+        ge=0,
+        validation_alias="STARBOARD_LOCKOUT_MINUTES",
+        description="How long a locked account stays locked, in minutes",
+    )
+    public_name_style: PublicNameStyle = Field(
+        default="first_initial",
+        validation_alias="STARBOARD_PUBLIC_NAMES",
+        description="Names on public screens: first_initial (Maria S.) or full",
+    )
+    comment_retention_days: int = Field(
+        default=0,
+        ge=0,
+        validation_alias="STARBOARD_COMMENT_RETENTION_DAYS",
+        description="Customer comments older than this many days may be purged (0: keep forever)",
+    )
+    recovery_threshold: int = Field(
+        default=2,
+        ge=0,
+        le=5,
+        validation_alias="STARBOARD_RECOVERY_THRESHOLD",
+        description="A rating at or below this many stars opens a recovery case",
+    )
+    recovery_due_hours: float = Field(
+        default=2.0,
+        gt=0,
+        validation_alias="STARBOARD_RECOVERY_DUE_HOURS",
+        description="Hours in which someone should call that customer back before the case is overdue",
+    )
+
+    def __init__(self, **values: Any) -> None:
+        # Keyword arguments by attribute name (Settings(min_ratings=3)); the environment only by
+        # variable name (by_name validation would also read an environment variable "min_ratings").
+        fields = type(self).model_fields
+        super().__init__(**{fields[k].validation_alias if k in fields else k: v for k, v in values.items()})
+
+    @model_validator(mode="before")
+    @classmethod
+    def _database_from_path(cls, data: Any) -> Any:
+        # STARBOARD_DB names a SQLite file; DATABASE_URL, when set to something, wins.
+        if not isinstance(data, dict):
+            return data
+        data = {k: v for k, v in data.items() if not (k == "DATABASE_URL" and not str(v).strip())}
+        path = str(data.get("STARBOARD_DB") or "").strip()
+        if "DATABASE_URL" not in data and path:
+            data["DATABASE_URL"] = sqlite_url(path)
+        return data
+
+    @field_validator("public_name_style", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @property
     def is_sqlite(self) -> bool:
@@ -70,26 +164,106 @@ class Settings:
         if not path_or_url:
             return self
         url = path_or_url if "://" in path_or_url else sqlite_url(path_or_url)
-        return replace(self, database_url=url)
+        return self.model_copy(update={"database_url": url})
+
+
+# --------------------------------------------------------------------------- one line per bad value
+
+_TYPE_NAMES = {int: "whole number", float: "number", bool: "yes/no (1/0, true/false, yes/no, on/off)", str: "text"}
+
+
+def _type_name(annotation: Any) -> str:
+    if get_origin(annotation) is Literal:
+        return "one of: " + ", ".join(get_args(annotation))
+    return _TYPE_NAMES.get(annotation, getattr(annotation, "__name__", str(annotation)))
+
+
+def _variable(field: str) -> str:
+    return Settings.model_fields[field].validation_alias  # type: ignore[return-value]
+
+
+def _field_for(loc: tuple) -> str | None:
+    name = str(loc[0]) if loc else ""
+    for field, info in Settings.model_fields.items():
+        if name in (field, info.validation_alias):
+            return field
+    return None
+
+
+def _problem(error: dict) -> str:
+    """What one pydantic error means, in the words of the README's table."""
+    kind, ctx = error["type"], error.get("ctx") or {}
+    field = _field_for(error["loc"])
+    annotation = Settings.model_fields[field].annotation if field else None
+    if kind in ("int_parsing", "int_from_float", "int_type"):
+        return "is not a whole number"
+    if kind in ("float_parsing", "float_type"):
+        return "is not a number"
+    if kind in ("bool_parsing", "bool_type"):
+        return f"is not {_type_name(bool)}"
+    if kind == "literal_error":
+        return f"is not {_type_name(annotation)}"
+    bounds = {"greater_than_equal": "at least", "greater_than": "more than", "less_than_equal": "at most",
+              "less_than": "less than"}
+    if kind in bounds:
+        limit = next(iter(ctx.values()))
+        return f"must be {bounds[kind]} {limit:g}" if isinstance(limit, (int, float)) else f"must be {bounds[kind]} {limit}"
+    return error["msg"].lower()
+
+
+def describe_error(exc: ValidationError) -> str:
+    """One line for every bad value: "setting STARBOARD_MIN_RATINGS='abc' is not a whole number"."""
+    parts = []
+    for error in exc.errors():
+        field = _field_for(error["loc"])
+        variable = _variable(field) if field else ".".join(str(p) for p in error["loc"])
+        parts.append(f"setting {variable}={error.get('input')!r} {_problem(error)}")
+    return "; ".join(parts)
 
 
 def get_settings() -> Settings:
     """Settings from the environment (read on every call: cheap, and tests can monkeypatch)."""
-    url = os.environ.get("DATABASE_URL", "").strip() or sqlite_url(
-        os.environ.get("STARBOARD_DB", "") or DEFAULT_DB_PATH
-    )
-    return Settings(
-        database_url=url,
-        prior_weight=_float("STARBOARD_PRIOR_WEIGHT", 10.0),
-        min_ratings=_int("STARBOARD_MIN_RATINGS", 5),
-        ratio_target=_float("STARBOARD_RATIO_TARGET", 5.0),
-        auto_seed=os.environ.get("STARBOARD_AUTO_SEED", "1").strip() not in {"0", "false", "no"},
-        max_upload_mb=_int("STARBOARD_MAX_UPLOAD_MB", 50),
-        session_timeout_minutes=_int("STARBOARD_SESSION_TIMEOUT_MINUTES", 120),
-        max_failed_logins=_int("STARBOARD_MAX_FAILED_LOGINS", 5),
-        lockout_minutes=_int("STARBOARD_LOCKOUT_MINUTES", 15),
-        public_name_style=os.environ.get("STARBOARD_PUBLIC_NAMES", "first_initial").strip() or "first_initial",
-        comment_retention_days=_int("STARBOARD_COMMENT_RETENTION_DAYS", 0),
-        recovery_threshold=_int("STARBOARD_RECOVERY_THRESHOLD", 2),
-        recovery_due_hours=_float("STARBOARD_RECOVERY_DUE_HOURS", 2.0),
-    )
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise SettingsError(describe_error(exc)) from None
+
+
+# --------------------------------------------------------------------------- the documented table
+
+
+class SettingRow(NamedTuple):
+    field: str
+    variable: str
+    type: str
+    default: str
+    description: str
+
+
+def shown_default(field: str) -> str:
+    """A field's default as a user would write it in the environment."""
+    if field == "database_url":
+        return f"sqlite:///{DEFAULT_DB_PATH.relative_to(PROJECT_ROOT).as_posix()}"
+    return shown_value(Settings.model_fields[field].default)
+
+
+def shown_value(value: Any) -> str:
+    """A value as written in the environment: 10.0 as 10, True as 1."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def is_default(settings: Settings, field: str) -> bool:
+    """Whether ``settings`` keeps the default of ``field`` (nothing set in the environment)."""
+    return getattr(settings, field) == Settings.model_fields[field].get_default(call_default_factory=True)
+
+
+def settings_table() -> list[SettingRow]:
+    """One row per environment variable, in declaration order (the README and Admin show this)."""
+    return [
+        SettingRow(field, _variable(field), _type_name(info.annotation), shown_default(field), info.description or "")
+        for field, info in Settings.model_fields.items()
+    ]

@@ -7,8 +7,6 @@ SHA-256 digest is stored.
 
 from __future__ import annotations
 
-from dataclasses import MISSING, fields
-
 import pandas as pd
 import streamlit as st
 from sqlmodel import Session
@@ -16,7 +14,7 @@ from sqlmodel import Session
 from db import accounts, queries
 from db.models import ROLES
 from leaderboard.auth import MIN_PASSWORD_LENGTH, ROLE_LABELS, AuthError
-from leaderboard.settings import Settings, get_settings
+from leaderboard.settings import get_settings, is_default, settings_table, shown_value
 from pages import access, common
 from pages.common import md
 
@@ -30,22 +28,6 @@ AUDIT_ACTIONS = (
     "display_added", "display_revoked", "recovery_claimed", "recovery_updated", "recovery_followup",
     "score_excluded", "score_exclusion_undone", "comments_purged",
 )
-# Setting -> (environment variable, what it changes). Settings are read from the environment only.
-SETTING_DOCS = {
-    "database_url": ("DATABASE_URL (or STARBOARD_DB, a SQLite file path)", "The database this server uses"),
-    "prior_weight": ("STARBOARD_PRIOR_WEIGHT", "Fair score prior m: ratings at the period's average every agent starts with"),
-    "min_ratings": ("STARBOARD_MIN_RATINGS", "Ratings in the period before an agent is ranked (fewer: provisional)"),
-    "ratio_target": ("STARBOARD_RATIO_TARGET", "Praise-to-criticism target (praises per criticism)"),
-    "auto_seed": ("STARBOARD_AUTO_SEED", "Seed demo data when the app starts on an empty database (0 turns it off)"),
-    "max_upload_mb": ("STARBOARD_MAX_UPLOAD_MB", "Largest CSV the Data page imports, in MB"),
-    "session_timeout_minutes": ("STARBOARD_SESSION_TIMEOUT_MINUTES", "Idle minutes before a sign-in ends"),
-    "max_failed_logins": ("STARBOARD_MAX_FAILED_LOGINS", "Failed sign-ins in a row before an account locks"),
-    "lockout_minutes": ("STARBOARD_LOCKOUT_MINUTES", "How long a locked account stays locked"),
-    "public_name_style": ("STARBOARD_PUBLIC_NAMES", "Names on public screens: first_initial (Ana L.) or full"),
-    "comment_retention_days": ("STARBOARD_COMMENT_RETENTION_DAYS", "Days customer comments are kept (0: forever)"),
-    "recovery_threshold": ("STARBOARD_RECOVERY_THRESHOLD", "A rating at or below this many stars opens a recovery case"),
-    "recovery_due_hours": ("STARBOARD_RECOVERY_DUE_HOURS", "Hours to call the customer back before a case is overdue"),
-}
 
 
 # --------------------------------------------------------------------------- actions (button callbacks)
@@ -397,15 +379,13 @@ with settings_tab:
     )
     settings = get_settings()
     rows = []
-    for f in fields(Settings):
-        value = getattr(settings, f.name)
-        default = f.default_factory() if f.default_factory is not MISSING else f.default  # type: ignore[misc]
-        if f.name == "database_url":
+    for row in settings_table():
+        value, default = shown_value(getattr(settings, row.field)), row.default
+        if row.field == "database_url":
             value, default = common.redacted_url(value), common.redacted_url(default)
-        env, meaning = SETTING_DOCS.get(f.name, ("", ""))
         rows.append(
-            {"setting": f.name, "value": str(value), "default": str(default), "changed": value != default,
-             "environment variable": env, "what it does": meaning}
+            {"setting": row.field, "value": value, "default": default, "changed": not is_default(settings, row.field),
+             "environment variable": row.variable, "type": row.type, "what it does": row.description}
         )
     st.dataframe(
         pd.DataFrame(rows),
@@ -418,6 +398,7 @@ with settings_tab:
             "default": st.column_config.TextColumn("Default"),
             "changed": st.column_config.CheckboxColumn("Set", width="small", help="Differs from the default"),
             "environment variable": st.column_config.TextColumn("Environment variable", width=300),
+            "type": st.column_config.TextColumn("Type"),
             "what it does": st.column_config.TextColumn("What it does", width="large"),
         },
     )

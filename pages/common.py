@@ -18,10 +18,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from db import queries
+from db.engine import make_engine
+from db.migrate import DatabaseNewerError
 from leaderboard import board as boards
 from leaderboard import charts, ranking
 from leaderboard.periods import ALIASES, PERIODS, Period, local_date
-from leaderboard.settings import Settings, get_settings
+from leaderboard.settings import Settings, SettingsError, get_settings
 from leaderboard.text import markdown_text
 
 APP_PATH = Path(__file__).resolve().parent.parent / "app.py"
@@ -38,21 +40,38 @@ PERIOD_LABELS = {**PERIODS, "custom": "Custom range"}
 # --------------------------------------------------------------------------- engine and first run
 
 
+def _cannot_start(problem: str) -> None:
+    """A bad setting or a database from a newer release: one line instead of a traceback."""
+    st.error(f"Starboard cannot start: {problem}", icon=":material/error:")
+    st.stop()
+
+
+def app_settings() -> Settings:
+    """The settings; a bad value ends the run with one line naming the variable."""
+    try:
+        return get_settings()
+    except SettingsError as exc:
+        _cannot_start(str(exc))
+        raise  # not reached in a script run: st.stop() ends it
+
+
 def database_url() -> str:
     """The database this server talks to (``DATABASE_URL``, else data/starboard.db)."""
-    return get_settings().database_url
+    return app_settings().database_url
 
 
 @st.cache_resource(show_spinner=False, on_release=lambda engine: engine.dispose())
 def _engine_for(url: str) -> Engine:
-    from db.engine import make_engine
-
     return make_engine(url)
 
 
 def get_engine() -> Engine:
-    """One engine (and connection pool) per database URL per server process."""
-    return _engine_for(database_url())
+    """One engine (and connection pool) per database URL per server process, upgraded on first use."""
+    try:
+        return _engine_for(database_url())
+    except DatabaseNewerError as exc:
+        _cannot_start(str(exc))
+        raise
 
 
 @dataclass
@@ -72,7 +91,7 @@ def ensure_demo_data() -> bool:
 
     Cheap after the first call: the answer "this database has data" is remembered.
     """
-    settings = get_settings()
+    settings = app_settings()
     if not settings.auto_seed:
         return False
     guard = _seed_guard(settings.database_url)

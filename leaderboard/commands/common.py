@@ -12,6 +12,7 @@ from typing import Any, Iterable, Sequence
 
 from sqlalchemy.engine import Engine
 
+from db.engine import make_engine
 from leaderboard.settings import Settings, get_settings
 
 FORMATS = ("table", "csv", "json")
@@ -34,8 +35,7 @@ def settings_for(args: argparse.Namespace) -> Settings:
 
 
 def engine_for(args: argparse.Namespace) -> Engine:
-    from db.engine import make_engine
-
+    """The database of ``--db`` (else the settings), upgraded to the newest revision."""
     return make_engine(settings_for(args).database_url)
 
 

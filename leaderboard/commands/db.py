@@ -1,0 +1,114 @@
+"""`python -m leaderboard db upgrade|current|history|revision`: the schema's Alembic revisions.
+
+The app and every other command upgrade the database on start already; these
+commands say where it stands, upgrade it on purpose (for example before
+starting several servers) and write the file of a new schema change.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from db import migrate
+from db.engine import make_engine
+from leaderboard.cli import UserError
+from leaderboard.commands.common import add_db_argument, add_format_argument, engine_for, settings_for, write_rows
+
+HISTORY_COLUMNS = ("revision", "revises", "message", "head", "current")
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "db",
+        help="schema revisions: upgrade, current, history, revision",
+        description=(
+            "The database schema is versioned with Alembic (db/migrations/versions/). "
+            "Every schema change is a new revision file; the app and every command upgrade "
+            "an older database when they open it."
+        ),
+    )
+    sub = parser.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    up = sub.add_parser("upgrade", help="bring the database to the newest revision and print from -> to")
+    add_db_argument(up)
+    up.set_defaults(handler=run_upgrade)
+    cur = sub.add_parser("current", help="print the database's revision id ('none' before the first)")
+    add_db_argument(cur)
+    cur.set_defaults(handler=run_current)
+    hist = sub.add_parser("history", help="list the revisions, oldest first, marking the database's")
+    add_format_argument(hist)
+    add_db_argument(hist)
+    hist.set_defaults(handler=run_history)
+    rev = sub.add_parser(
+        "revision",
+        help="write a new revision file in db/migrations/versions/",
+        description=(
+            "Write db/migrations/versions/NNNN_<message>.py. With --autogenerate it is filled in from "
+            "the difference between the models (db/models.py) and the database (upgraded first): "
+            "review it, then commit it."
+        ),
+    )
+    rev.add_argument("-m", "--message", required=True, help="what the change does, e.g. 'add agent.email'")
+    rev.add_argument("--autogenerate", action="store_true", help="compare the models with the database")
+    add_db_argument(rev)
+    rev.set_defaults(handler=run_revision)
+
+
+def _engine(args: argparse.Namespace):
+    # Only look: current and history must not change the database they describe.
+    return make_engine(settings_for(args).database_url, create=False)
+
+
+def run_upgrade(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    try:
+        print(migrate.upgrade(engine).describe())
+    finally:
+        engine.dispose()
+    return 0
+
+
+def run_current(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    try:
+        revision = migrate.current(engine)
+        try:
+            note = "" if migrate.pending(engine) == "none" else (
+                f"note: not at the newest revision {migrate.head()}: run `{migrate.UPGRADE_COMMAND}`"
+            )
+        except migrate.DatabaseNewerError as exc:
+            note = f"note: {exc}"
+    finally:
+        engine.dispose()
+    print(revision or "none")
+    if note:
+        print(note, file=sys.stderr)
+    return 0
+
+
+def run_history(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    try:
+        at = migrate.current(engine)
+    finally:
+        engine.dispose()
+    rows = [
+        {"revision": r.revision, "revises": r.down_revision or "", "message": r.message,
+         "head": r.is_head, "current": r.revision == at}
+        for r in migrate.history()
+    ]
+    write_rows(rows, HISTORY_COLUMNS, args.format)
+    return 0
+
+
+def run_revision(args: argparse.Namespace) -> int:
+    message = args.message.strip()
+    if not message:
+        raise UserError("give the revision a message (-m 'what it changes')")
+    engine = engine_for(args)
+    try:
+        path = migrate.revision(engine, message=message, autogenerate=args.autogenerate)
+    finally:
+        engine.dispose()
+    print(f"wrote {path}: review it, then commit it")
+    return 0
