@@ -4,6 +4,7 @@ TEST_DATABASE_URL is set (the suite runs on both in CI)."""
 from __future__ import annotations
 
 import os
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -60,6 +61,8 @@ def db_url(tmp_path, server_db_url) -> str:
     if server_db_url:
         engine = make_engine(server_db_url, create=False)
         SQLModel.metadata.drop_all(engine)
+        with engine.begin() as conn:
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
         engine.dispose()
         return server_db_url
     return f"sqlite:///{tmp_path / 'starboard-test.db'}"
@@ -84,6 +87,20 @@ def db_env(db_url, monkeypatch) -> str:
     monkeypatch.setenv("DATABASE_URL", db_url)
     monkeypatch.setenv("STARBOARD_AUTO_SEED", "0")
     return db_url
+
+
+@pytest.fixture(autouse=True)
+def _fresh_streamlit_caches():
+    """Cached engines and frames must not leak from one test's database into the next."""
+    streamlit = sys.modules.get("streamlit")
+    if streamlit is not None:
+        streamlit.cache_data.clear()
+        streamlit.cache_resource.clear()
+    yield
+    streamlit = sys.modules.get("streamlit")
+    if streamlit is not None:
+        streamlit.cache_data.clear()
+        streamlit.cache_resource.clear()
 
 
 @pytest.fixture
