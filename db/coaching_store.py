@@ -35,7 +35,8 @@ from db.models import (
     Team,
     User,
 )
-from db.scope import by_agent, by_team, visible_agent_ids, visible_team_ids
+from db.scope import by_agent, by_team
+from db.scope import visible_agent_ids, visible_team_ids  # noqa: F401  (re-exported for leaderboard.coaching)
 from leaderboard.auth import DataKind, Viewer, require_viewer
 
 RULES_META_KEY = "coaching_rules"

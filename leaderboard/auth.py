@@ -22,7 +22,6 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 _HASHER = PasswordHasher()
 
 
-
 class Role(StrEnum):
     """What a viewer is. A StrEnum: equal to (and stored as) the plain text, e.g. ``Role.ADMIN == "admin"``."""
 

@@ -15,7 +15,7 @@ import streamlit as st
 from sqlmodel import Session
 
 from db import accounts
-from leaderboard.auth import ROLE_LABELS, Role, Viewer, session_expired
+from leaderboard.auth import ROLE_LABELS, Role, Viewer
 from leaderboard.settings import get_settings
 from leaderboard.text import markdown_text
 from pages.common import get_engine
