@@ -9,9 +9,22 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, update
 from sqlmodel import Session, select
 
-from db.models import ROLES, Agent, AuditLog, DisplayToken, Rating, Site, Team, User, utcnow
-from leaderboard import auth
-from leaderboard.auth import AuthError, Viewer
+from db.models import Agent, AuditLog, DisplayToken, Rating, Site, Team, User, utcnow
+from db.queries import ScopeError, meta_value, resolve_scope
+from leaderboard.auth import (
+    ACCOUNT_ROLES,
+    AuthError,
+    Role,
+    Viewer,
+    display_viewer,
+    failure_delay_seconds,
+    hash_password,
+    lock_until,
+    new_display_token,
+    require_viewer,
+    token_digest,
+    verify_password,
+)
 from leaderboard.settings import Settings, get_settings
 
 USER_COLUMNS = ("username", "role", "agent", "team", "site", "disabled")
@@ -37,12 +50,12 @@ def viewer_for_user(*, session: Session, user: User) -> Viewer:
     agent = session.exec(select(Agent).where(Agent.user_id == user.id)).first()
     team_ids: frozenset[int] = frozenset()
     site_ids: frozenset[int] | None = None
-    if user.role == "leader":
+    if user.role == Role.LEADER:
         team_ids = frozenset(session.exec(select(Team.id).where(Team.leader_id == user.id)).all())
-    if user.role == "manager" and user.site_id is not None:
+    if user.role == Role.MANAGER and user.site_id is not None:
         site_ids = frozenset({user.site_id})
     return Viewer(
-        role=user.role,
+        role=Role(user.role),
         user_id=user.id,
         username=user.username,
         display_name=user.display_name,
@@ -78,7 +91,7 @@ def sign_in(
     generic = "Wrong username or password."
     if user is None:
         # Same work as a real check, so timing does not reveal which usernames exist.
-        auth.verify_password(_dummy_hash(), password)
+        verify_password(_dummy_hash(), password)
         audit(session, actor=name or "?", action="sign_in_failed", target=name, detail="unknown user")
         session.commit()
         return SignIn(None, generic)
@@ -91,9 +104,9 @@ def sign_in(
         audit(session, actor=user.username, action="sign_in_failed", target=user.username, detail="locked")
         session.commit()
         return SignIn(None, f"Too many failed sign-ins. Try again in {minutes} min.")
-    if not auth.verify_password(user.password_hash, password):
+    if not verify_password(user.password_hash, password):
         user.failed_logins += 1
-        user.locked_until = auth.lock_until(
+        user.locked_until = lock_until(
             failed_logins=user.failed_logins,
             now=now,
             max_failed=settings.max_failed_logins,
@@ -105,7 +118,7 @@ def sign_in(
         session.commit()
         if user.locked_until:
             return SignIn(None, f"Too many failed sign-ins. Locked for {settings.lockout_minutes} min.")
-        return SignIn(None, generic, auth.failure_delay_seconds(user.failed_logins))
+        return SignIn(None, generic, failure_delay_seconds(user.failed_logins))
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = now
@@ -117,7 +130,7 @@ def sign_in(
 
 @functools.cache
 def _dummy_hash() -> str:
-    return auth._HASHER.hash("not-a-real-password")
+    return hash_password("not-a-real-password")
 
 
 # --- users ----------------------------------------------------------------------
@@ -128,6 +141,13 @@ def _find_user(session: Session, username: str) -> User:
     if user is None:
         raise AuthError(f"no user named {username!r}")
     return user
+
+
+def _account_role(role: str) -> str:
+    """The role as stored (plain text), or AuthError naming the roles an account may have."""
+    if role not in ACCOUNT_ROLES:
+        raise AuthError(f"unknown role {role!r} (roles: {', '.join(ACCOUNT_ROLES)})")
+    return Role(role).value
 
 
 def add_user(
@@ -144,15 +164,14 @@ def add_user(
     username = username.strip()
     if not username:
         raise AuthError("a username is required")
-    if role not in ROLES:
-        raise AuthError(f"unknown role {role!r} (roles: {', '.join(ROLES)})")
+    role = _account_role(role)
     if session.exec(select(User).where(func.lower(User.username) == username.lower())).first():
         raise AuthError(f"user {username!r} already exists")
     user = User(
         username=username,
         display_name=display_name or username,
         role=role,
-        password_hash=auth.hash_password(password),
+        password_hash=hash_password(password),
     )
     if site:
         site_row = session.exec(select(Site).where(func.lower(Site.name) == site.lower())).first()
@@ -177,7 +196,7 @@ def add_user(
 
 def set_password(*, session: Session, username: str, password: str, actor: str = "admin") -> None:
     user = _find_user(session, username)
-    user.password_hash = auth.hash_password(password)
+    user.password_hash = hash_password(password)
     user.failed_logins = 0
     user.locked_until = None
     session.add(user)
@@ -186,8 +205,7 @@ def set_password(*, session: Session, username: str, password: str, actor: str =
 
 
 def set_role(*, session: Session, username: str, role: str, actor: str = "admin") -> None:
-    if role not in ROLES:
-        raise AuthError(f"unknown role {role!r} (roles: {', '.join(ROLES)})")
+    role = _account_role(role)
     user = _find_user(session, username)
     old = user.role
     user.role = role
@@ -219,7 +237,7 @@ def list_users(*, session: Session) -> list[dict]:
         agent = agents.get(u.id)
         team_rows = [teams[agent.team_id]] if agent else sorted(led.get(u.id, []), key=lambda t: t.name)
         site_names = sorted({sites[t.site_id].name for t in team_rows})
-        if u.role == "manager":
+        if u.role == Role.MANAGER:
             site_names = [sites[u.site_id].name] if u.site_id in sites else []
         rows.append(
             {
@@ -241,8 +259,6 @@ def add_display(
     *, session: Session, name: str, site: str | None = None, team: str | None = None, actor: str = "admin"
 ) -> str:
     """Create a display token; returns the token (shown once, only its digest is stored)."""
-    from db.queries import ScopeError, resolve_scope
-
     name = name.strip()
     if not name:
         raise AuthError("a display name is required")
@@ -252,11 +268,11 @@ def add_display(
         scope = resolve_scope(session=session, site=site, team=team)
     except ScopeError as exc:
         raise AuthError(str(exc)) from None
-    token = auth.new_display_token()
+    token = new_display_token()
     session.add(
         DisplayToken(
             name=name,
-            token_hash=auth.token_digest(token),
+            token_hash=token_digest(token),
             site_id=scope.site_id,
             team_id=scope.team_id,
             created_by=actor,
@@ -302,14 +318,15 @@ def viewer_for_token(*, session: Session, token: str) -> Viewer | None:
     """The display viewer for a live (not revoked) token, else None."""
     if not token:
         return None
-    row = session.exec(select(DisplayToken).where(DisplayToken.token_hash == auth.token_digest(token.strip()))).first()
+    row = session.exec(select(DisplayToken).where(DisplayToken.token_hash == token_digest(token.strip()))).first()
     if row is None or row.revoked_at is not None:
         return None
-    return auth.display_viewer(site_id=row.site_id, team_id=row.team_id, name=row.name)
+    return display_viewer(site_id=row.site_id, team_id=row.team_id, name=row.name)
 
 
 def display_scope_names(*, session: Session, viewer: Viewer) -> tuple[str | None, str | None]:
     """(site name, team name) of a display viewer's scope."""
+    require_viewer(viewer)
     site = session.get(Site, viewer.display_site_id).name if viewer.display_site_id else None
     team = session.get(Team, viewer.display_team_id).name if viewer.display_team_id else None
     return site, team
@@ -334,8 +351,6 @@ def purge_comments(*, session: Session, older_than_days: int, actor: str = "admi
 
 def demo_accounts(*, session: Session) -> tuple[list[tuple[str, str]], str] | None:
     """(username, role) of the enabled accounts and the demo password, only on the seeded demo database."""
-    from db.queries import meta_value
-
     if meta_value(session=session, key="demo") != "1":
         return None
     password = meta_value(session=session, key="demo_password")

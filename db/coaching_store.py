@@ -6,8 +6,9 @@ for, never one query per agent. Time windows arrive as naive UTC datetimes and
 are inclusive at both ends (``start <= t <= end``) unless a function says
 otherwise; ``leaderboard.coaching`` documents what the windows mean.
 
-Nothing here decides who may see what: callers pass the viewer, and
-``visible_team_ids`` / ``visible_agent_ids`` turn it into a subquery.
+Nothing here decides who may see what: callers pass the viewer (never None:
+``auth.SYSTEM_VIEWER`` for background jobs and the command line) and
+``db.scope`` turns the policy of ``leaderboard.auth`` into a subquery.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from datetime import datetime
 from typing import Iterable, Mapping, Sequence
 
 import pandas as pd
-from sqlalchemy import case, func, insert, literal
+from sqlalchemy import case, func, insert
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
 from db.models import (
@@ -32,9 +35,12 @@ from db.models import (
     Team,
     User,
 )
-from db.queries import visible_agents
+from db.scope import by_agent, by_team
+from db.scope import visible_agent_ids, visible_team_ids  # noqa: F401  (re-exported for leaderboard.coaching)
+from leaderboard.auth import DataKind, Viewer, require_viewer
 
 RULES_META_KEY = "coaching_rules"
+_DIALECT_INSERT = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}
 # Bound parameters per IN list: far under SQLite's limit (32766) and PostgreSQL's (65535).
 _CHUNK = 900
 
@@ -69,35 +75,8 @@ def _chunks(values: Sequence, size: int = _CHUNK) -> Iterable[Sequence]:
 
 
 # --- who may see what -----------------------------------------------------------------
-
-
-def visible_team_ids(viewer):
-    """Subquery of the team ids whose coaching queue ``viewer`` may see (None: every team).
-
-    Prompts and team figures are for the people who coach: a leader sees the
-    teams they lead, a manager their site(s), an admin everyone. Agents and
-    wall displays see no team's queue.
-    """
-    if viewer is None or viewer.role in ("display", "agent"):
-        return select(Team.id).where(literal(False))
-    if viewer.role == "admin" or (viewer.role == "manager" and viewer.site_ids is None):
-        return None
-    if viewer.role == "manager":
-        return select(Team.id).where(Team.site_id.in_(sorted(viewer.site_ids or [])))
-    if viewer.role == "leader":
-        return select(Team.id).where(Team.id.in_(sorted(viewer.team_ids)))
-    return select(Team.id).where(literal(False))
-
-
-def visible_agent_ids(viewer):
-    """Subquery of agent ids whose private detail ``viewer`` may see (None: everyone).
-
-    ``viewer=None`` here means "no filter" (the command line and background
-    jobs); pass a ``Viewer`` for anything a person looks at.
-    """
-    if viewer is None:
-        return None
-    return visible_agents(viewer)
+# The rule is ``leaderboard.auth.visibility``; ``db.scope`` builds its SQL.
+# ``visible_team_ids`` / ``visible_agent_ids`` are re-exported for the use cases.
 
 
 def _frame(rows: Sequence, columns: Sequence[str]) -> pd.DataFrame:
@@ -118,17 +97,17 @@ def _unindexed(column):
     return column + 0
 
 
-def _agent_filter(stmt, column, *, team_ids: Sequence[int] | None, site_id: int | None, viewer):
+def _agent_filter(
+    stmt, column, *, team_ids: Sequence[int] | None, site_id: int | None, viewer: Viewer,
+    kind: DataKind = DataKind.AGENT_DETAIL,
+):
     if team_ids is not None:
         stmt = stmt.where(column.in_(select(Agent.id).where(Agent.team_id.in_(list(team_ids)))))
     if site_id is not None:
         stmt = stmt.where(
             column.in_(select(Agent.id).join(Team, Team.id == Agent.team_id).where(Team.site_id == site_id))
         )
-    allowed = visible_agent_ids(viewer)
-    if allowed is not None:
-        stmt = stmt.where(column.in_(allowed))
-    return stmt
+    return by_agent(stmt, viewer, column, kind=kind)
 
 
 # --- directory ---------------------------------------------------------------------------
@@ -139,11 +118,12 @@ def agent_frame(
     session: Session,
     team_ids: Sequence[int] | None = None,
     site_id: int | None = None,
-    viewer=None,
+    viewer: Viewer,
     active_only: bool = False,
     agent_ids: Sequence[int] | None = None,
 ) -> pd.DataFrame:
-    """Agents with team, team leader and site (one query): ``AGENT_FRAME_COLUMNS``."""
+    """Agents with team, team leader and site (one query) that ``viewer`` may see: ``AGENT_FRAME_COLUMNS``."""
+    require_viewer(viewer)
     stmt = (
         select(
             Agent.id,
@@ -173,8 +153,9 @@ def agent_frame(
     return frame
 
 
-def team_frame(*, session: Session, team_ids: Sequence[int] | None = None, viewer=None) -> pd.DataFrame:
+def team_frame(*, session: Session, team_ids: Sequence[int] | None = None, viewer: Viewer) -> pd.DataFrame:
     """team_id, team, leader_id, leader, site_id, site, timezone for the teams ``viewer`` may coach."""
+    require_viewer(viewer)
     stmt = (
         select(Team.id, Team.name, Team.leader_id, User.display_name, Site.id, Site.name, Site.timezone)
         .join(Site, Site.id == Team.site_id)
@@ -183,9 +164,7 @@ def team_frame(*, session: Session, team_ids: Sequence[int] | None = None, viewe
     )
     if team_ids is not None:
         stmt = stmt.where(Team.id.in_(list(team_ids)))
-    allowed = visible_team_ids(viewer) if viewer is not None else None
-    if allowed is not None:
-        stmt = stmt.where(Team.id.in_(allowed))
+    stmt = by_team(stmt, viewer, Team.id, kind=DataKind.COACHING_QUEUE)
     columns = ["team_id", "team", "leader_id", "leader", "site_id", "site", "timezone"]
     return _frame(session.exec(stmt).all(), columns)
 
@@ -256,9 +235,10 @@ def window_ratings(
     start: datetime | None,
     end: datetime | None,
     team_ids: Sequence[int] | None = None,
-    viewer=None,
+    viewer: Viewer,
 ) -> pd.DataFrame:
     """Non-excluded ratings with ``start <= rated_at <= end``, oldest first: ``RATING_FRAME_COLUMNS``."""
+    require_viewer(viewer)
     stmt = select(
         Rating.id,
         Interaction.interaction_id,
@@ -280,9 +260,10 @@ def window_tags(
     start: datetime | None,
     end: datetime | None,
     team_ids: Sequence[int] | None = None,
-    viewer=None,
+    viewer: Viewer,
 ) -> pd.DataFrame:
     """rating_id, kind, tag of the tags on the ratings ``window_ratings`` returns (one join, no id lists)."""
+    require_viewer(viewer)
     stmt = select(RatingTag.rating_id, RatingTag.kind, RatingTag.tag).join(Rating, Rating.id == RatingTag.rating_id)
     stmt = _rating_window(stmt, start=start, end=end)
     stmt = _agent_filter(stmt, _unindexed(Rating.agent_id), team_ids=team_ids, site_id=None, viewer=viewer)
@@ -429,12 +410,13 @@ def note_rows(
     end: datetime | None,
     team_ids: Sequence[int] | None = None,
     site_id: int | None = None,
-    viewer=None,
+    viewer: Viewer,
     agent_ids: Sequence[int] | None = None,
     author_id: int | None = None,
     end_inclusive: bool = False,
 ) -> pd.DataFrame:
     """Notes created in [start, end) (``end_inclusive``: [start, end]): ``NOTE_FRAME_COLUMNS``."""
+    require_viewer(viewer)
     stmt = select(
         CoachingNote.id,
         CoachingNote.agent_id,
@@ -452,21 +434,26 @@ def note_rows(
         stmt = stmt.where(CoachingNote.agent_id.in_(list(agent_ids)))
     if author_id is not None:
         stmt = stmt.where(CoachingNote.author_id == author_id)
-    stmt = _agent_filter(stmt, CoachingNote.agent_id, team_ids=team_ids, site_id=site_id, viewer=viewer)
+    stmt = _agent_filter(
+        stmt, CoachingNote.agent_id, team_ids=team_ids, site_id=site_id, viewer=viewer, kind=DataKind.PRIVATE_NOTES
+    )
     stmt = stmt.order_by(CoachingNote.created_at, CoachingNote.id)
     return _frame(session.exec(stmt).all(), NOTE_FRAME_COLUMNS)
 
 
 def last_note_at(
-    *, session: Session, until: datetime, team_ids: Sequence[int] | None = None, viewer=None
+    *, session: Session, until: datetime, team_ids: Sequence[int] | None = None, viewer: Viewer
 ) -> pd.DataFrame:
     """agent_id, last_note_at: each agent's latest note created at or before ``until``."""
+    require_viewer(viewer)
     stmt = (
         select(CoachingNote.agent_id, func.max(CoachingNote.created_at))
         .where(CoachingNote.created_at <= until)
         .group_by(CoachingNote.agent_id)
     )
-    stmt = _agent_filter(stmt, CoachingNote.agent_id, team_ids=team_ids, site_id=None, viewer=viewer)
+    stmt = _agent_filter(
+        stmt, CoachingNote.agent_id, team_ids=team_ids, site_id=None, viewer=viewer, kind=DataKind.PRIVATE_NOTES
+    )
     return _frame(session.exec(stmt).all(), ["agent_id", "last_note_at"])
 
 
@@ -532,13 +519,8 @@ def insert_prompts(*, session: Session, rows: Sequence[dict]) -> list[CoachingPr
             fresh[row["dedupe_key"]] = row
     if not fresh:
         return []
-    dialect = session.get_bind().dialect.name
-    if dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    elif dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:  # pragma: no cover - other databases: the pre-check above is the guard
-        dialect_insert = None
+    # Other databases: no ON CONFLICT here; the pre-check above is the guard.
+    dialect_insert = _DIALECT_INSERT.get(session.get_bind().dialect.name)
     if dialect_insert is not None:
         stmt = dialect_insert(CoachingPrompt).on_conflict_do_nothing(index_elements=["dedupe_key"])
     else:  # pragma: no cover
@@ -553,7 +535,7 @@ def insert_prompts(*, session: Session, rows: Sequence[dict]) -> list[CoachingPr
 def prompt_frame(
     *,
     session: Session,
-    viewer=None,
+    viewer: Viewer,
     now: datetime | None = None,
     status: str | None = "open",
     team_id: int | None = None,
@@ -562,9 +544,10 @@ def prompt_frame(
 ) -> pd.DataFrame:
     """Prompts with agent and team names: ``PROMPT_FRAME_COLUMNS``, highest priority first.
 
-    ``now`` given: prompts that expired by then are left out. ``viewer``
-    given: only the teams it may coach (``visible_team_ids``).
+    ``now`` given: prompts that expired by then are left out. Only the teams
+    ``viewer`` may coach (``auth.SYSTEM_VIEWER``: every team).
     """
+    require_viewer(viewer)
     stmt = (
         select(
             CoachingPrompt.id,
@@ -601,10 +584,7 @@ def prompt_frame(
         stmt = stmt.where(Team.leader_id == leader_user_id)
     if prompt_ids is not None:
         stmt = stmt.where(CoachingPrompt.id.in_(list(prompt_ids)))
-    if viewer is not None:
-        allowed = visible_team_ids(viewer)
-        if allowed is not None:
-            stmt = stmt.where(CoachingPrompt.team_id.in_(allowed))
+    stmt = by_team(stmt, viewer, CoachingPrompt.team_id, kind=DataKind.COACHING_QUEUE)
     return _frame(session.exec(stmt).all(), PROMPT_FRAME_COLUMNS)
 
 

@@ -15,7 +15,22 @@ import pandas as pd
 from sqlalchemy import case, exists, func, literal
 from sqlmodel import Session, select
 
-from db.models import Agent, AppMeta, Interaction, Rating, Site, Team
+from db import scope as scope_sql
+from db.models import (
+    Agent,
+    AppMeta,
+    AuditLog,
+    Badge,
+    BadgeAward,
+    CoachingNote,
+    CoachingPrompt,
+    Interaction,
+    Rating,
+    RatingTag,
+    Site,
+    Team,
+)
+from leaderboard.auth import DataKind, Viewer, require_viewer
 
 AGENT_COLUMNS = (
     "agent_id",
@@ -249,8 +264,6 @@ def data_version(*, session: Session) -> tuple:
 
     Max ids and counts come straight from primary-key indexes.
     """
-    from db.models import AuditLog, BadgeAward, CoachingNote, CoachingPrompt
-
     # Edits in place (an exclusion, a recovery update, a prompt done) are audited or add rows,
     # so the newest audit entry and prompt move the version too.
     row = session.exec(
@@ -318,8 +331,6 @@ def praise_ratings(
 
     Only the fields a public screen may show; tags and excluded ratings never leave here.
     """
-    from db.models import RatingTag
-
     stmt = (
         select(Rating.id, Agent.name, Team.name, Rating.stars, Rating.comment, Rating.rated_at)
         .join(Agent, Agent.id == Rating.agent_id)
@@ -347,8 +358,6 @@ def public_badge_awards(
     *, session: Session, scope: Scope, since: datetime | None = None, after_id: int = 0, limit: int = 20
 ) -> list[dict]:
     """Badge awards to public agents, newest first: id, agent, team, badge, badge_code, awarded_at."""
-    from db.models import Badge, BadgeAward
-
     stmt = (
         select(BadgeAward.id, Agent.name, Team.name, Badge.name, Badge.code, BadgeAward.awarded_at)
         .join(Badge, Badge.id == BadgeAward.badge_id)
@@ -366,8 +375,6 @@ def public_badge_awards(
 
 def latest_ids(*, session: Session) -> tuple[int, int]:
     """(max rating id, max badge award id): where a screen's celebrations start from."""
-    from db.models import BadgeAward
-
     rating_id = session.exec(select(func.coalesce(func.max(Rating.id), 0))).one()
     award_id = session.exec(select(func.coalesce(func.max(BadgeAward.id), 0))).one()
     return int(rating_id), int(award_id)
@@ -376,39 +383,28 @@ def latest_ids(*, session: Session) -> tuple[int, int]:
 # --- Private detail: every query here takes the viewer and filters ------------------
 
 
-def visible_agents(viewer) -> "select | None":
+def visible_agents(viewer: Viewer):
     """Subquery of the agent ids whose private detail ``viewer`` may see (None: every agent).
 
-    agent: only themselves; leader: their teams; manager: their site(s); admin:
-    everyone; a wall display: nobody.
+    The rule is ``leaderboard.auth.visibility``; this is ``db.scope.visible_agent_ids``
+    under the name the stores have used.
     """
-    if viewer is None or viewer.role == "display":
-        return select(Agent.id).where(literal(False))
-    if viewer.role == "admin" or (viewer.role == "manager" and viewer.site_ids is None):
-        return None
-    if viewer.role == "manager":
-        return (
-            select(Agent.id)
-            .join(Team, Team.id == Agent.team_id)
-            .where(Team.site_id.in_(sorted(viewer.site_ids or [])))
-        )
-    if viewer.role == "leader":
-        return select(Agent.id).where(Agent.team_id.in_(sorted(viewer.team_ids)))
-    if viewer.role == "agent" and viewer.agent_id is not None:
-        return select(Agent.id).where(Agent.id == viewer.agent_id)
-    return select(Agent.id).where(literal(False))
+    return scope_sql.visible_agent_ids(viewer, kind=DataKind.AGENT_DETAIL)
 
 
-def can_see_agent(*, session: Session, viewer, agent_id: int) -> bool:
-    """May ``viewer`` see this agent's comments, tags, low ratings and coaching notes?"""
-    allowed = visible_agents(viewer)
+def can_see_agent(
+    *, session: Session, viewer: Viewer, agent_id: int, kind: DataKind = DataKind.AGENT_DETAIL
+) -> bool:
+    """May ``viewer`` see this agent's comments, tags, low ratings and coaching notes (or another ``kind``)?"""
+    allowed = scope_sql.visible_agent_ids(require_viewer(viewer), kind=kind)
     if allowed is None:
         return session.get(Agent, agent_id) is not None
     return session.exec(allowed.where(Agent.id == agent_id)).first() is not None
 
 
-def visible_directory(*, session: Session, viewer, scope: Scope = Scope()) -> pd.DataFrame:
+def visible_directory(*, session: Session, viewer: Viewer, scope: Scope = Scope()) -> pd.DataFrame:
     """The agents (with team and site) whose detail ``viewer`` may open, within a scope."""
+    require_viewer(viewer)
     directory = agent_directory(session=session, scope=scope)
     allowed = visible_agents(viewer)
     if allowed is None or directory.empty:
@@ -439,7 +435,7 @@ FEEDBACK_COLUMNS = (
 def feedback(
     *,
     session: Session,
-    viewer,
+    viewer: Viewer,
     agent_id: int | None = None,
     team_id: int | None = None,
     start: datetime | None = None,
@@ -452,8 +448,7 @@ def feedback(
 
     Asking for an agent or team outside the viewer's reach returns nothing.
     """
-    from db.models import RatingTag
-
+    require_viewer(viewer)
     stmt = (
         select(
             Rating.id,
@@ -477,9 +472,7 @@ def feedback(
         .order_by(Rating.rated_at.desc(), Rating.id.desc())
         .limit(limit)
     )
-    allowed = visible_agents(viewer)
-    if allowed is not None:
-        stmt = stmt.where(Rating.agent_id.in_(allowed))
+    stmt = scope_sql.by_agent(stmt, viewer, Rating.agent_id, kind=DataKind.COMMENTS)
     if agent_id is not None:
         stmt = stmt.where(Rating.agent_id == agent_id)
     if team_id is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Iterable
 
 import pandas as pd
@@ -10,11 +10,12 @@ from sqlalchemy import exists, func, insert, literal, select as sa_select
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, select
 
-from db import queries
+from db import scope
 from db.accounts import audit
-from db.models import EXCLUSION_CAUSES, Agent, Interaction, Rating, RecoveryCase, Site, Team, User, utcnow
-from leaderboard import recovery
-from leaderboard.recovery import RecoveryError
+from db.models import EXCLUSION_CAUSES, Agent, AuditLog, Interaction, Rating, RecoveryCase, Site, Team, User, utcnow
+from db.queries import can_see_agent
+from leaderboard.auth import DataKind, Viewer, require_viewer
+from leaderboard.recovery import CLOSED_STATUSES, RecoveryError, check_transition, due_at, is_overdue
 from leaderboard.settings import Settings, get_settings
 
 CASE_COLUMNS = (
@@ -55,7 +56,7 @@ def open_cases(
             rating.c.id,
             literal("open"),
             literal(now),
-            literal(recovery.due_at(now, due_hours=settings.recovery_due_hours)),
+            literal(due_at(now, due_hours=settings.recovery_due_hours)),
             literal(""),
         )
         .select_from(rating.join(inter, inter.c.id == rating.c.interaction_id))
@@ -74,12 +75,13 @@ def open_cases(
 def cases(
     *,
     session: Session,
-    viewer,
+    viewer: Viewer,
     status: str | None = None,
     since: datetime | None = None,
     now: datetime | None = None,
 ) -> pd.DataFrame:
     """Cases the viewer may see, overdue first, then by due time."""
+    require_viewer(viewer)
     now = now or utcnow()
     owner = User.__table__.alias("owner")
     stmt = (
@@ -111,9 +113,7 @@ def cases(
         .join(Site, Site.id == Team.site_id)
         .outerjoin(owner, owner.c.id == RecoveryCase.owner_id)
     )
-    allowed = queries.visible_agents(viewer)
-    if allowed is not None:
-        stmt = stmt.where(Rating.agent_id.in_(allowed))
+    stmt = scope.by_agent(stmt, viewer, Rating.agent_id, kind=DataKind.RECOVERY)
     if status:
         stmt = stmt.where(RecoveryCase.status == status)
     if since is not None:
@@ -128,10 +128,10 @@ def cases(
         return frame.assign(overdue=pd.Series(dtype=bool))
     frame["owner"] = frame["owner"].fillna("")
     frame["overdue"] = [
-        recovery.is_overdue(status=s, due=d, now=now, contacted_at=None if pd.isna(c) else c)
+        is_overdue(status=s, due=d, now=now, contacted_at=None if pd.isna(c) else c)
         for s, d, c in zip(frame["status"], frame["due_at"], frame["contacted_at"])
     ]
-    closed = frame["status"].isin(recovery.CLOSED_STATUSES)
+    closed = frame["status"].isin(CLOSED_STATUSES)
     frame = frame.assign(_closed=closed).sort_values(
         ["overdue", "_closed", "due_at"], ascending=[False, True, True], kind="mergesort"
     )
@@ -149,14 +149,15 @@ def find_user(session: Session, name: str) -> User:
     return user
 
 
-def _case_for(session: Session, case_id: int, viewer=None) -> RecoveryCase:
+def _case_for(session: Session, case_id: int, *, viewer: Viewer) -> RecoveryCase:
+    """The case, if ``viewer`` may see it (a case out of reach reads as missing)."""
+    require_viewer(viewer)
     case = session.get(RecoveryCase, case_id)
     if case is None:
         raise RecoveryError(f"no recovery case {case_id}")
-    if viewer is not None:
-        rating = session.get(Rating, case.rating_id)
-        if not queries.can_see_agent(session=session, viewer=viewer, agent_id=rating.agent_id):
-            raise RecoveryError(f"no recovery case {case_id}")
+    rating = session.get(Rating, case.rating_id)
+    if not can_see_agent(session=session, viewer=viewer, agent_id=rating.agent_id, kind=DataKind.RECOVERY):
+        raise RecoveryError(f"no recovery case {case_id}")
     return case
 
 
@@ -165,9 +166,10 @@ def _append_note(case: RecoveryCase, *, by: str, text: str, now: datetime) -> No
     case.notes = f"{case.notes}\n{line}".strip() if case.notes else line
 
 
-def claim(*, session: Session, case_id: int, by: User, viewer=None, now: datetime | None = None) -> RecoveryCase:
+def claim(*, session: Session, case_id: int, by: User, viewer: Viewer, now: datetime | None = None) -> RecoveryCase:
+    require_viewer(viewer)
     now = now or utcnow()
-    case = _case_for(session, case_id, viewer)
+    case = _case_for(session, case_id, viewer=viewer)
     case.owner_id = by.id
     _append_note(case, by=by.username, text="claimed the case", now=now)
     session.add(case)
@@ -183,16 +185,17 @@ def update(
     status: str,
     by: User,
     note: str | None = None,
-    viewer=None,
+    viewer: Viewer,
     now: datetime | None = None,
 ) -> RecoveryCase:
     """Move a case: contacting stamps contacted_at; resolved / no_response stamp closed_at."""
+    require_viewer(viewer)
     now = now or utcnow()
-    case = _case_for(session, case_id, viewer)
-    recovery.check_transition(case.status, status)
+    case = _case_for(session, case_id, viewer=viewer)
+    check_transition(case.status, status)
     if status in ("contacted", "resolved") and case.contacted_at is None:
         case.contacted_at = now
-    if status in recovery.CLOSED_STATUSES:
+    if status in CLOSED_STATUSES:
         case.closed_at = now
     elif status == "open":
         case.closed_at = None
@@ -208,12 +211,13 @@ def update(
 
 
 def record_followup(
-    *, session: Session, case_id: int, stars: int, by: User | None = None, viewer=None, now: datetime | None = None
+    *, session: Session, case_id: int, stars: int, by: User | None = None, viewer: Viewer, now: datetime | None = None
 ) -> RecoveryCase:
+    require_viewer(viewer)
     if not 1 <= int(stars) <= 5:
         raise RecoveryError("a follow-up rating is a whole number of stars from 1 to 5")
     now = now or utcnow()
-    case = _case_for(session, case_id, viewer)
+    case = _case_for(session, case_id, viewer=viewer)
     case.followup_stars = int(stars)
     actor = by.username if by else "customer"
     _append_note(case, by=actor, text=f"follow-up rating {stars}★", now=now)
@@ -238,15 +242,16 @@ def _rating_by_interaction(session: Session, interaction_id: str) -> Rating:
 
 
 def exclude(
-    *, session: Session, interaction_id: str, cause: str, by: User, reason: str, viewer=None
+    *, session: Session, interaction_id: str, cause: str, by: User, reason: str, viewer: Viewer
 ) -> Rating:
     """Mark a rating as outside the agent's control: it leaves their figures, badges and prompts."""
+    require_viewer(viewer)
     if cause not in EXCLUSION_CAUSES:
         raise RecoveryError(f"unknown cause {cause!r} (causes: {', '.join(EXCLUSION_CAUSES)})")
     if not (reason or "").strip():
         raise RecoveryError("a reason is required")
     rating = _rating_by_interaction(session, interaction_id)
-    if viewer is not None and not queries.can_see_agent(session=session, viewer=viewer, agent_id=rating.agent_id):
+    if not can_see_agent(session=session, viewer=viewer, agent_id=rating.agent_id, kind=DataKind.RECOVERY):
         raise RecoveryError(f"no rating for interaction {interaction_id!r}")
     rating.excluded_cause = cause
     rating.excluded_reason = reason.strip()
@@ -256,9 +261,10 @@ def exclude(
     return rating
 
 
-def undo_exclusion(*, session: Session, interaction_id: str, by: User, viewer=None) -> Rating:
+def undo_exclusion(*, session: Session, interaction_id: str, by: User, viewer: Viewer) -> Rating:
+    require_viewer(viewer)
     rating = _rating_by_interaction(session, interaction_id)
-    if viewer is not None and not queries.can_see_agent(session=session, viewer=viewer, agent_id=rating.agent_id):
+    if not can_see_agent(session=session, viewer=viewer, agent_id=rating.agent_id, kind=DataKind.RECOVERY):
         raise RecoveryError(f"no rating for interaction {interaction_id!r}")
     if rating.excluded_cause is None:
         raise RecoveryError(f"interaction {interaction_id!r} is not excluded")
@@ -272,9 +278,10 @@ def undo_exclusion(*, session: Session, interaction_id: str, by: User, viewer=No
 
 
 def root_causes(
-    *, session: Session, viewer, start: datetime | None, end: datetime | None, max_stars: int = 2
+    *, session: Session, viewer: Viewer, start: datetime | None, end: datetime | None, max_stars: int = 2
 ) -> pd.DataFrame:
     """Low ratings by contact reason and cause (``agent`` when not excluded), most first."""
+    require_viewer(viewer)
     stmt = (
         select(Interaction.contact_reason, Rating.excluded_cause, func.count(), func.avg(Rating.stars))
         .join(Interaction, Interaction.id == Rating.interaction_id)
@@ -285,9 +292,7 @@ def root_causes(
         stmt = stmt.where(Rating.rated_at >= start)
     if end is not None:
         stmt = stmt.where(Rating.rated_at < end)
-    allowed = queries.visible_agents(viewer)
-    if allowed is not None:
-        stmt = stmt.where(Rating.agent_id.in_(allowed))
+    stmt = scope.by_agent(stmt, viewer, Rating.agent_id, kind=DataKind.RECOVERY)
     frame = pd.DataFrame.from_records(
         session.exec(stmt).all(), columns=["contact_reason", "cause", "ratings", "avg_stars"]
     )
@@ -303,15 +308,14 @@ def root_causes(
 
 
 def queue(
-    *, session: Session, viewer, now: datetime | None = None, closed_within_days: float = 7.0
+    *, session: Session, viewer: Viewer, now: datetime | None = None, closed_within_days: float = 7.0
 ) -> pd.DataFrame:
     """The working queue: open and contacted cases (overdue first, then by due time), then the cases
     closed in the last ``closed_within_days`` days, most recently closed first.
 
     Columns as ``cases``; the viewer filter is the same.
     """
-    from datetime import timedelta
-
+    require_viewer(viewer)
     now = now or utcnow()
     live = pd.concat(
         [cases(session=session, viewer=viewer, status=s, now=now) for s in ("open", "contacted")], ignore_index=True
@@ -321,7 +325,7 @@ def queue(
     cutoff = now - timedelta(days=closed_within_days)
     # A case closes after it opens: looking back a few times the window finds every recent closure.
     since = now - timedelta(days=max(30.0, 4 * closed_within_days))
-    closed = [cases(session=session, viewer=viewer, status=s, since=since, now=now) for s in recovery.CLOSED_STATUSES]
+    closed = [cases(session=session, viewer=viewer, status=s, since=since, now=now) for s in CLOSED_STATUSES]
     closed = pd.concat(closed, ignore_index=True)
     if len(closed):
         closed = closed[pd.to_datetime(closed["closed_at"]) >= cutoff].sort_values(
@@ -333,8 +337,9 @@ def queue(
     return pd.concat(parts, ignore_index=True)
 
 
-def exclusions(*, session: Session, viewer, interaction_ids: Iterable[str]) -> dict[str, tuple[str, str]]:
+def exclusions(*, session: Session, viewer: Viewer, interaction_ids: Iterable[str]) -> dict[str, tuple[str, str]]:
     """{interaction_id: (cause, reason)} for the excluded ratings among these the viewer may see."""
+    require_viewer(viewer)
     ids = [i for i in dict.fromkeys(interaction_ids) if i]
     if not ids:
         return {}
@@ -343,16 +348,12 @@ def exclusions(*, session: Session, viewer, interaction_ids: Iterable[str]) -> d
         .join(Interaction, Interaction.id == Rating.interaction_id)
         .where(Interaction.interaction_id.in_(ids), Rating.excluded_cause.is_not(None))
     )
-    allowed = queries.visible_agents(viewer)
-    if allowed is not None:
-        stmt = stmt.where(Rating.agent_id.in_(allowed))
+    stmt = scope.by_agent(stmt, viewer, Rating.agent_id, kind=DataKind.RECOVERY)
     return {iid: (cause, reason or "") for iid, cause, reason in session.exec(stmt).all()}
 
 
 def recovery_version(*, session: Session) -> tuple:
     """A cheap fingerprint that moves with every case opened and every audited recovery or exclusion write."""
-    from db.models import AuditLog
-
     row = session.exec(
         select(
             func.coalesce(func.max(RecoveryCase.id), literal(0)),

@@ -1,8 +1,10 @@
-"""Who is looking: password hashing, sign-in policy and the viewer a query filters by.
+"""Who is looking: roles, password hashing, sign-in policy, the viewer and what it may see.
 
 Policy only; storage lives in ``db.accounts``. Access is enforced where data is
-read: every query returning comments, tags, coaching notes or per-agent detail
-takes a ``Viewer`` and filters by ``Viewer`` rules in ``db.queries``.
+read: every query returning comments, tags, coaching notes, recovery cases or
+per-agent detail takes a ``Viewer`` (never None) and filters with the SQL that
+``db.scope`` builds from :func:`visibility`, the one description of who may see
+what. The command line and background jobs pass :data:`SYSTEM_VIEWER`.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -18,7 +21,25 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 # argon2id, memory-hard; these are argon2-cffi's RFC 9106 "low memory" defaults.
 _HASHER = PasswordHasher()
 
-ROLE_LABELS = {"agent": "Agent", "leader": "Team leader", "manager": "Manager", "admin": "Admin"}
+
+class Role(StrEnum):
+    """What a viewer is. A StrEnum: equal to (and stored as) the plain text, e.g. ``Role.ADMIN == "admin"``."""
+
+    AGENT = "agent"
+    LEADER = "leader"
+    MANAGER = "manager"
+    ADMIN = "admin"
+    # A wall TV signed in with a token; never a user account's role.
+    DISPLAY = "display"
+
+
+# The roles a user account may have (the choices of `users add --role`).
+ACCOUNT_ROLES: tuple[Role, ...] = (Role.AGENT, Role.LEADER, Role.MANAGER, Role.ADMIN)
+# The same as plain text, for command-line choices (argparse shows choices with repr()).
+ACCOUNT_ROLE_NAMES: tuple[str, ...] = tuple(r.value for r in ACCOUNT_ROLES)
+# Who coaches, works recovery cases and awards badges.
+COACH_ROLES: tuple[Role, ...] = (Role.LEADER, Role.MANAGER, Role.ADMIN)
+ROLE_LABELS = {Role.AGENT: "Agent", Role.LEADER: "Team leader", Role.MANAGER: "Manager", Role.ADMIN: "Admin"}
 MIN_PASSWORD_LENGTH = 8
 
 
@@ -71,13 +92,14 @@ def token_digest(token: str) -> str:
 
 @dataclass(frozen=True)
 class Viewer:
-    """The person (or wall display) a screen or query is for.
+    """The person (or wall display, or the system itself) a screen or query is for.
 
     ``team_ids`` are the teams a leader leads; ``site_ids`` the sites a
-    manager covers (None: every site).
+    manager covers (None: every site). A role given as text is turned into
+    a :class:`Role` (an unknown one raises ValueError).
     """
 
-    role: str
+    role: Role
     user_id: int | None = None
     username: str = ""
     display_name: str = ""
@@ -88,31 +110,151 @@ class Viewer:
     display_site_id: int | None = None
     display_team_id: int | None = None
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "role", Role(self.role))
+
+    @classmethod
+    def system(cls) -> "Viewer":
+        """The operator at the command line, or a background job: sees everything (see :data:`SYSTEM_VIEWER`)."""
+        return SYSTEM_VIEWER
+
     @property
     def is_admin(self) -> bool:
-        return self.role == "admin"
+        return self.role == Role.ADMIN
 
     @property
     def is_display(self) -> bool:
-        return self.role == "display"
+        return self.role == Role.DISPLAY
+
+    @property
+    def is_system(self) -> bool:
+        return self == SYSTEM_VIEWER
 
     @property
     def sees_everyone(self) -> bool:
-        return self.role == "admin" or (self.role == "manager" and self.site_ids is None)
+        return visibility(self).all_sites
 
     def can_see_agent(self, *, agent_id: int, team_id: int, site_id: int) -> bool:
         """May this viewer see the agent's private detail (comments, tags, low ratings, notes)?"""
-        if self.role == "admin":
+        return visibility(self).may_see(DataKind.AGENT_DETAIL, agent_id=agent_id, team_id=team_id, site_id=site_id)
+
+
+SYSTEM_NAME = "system"
+# The command line and background jobs (prompt generation, imports): an admin's
+# scope, named "system" so that it is never mistaken for a person. Not a user row.
+SYSTEM_VIEWER = Viewer(role=Role.ADMIN, username=SYSTEM_NAME, display_name="System (command line and background jobs)")
+
+
+def require_viewer(viewer: object) -> Viewer:
+    """``viewer`` itself; a TypeError when it is None or not a :class:`Viewer`.
+
+    There is no "no viewer": a query filtered by viewer needs the signed-in
+    viewer, or ``SYSTEM_VIEWER`` for the command line and background jobs.
+    """
+    if not isinstance(viewer, Viewer):
+        raise TypeError(
+            f"a Viewer is required, not {viewer!r}: pass the signed-in viewer, "
+            "or auth.SYSTEM_VIEWER for the command line and background jobs"
+        )
+    return viewer
+
+
+# --- who may see what: the one policy -----------------------------------------------------
+
+
+class DataKind(StrEnum):
+    """The kinds of data a viewer may or may not see."""
+
+    # Per-agent detail: an agent's ratings and figures beyond the public board, low ratings, tags.
+    AGENT_DETAIL = "agent_detail"
+    # Customers' comments on an agent's ratings.
+    COMMENTS = "comments"
+    # Coaching notes given 1:1 and in public.
+    PRIVATE_NOTES = "private_notes"
+    PUBLIC_NOTES = "public_notes"
+    # Recovery cases (low ratings being followed up) and score exclusions.
+    RECOVERY = "recovery"
+    # A team's coaching queue: prompts and team coaching figures (team-level: needs a team scope).
+    COACHING_QUEUE = "coaching_queue"
+    # Badge awards with their reasons and evidence.
+    AWARDS = "awards"
+
+
+# What each role may see about the agents in its scope. An agent sees their
+# own detail, comments and notes (it is their own history) but no queue or case.
+_AGENT_KINDS = frozenset(
+    {DataKind.AGENT_DETAIL, DataKind.COMMENTS, DataKind.PRIVATE_NOTES, DataKind.PUBLIC_NOTES, DataKind.AWARDS}
+)
+KINDS_BY_ROLE: dict[Role, frozenset[DataKind]] = {
+    Role.AGENT: _AGENT_KINDS,
+    Role.LEADER: frozenset(DataKind),
+    Role.MANAGER: frozenset(DataKind),
+    Role.ADMIN: frozenset(DataKind),
+    Role.DISPLAY: frozenset(),  # a wall shows public figures only
+}
+
+
+@dataclass(frozen=True)
+class Visibility:
+    """A viewer's scope, as data: which agents (all sites, some sites, some teams, one agent) and which kinds.
+
+    The SQL filters (``db.scope``) are built from this and nothing else.
+    An agent is in scope when any part matches: its site, its team or its id.
+    """
+
+    kinds: frozenset[DataKind] = frozenset()
+    all_sites: bool = False
+    site_ids: frozenset[int] = frozenset()
+    team_ids: frozenset[int] = frozenset()
+    agent_id: int | None = None
+
+    def sees(self, kind: DataKind) -> bool:
+        """May this viewer see ``kind`` for anyone at all?"""
+        if kind not in self.kinds:
+            return False
+        if self.all_sites or self.site_ids or self.team_ids:
             return True
-        if self.role == "manager":
-            return self.site_ids is None or site_id in self.site_ids
-        if self.role == "leader":
-            return team_id in self.team_ids
-        if self.role == "agent":
-            return self.agent_id is not None and agent_id == self.agent_id
-        return False
+        # Team-level data needs a team (or wider) scope; one's own agent is not enough.
+        return self.agent_id is not None and kind != DataKind.COACHING_QUEUE
+
+    def covers(self, *, agent_id: int | None, team_id: int | None, site_id: int | None) -> bool:
+        """Is this agent (or, with ``agent_id=None``, this team) inside the scope?"""
+        return (
+            self.all_sites
+            or (site_id is not None and site_id in self.site_ids)
+            or (team_id is not None and team_id in self.team_ids)
+            or (agent_id is not None and agent_id == self.agent_id)
+        )
+
+    def may_see(self, kind: DataKind, *, agent_id: int | None, team_id: int | None, site_id: int | None) -> bool:
+        """May this viewer see ``kind`` of this agent (or of this team, ``agent_id=None``)?"""
+        if not self.sees(kind):
+            return False
+        if kind == DataKind.COACHING_QUEUE:
+            agent_id = None
+        return self.covers(agent_id=agent_id, team_id=team_id, site_id=site_id)
+
+
+def visibility(viewer: Viewer) -> Visibility:
+    """The one rule of who may see what.
+
+    agent: their own agent; leader: the teams they lead; manager: their
+    site(s), or every site when none is set; admin (and the system): every
+    site; a wall display: nothing private.
+    """
+    viewer = require_viewer(viewer)
+    kinds = KINDS_BY_ROLE.get(viewer.role, frozenset())
+    if viewer.role == Role.ADMIN or (viewer.role == Role.MANAGER and viewer.site_ids is None):
+        return Visibility(kinds=kinds, all_sites=True)
+    if viewer.role == Role.MANAGER:
+        return Visibility(kinds=kinds, site_ids=frozenset(viewer.site_ids or ()))
+    if viewer.role == Role.LEADER:
+        return Visibility(kinds=kinds, team_ids=frozenset(viewer.team_ids))
+    if viewer.role == Role.AGENT and viewer.agent_id is not None:
+        return Visibility(kinds=kinds, agent_id=viewer.agent_id)
+    return Visibility()
 
 
 # The wall's viewer: public figures only, within a scope.
 def display_viewer(*, site_id: int | None, team_id: int | None, name: str) -> Viewer:
-    return Viewer(role="display", username=name, display_site_id=site_id, display_team_id=team_id)
+    return Viewer(role=Role.DISPLAY, username=name, display_site_id=site_id, display_team_id=team_id)

@@ -133,6 +133,7 @@ from db.models import (
 )
 from db.queries import Scope, feedback
 from leaderboard import ranking, ratios
+from leaderboard.auth import SYSTEM_VIEWER
 from leaderboard.periods import PeriodError, local_date, local_midnight_utc, resolve_period, week_key, zone
 from leaderboard.settings import Settings, get_settings
 
@@ -453,7 +454,7 @@ _ROW_COLUMNS = ("rating_id", "interaction_id", "channel", "agent_id", "team_id",
 
 def _gather(session: Session, *, now: datetime, team_ids: Sequence[int] | None, rules: CoachingRules,
             settings: Settings) -> _Inputs | None:
-    agents = store.agent_frame(session=session, team_ids=team_ids)
+    agents = store.agent_frame(session=session, team_ids=team_ids, viewer=SYSTEM_VIEWER)
     if agents.empty:
         return None
     agents["first"] = agents["agent"].map(_first_name)
@@ -471,8 +472,8 @@ def _gather(session: Session, *, now: datetime, team_ids: Sequence[int] | None, 
 
     window = max(rules.tag_window_days, rules.streak_window_days, rules.lookback_hours / 24.0)
     start = now - timedelta(days=window)
-    ratings = store.window_ratings(session=session, start=start, end=now, team_ids=team_ids)
-    tags = store.window_tags(session=session, start=start, end=now, team_ids=team_ids)
+    ratings = store.window_ratings(session=session, start=start, end=now, team_ids=team_ids, viewer=SYSTEM_VIEWER)
+    tags = store.window_tags(session=session, start=start, end=now, team_ids=team_ids, viewer=SYSTEM_VIEWER)
     ratings = ratings[ratings["agent_id"].isin(list(info))].reset_index(drop=True)
     team_of = {a: i["team_id"] for a, i in info.items()}
     ratings["team_id"] = ratings["agent_id"].map(team_of).astype("int64")
@@ -911,7 +912,7 @@ def _rule_streak(session: Session, inp: _Inputs) -> list[dict]:
 
 def _rule_checkin(session: Session, inp: _Inputs, team_ids: Sequence[int] | None, busy: set[int]) -> list[dict]:
     rules, now = inp.rules, inp.now
-    last = store.last_note_at(session=session, until=now, team_ids=team_ids)
+    last = store.last_note_at(session=session, until=now, team_ids=team_ids, viewer=SYSTEM_VIEWER)
     last_at = dict(zip(last["agent_id"].astype(int), last["last_note_at"]))
     due = timedelta(days=rules.checkin_after_days)
     drafts = []
@@ -974,7 +975,7 @@ def draft_prompts(
     if rules.enabled(RULE_RATIO):
         tz_by_agent = {a: i["timezone"] for a, i in inp.info.items()}
         received = ratios.received_this_week(
-            session=session, agent_ids=None, team_ids=team_ids, now=now, tz_by_agent=tz_by_agent
+            session=session, agent_ids=None, team_ids=team_ids, now=now, tz_by_agent=tz_by_agent, viewer=SYSTEM_VIEWER
         )
         drafts += _rule_ratio(inp, received)
     if rules.enabled(RULE_REPEAT):
@@ -1439,7 +1440,7 @@ def grow_sheet(
             + (" Team training topic." if tag in training else "")
         )
     received = ratios.received_this_week(
-        session=session, agent_ids=[agent_id], team_ids=[team_id], now=now, tz_by_agent={agent_id: me["timezone"]},
+        session=session, agent_ids=[agent_id], team_ids=[team_id], now=now, tz_by_agent={agent_id: me["timezone"]}, viewer=viewer,
     )
     p = int(received["praise"].sum()) if len(received) else 0
     c = int(received["criticism"].sum()) if len(received) else 0
@@ -1448,7 +1449,7 @@ def grow_sheet(
         f"  - Notes received this week: {p} praise, {c} criticism"
         + (f" ({label}, {ratios.ratio_status(p, c, settings.ratio_target)})." if label else f" ({ratios.ratio_status(p, c, settings.ratio_target)}).")
     )
-    last = store.last_note_at(session=session, until=now, team_ids=[team_id])
+    last = store.last_note_at(session=session, until=now, team_ids=[team_id], viewer=viewer)
     last_at = _pydt(dict(zip(last["agent_id"].astype(int), last["last_note_at"])).get(agent_id))
     lines.append(f"  - Last coached: {local_date(last_at, tz).isoformat()} ({_ago(last_at, now)})." if last_at else "  - Last coached: never.")
     lines += ["", "OPTIONS"]

@@ -19,12 +19,12 @@ Page-facing API (no Streamlit here):
 
 - ``ratio_value / ratio_label / ratio_status / target_label``: the pure rules above.
 - ``ratio_table(*, session, by="agent"|"leader"|"team", period="week", site=None, team=None,
-  tz=None, now=None, viewer=None, settings=None) -> DataFrame``: one row per agent,
+  tz=None, now=None, viewer, settings=None) -> DataFrame``: one row per agent,
   leader or team with ``id, name, team, praise, criticism, ratio, ratio_label, target,
-  status`` (``team`` only for agents). ``viewer=None`` means unfiltered (the command
-  line); pass the signed-in ``Viewer`` on a screen.
+  status`` (``team`` only for agents). ``viewer`` is required: the signed-in ``Viewer``
+  on a screen, ``auth.SYSTEM_VIEWER`` on the command line.
 - ``weekly_ratios(*, session, by="agent"|"leader"|"team", weeks=8, now=None, tz=None,
-  team_id=None, ids=None, viewer=None, settings=None) -> DataFrame``: one row per
+  team_id=None, ids=None, viewer, settings=None) -> DataFrame``: one row per
   (id, week) for the last ``weeks`` local weeks, for ``charts_coaching.ratio_trend_chart``.
 - ``ratio_rows(frame, *, fmt)``: rows for ``commands.common.write_rows`` with ``RATIO_COLUMNS``.
 """
@@ -40,6 +40,8 @@ from sqlmodel import Session
 from db import coaching_store as store
 from db.models import Team, utcnow
 from db.queries import Scope, resolve_scope
+from leaderboard.auth import Viewer, require_viewer
+from leaderboard.board import period_for
 from leaderboard.periods import Period, local_date, local_midnight_utc, week_key, zone
 from leaderboard.settings import Settings, get_settings
 
@@ -130,8 +132,6 @@ def counts_by(notes: pd.DataFrame, key: str) -> pd.DataFrame:
 
 
 def _period(scope: Scope, period: str | Period, tz: str | None, now: datetime | None) -> Period:
-    from leaderboard.board import period_for
-
     if isinstance(period, Period):
         return period
     return period_for(scope=scope, spec=period, tz=tz, now=now)
@@ -158,7 +158,7 @@ def ratio_table(
     scope: Scope | None = None,
     tz: str | None = None,
     now: datetime | None = None,
-    viewer=None,
+    viewer: Viewer,
     settings: Settings | None = None,
 ) -> pd.DataFrame:
     """Praise and criticism in the period per agent (received), leader (given) or team (received).
@@ -168,6 +168,7 @@ def ratio_table(
     of its agents. Raises ``queries.ScopeError`` / ``periods.PeriodError`` for
     unknown names and ``ValueError`` for an unknown ``by``.
     """
+    require_viewer(viewer)
     if by not in BY_CHOICES:
         raise ValueError(f"unknown grouping {by!r} (use {', '.join(BY_CHOICES)})")
     settings = settings or get_settings()
@@ -231,9 +232,10 @@ def ratio_rows(frame: pd.DataFrame, *, fmt: str = "csv") -> list[dict]:
 
 def received_this_week(
     *, session: Session, agent_ids: Sequence[int] | None, team_ids: Sequence[int] | None, now: datetime,
-    tz_by_agent: dict[int, str], viewer=None,
+    tz_by_agent: dict[int, str], viewer: Viewer,
 ) -> pd.DataFrame:
     """agent_id, praise, criticism: notes each agent received in their site's current local week (up to now)."""
+    require_viewer(viewer)
     # The earliest local Monday any zone can have is at most 8 days back.
     notes = store.note_rows(
         session=session,
@@ -268,7 +270,7 @@ def weekly_ratios(
     tz: str | None = None,
     team_id: int | None = None,
     ids: Sequence[int] | None = None,
-    viewer=None,
+    viewer: Viewer,
     settings: Settings | None = None,
 ) -> pd.DataFrame:
     """Weekly praise, criticism and ratio for the last ``weeks`` local weeks (the current one last).
@@ -278,6 +280,7 @@ def weekly_ratios(
     the team's site time zone when ``team_id`` is given, else in ``tz`` (UTC).
     ``ids`` limits the agents / leaders / teams shown.
     """
+    require_viewer(viewer)
     if by not in BY_CHOICES:
         raise ValueError(f"unknown grouping {by!r} (use {', '.join(BY_CHOICES)})")
     settings = settings or get_settings()

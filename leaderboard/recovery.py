@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import pandas as pd
+
+from leaderboard.periods import zone
 
 STATUSES = ("open", "contacted", "resolved", "no_response")
 CLOSED_STATUSES = ("resolved", "no_response")
@@ -170,11 +172,7 @@ def local_time_text(moment_utc: datetime | None, tz: str | None, *, fmt: str = "
     """A naive UTC instant as the site reads it: "Mon 23 Nov 14:05" ("" when missing)."""
     if moment_utc is None or pd.isna(moment_utc):
         return ""
-    from datetime import timezone as _tz
-
-    from leaderboard.periods import zone
-
-    local = pd.Timestamp(moment_utc).to_pydatetime().replace(tzinfo=_tz.utc).astimezone(zone(tz))
+    local = pd.Timestamp(moment_utc).to_pydatetime().replace(tzinfo=timezone.utc).astimezone(zone(tz))
     return local.strftime(fmt)
 
 

@@ -15,16 +15,17 @@ import streamlit as st
 from sqlmodel import Session
 
 from db import accounts
-from leaderboard.auth import ROLE_LABELS, Viewer, session_expired
+from leaderboard.auth import ROLE_LABELS, Role, Viewer
 from leaderboard.settings import get_settings
+from leaderboard.text import markdown_text
 from pages.common import get_engine
 
 # The menu of each role (page names in app.py); the first is the role's home page.
 MENUS = {
-    "agent": ("me", "leaderboard", "wall"),
-    "leader": ("coaching", "leaderboard", "recovery", "badges", "wall"),
-    "manager": ("leaderboard", "coaching", "recovery", "badges", "wall", "data"),
-    "admin": ("leaderboard", "coaching", "recovery", "badges", "wall", "data", "admin"),
+    Role.AGENT: ("me", "leaderboard", "wall"),
+    Role.LEADER: ("coaching", "leaderboard", "recovery", "badges", "wall"),
+    Role.MANAGER: ("leaderboard", "coaching", "recovery", "badges", "wall", "data"),
+    Role.ADMIN: ("leaderboard", "coaching", "recovery", "badges", "wall", "data", "admin"),
 }
 PAGE_FILES = {
     "signin": "pages/signin.py",
@@ -46,12 +47,6 @@ def home_page(viewer: Viewer | None) -> str:
 
 
 AUTH_KEY = "starboard_auth"  # {"user_id": int, "last_seen": float}
-
-
-def _now_dt():
-    from db.models import utcnow
-
-    return utcnow()
 
 
 def current_viewer() -> Viewer | None:
@@ -127,7 +122,7 @@ def sign_in_form(*, key: str = "signin") -> None:
             )
 
 
-def require_viewer(*, roles: tuple[str, ...] | None = None) -> Viewer:
+def require_viewer(*, roles: tuple[Role, ...] | None = None) -> Viewer:
     """The page's first act: the viewer, or a sign-in form and a stop."""
     viewer = current_viewer()
     if viewer is None:
@@ -145,13 +140,8 @@ def require_viewer(*, roles: tuple[str, ...] | None = None) -> Viewer:
 def sidebar_account(viewer: Viewer) -> None:
     """Who is signed in, and a Sign out button (in the sidebar)."""
     with st.sidebar:
-        st.caption(f"Signed in as **{_md(viewer.display_name or viewer.username)}** · {ROLE_LABELS.get(viewer.role, viewer.role)}")
+        st.caption(f"Signed in as **{markdown_text(viewer.display_name or viewer.username)}** · {ROLE_LABELS.get(viewer.role, viewer.role)}")
         if st.button("Sign out", key="sign_out", width="stretch"):
             sign_out()
             st.rerun()
 
-
-def _md(text: str) -> str:
-    from leaderboard.text import markdown_text
-
-    return markdown_text(text)

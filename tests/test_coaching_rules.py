@@ -31,7 +31,7 @@ from db.models import (
     User,
 )
 from leaderboard import coaching, ratios
-from leaderboard.auth import Viewer
+from leaderboard.auth import SYSTEM_VIEWER, Viewer
 from leaderboard.coaching import CoachingError, CoachingRules
 from leaderboard.settings import Settings
 
@@ -448,7 +448,7 @@ def test_done_logs_the_matching_note_and_moves_the_ratio(floor, session):
     praise = queue[queue["rule"] == "praise-rating"].iloc[0]
 
     def ratio_of(name):
-        table = ratios.ratio_table(session=session, by="agent", team="Alpha", now=NOW, settings=SETTINGS)
+        table = ratios.ratio_table(session=session, viewer=SYSTEM_VIEWER, by="agent", team="Alpha", now=NOW, settings=SETTINGS)
         row = table[table["name"] == name].iloc[0]
         return int(row["praise"]), int(row["criticism"]), row["status"]
 

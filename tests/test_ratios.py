@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from db.models import Agent, CoachingNote, Site, Team, User
 from leaderboard import charts_coaching, ratios
-from leaderboard.auth import Viewer
+from leaderboard.auth import SYSTEM_VIEWER, Viewer
 from leaderboard.ratios import BELOW_TARGET, NO_CRITICISM, NO_NOTES, ON_TARGET
 from leaderboard.settings import Settings
 
@@ -92,7 +92,7 @@ def _rows(frame):
 
 
 def test_ratio_table_by_agent_counts_received_notes_this_week(session, centre):
-    table = ratios.ratio_table(session=session, by="agent", now=NOW, settings=SETTINGS)
+    table = ratios.ratio_table(session=session, viewer=SYSTEM_VIEWER, by="agent", now=NOW, settings=SETTINGS)
     assert list(table.columns) == list(ratios.TABLE_COLUMNS)
     assert _rows(table) == {
         "Ann Lee": (26, 5, "5.2 : 1", ON_TARGET),
@@ -100,29 +100,29 @@ def test_ratio_table_by_agent_counts_received_notes_this_week(session, centre):
         "Cy Diaz": (0, 1, "0.0 : 1", BELOW_TARGET),
         "Eve Ng": (1, 0, "", NO_CRITICISM),
     }  # the inactive agent with no notes is not listed
-    month = ratios.ratio_table(session=session, by="agent", period="last30", now=NOW, settings=SETTINGS)
+    month = ratios.ratio_table(session=session, viewer=SYSTEM_VIEWER, by="agent", period="last30", now=NOW, settings=SETTINGS)
     assert _rows(month)["Bob Cruz"] == (1, 1, "1.0 : 1", BELOW_TARGET)
     assert _rows(month)["Eve Ng"][0] == 2
 
 
 def test_ratio_table_by_leader_counts_notes_given(session, centre):
-    table = ratios.ratio_table(session=session, by="leader", now=NOW, settings=SETTINGS)
+    table = ratios.ratio_table(session=session, viewer=SYSTEM_VIEWER, by="leader", now=NOW, settings=SETTINGS)
     assert _rows(table) == {
         "Lea A": (27, 5, "5.4 : 1", ON_TARGET),
         "Leo B": (1, 0, "", NO_CRITICISM),
         "Mia M": (0, 1, "0.0 : 1", BELOW_TARGET),
     }
-    alpha_only = ratios.ratio_table(session=session, by="leader", team="Alpha", now=NOW, settings=SETTINGS)
+    alpha_only = ratios.ratio_table(session=session, viewer=SYSTEM_VIEWER, by="leader", team="Alpha", now=NOW, settings=SETTINGS)
     assert set(_rows(alpha_only)) == {"Lea A", "Mia M"}
 
 
 def test_ratio_table_by_team(session, centre):
-    table = ratios.ratio_table(session=session, by="team", now=NOW, settings=SETTINGS)
+    table = ratios.ratio_table(session=session, viewer=SYSTEM_VIEWER, by="team", now=NOW, settings=SETTINGS)
     assert _rows(table) == {"Alpha": (27, 6, "4.5 : 1", BELOW_TARGET), "Beta": (1, 0, "", NO_CRITICISM)}
 
 
 def test_ratio_table_with_no_notes_at_all(session, centre):
-    table = ratios.ratio_table(session=session, by="team", period="2026-01-01..2026-01-31", now=NOW, settings=SETTINGS)
+    table = ratios.ratio_table(session=session, viewer=SYSTEM_VIEWER, by="team", period="2026-01-01..2026-01-31", now=NOW, settings=SETTINGS)
     assert _rows(table) == {"Alpha": (0, 0, "", NO_NOTES), "Beta": (0, 0, "", NO_NOTES)}
     assert table["ratio"].isna().all()
 
@@ -138,7 +138,7 @@ def test_ratio_table_is_viewer_filtered(session, centre):
 
 
 def test_ratio_rows_have_exactly_the_cli_columns(session, centre):
-    table = ratios.ratio_table(session=session, by="agent", now=NOW, settings=SETTINGS)
+    table = ratios.ratio_table(session=session, viewer=SYSTEM_VIEWER, by="agent", now=NOW, settings=SETTINGS)
     csv_rows = ratios.ratio_rows(table, fmt="csv")
     assert all(list(r) == list(ratios.RATIO_COLUMNS) for r in csv_rows)
     by_name = {r["name"]: r for r in csv_rows}
@@ -150,7 +150,7 @@ def test_ratio_rows_have_exactly_the_cli_columns(session, centre):
 
 
 def test_weekly_ratios_one_row_per_week_with_gaps(session, centre):
-    weekly = ratios.weekly_ratios(session=session, by="agent", weeks=3, now=NOW,
+    weekly = ratios.weekly_ratios(session=session, viewer=SYSTEM_VIEWER, by="agent", weeks=3, now=NOW,
                                   team_id=centre["teams"]["Alpha"].id, settings=SETTINGS)
     assert list(weekly.columns) == list(ratios.WEEKLY_COLUMNS)
     bob = weekly[weekly["name"] == "Bob Cruz"]
@@ -158,7 +158,7 @@ def test_weekly_ratios_one_row_per_week_with_gaps(session, centre):
     assert list(zip(bob["praise"], bob["criticism"], bob["status"])) == [
         (0, 0, NO_NOTES), (0, 1, BELOW_TARGET), (1, 0, NO_CRITICISM)]
     assert set(weekly["name"]) == {"Ann Lee", "Bob Cruz", "Cy Diaz"}
-    leaders = ratios.weekly_ratios(session=session, by="leader", weeks=2, now=NOW, settings=SETTINGS)
+    leaders = ratios.weekly_ratios(session=session, viewer=SYSTEM_VIEWER, by="leader", weeks=2, now=NOW, settings=SETTINGS)
     lea = leaders[leaders["name"] == "Lea A"]
     assert list(lea["ratio_label"]) == ["0.0 : 1", "5.4 : 1"]
 
@@ -177,7 +177,7 @@ def test_weekly_ratios_in_the_sites_time_zone(session, centre):
     session.add(CoachingNote(agent_id=gil.id, author_id=centre["users"]["lead.a"].id, kind="praise",
                              created_at=datetime(2026, 11, 22, 17, 0)))
     session.commit()
-    weekly = ratios.weekly_ratios(session=session, by="agent", weeks=2, now=NOW, team_id=team.id)
+    weekly = ratios.weekly_ratios(session=session, viewer=SYSTEM_VIEWER, by="agent", weeks=2, now=NOW, team_id=team.id)
     assert list(weekly["praise"]) == [0, 1]
 
 
@@ -189,7 +189,7 @@ def _spec(chart) -> str:
 
 
 def test_trend_chart_has_a_target_rule_and_no_infinity(session, centre):
-    weekly = ratios.weekly_ratios(session=session, by="agent", weeks=4, now=NOW, settings=SETTINGS)
+    weekly = ratios.weekly_ratios(session=session, viewer=SYSTEM_VIEWER, by="agent", weeks=4, now=NOW, settings=SETTINGS)
     spec = _spec(charts_coaching.ratio_trend_chart(weekly, target=5.0, title="Received"))
     assert '"rule"' in spec and "target 5 : 1" in spec
     assert "Infinity" not in spec and "NaN" not in spec
@@ -212,8 +212,8 @@ def test_charts_accept_empty_frames(builder):
 
 
 def test_bar_and_notes_charts_build_from_the_tables(session, centre):
-    table = ratios.ratio_table(session=session, by="agent", now=NOW, settings=SETTINGS)
+    table = ratios.ratio_table(session=session, viewer=SYSTEM_VIEWER, by="agent", now=NOW, settings=SETTINGS)
     spec = _spec(charts_coaching.ratio_bars_chart(table, target=5))
     assert "5.2 : 1" in spec and "Infinity" not in spec
-    weekly = ratios.weekly_ratios(session=session, by="agent", weeks=3, now=NOW, ids=[centre["agents"]["Bob Cruz"].id])
+    weekly = ratios.weekly_ratios(session=session, viewer=SYSTEM_VIEWER, by="agent", weeks=3, now=NOW, ids=[centre["agents"]["Bob Cruz"].id])
     assert '"criticism"' in _spec(charts_coaching.notes_weekly_chart(weekly))

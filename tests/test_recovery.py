@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 from db import recovery_store
 from db.models import AuditLog, Rating, RecoveryCase, utcnow
 from leaderboard import recovery
-from leaderboard.auth import Viewer
+from leaderboard.auth import SYSTEM_VIEWER, Viewer
 from leaderboard.cli import main
 from leaderboard.recovery import RecoveryError, summarise
 from tests.factories import add_rating, add_ratings, make_agent, make_team, make_user, rating_row, add_rows
@@ -152,15 +152,15 @@ def test_update_and_followup_stamp_times_and_notes(engine, session):
     case = _cases(session)[0]
     lead = make_user(session, "lead.a", role="leader")
     t = utcnow()
-    recovery_store.update(session=session, case_id=case.id, status="contacted", by=lead, note="called back", now=t)
-    recovery_store.update(session=session, case_id=case.id, status="resolved", by=lead, now=t + timedelta(minutes=5))
-    recovery_store.record_followup(session=session, case_id=case.id, stars=5)
+    recovery_store.update(session=session, viewer=SYSTEM_VIEWER, case_id=case.id, status="contacted", by=lead, note="called back", now=t)
+    recovery_store.update(session=session, viewer=SYSTEM_VIEWER, case_id=case.id, status="resolved", by=lead, now=t + timedelta(minutes=5))
+    recovery_store.record_followup(session=session, viewer=SYSTEM_VIEWER, case_id=case.id, stars=5)
     case = _cases(session)[0]
     assert case.contacted_at == t and case.closed_at == t + timedelta(minutes=5)
     assert case.owner_id == lead.id and case.followup_stars == 5
     assert "called back" in case.notes and "follow-up rating 5★" in case.notes
     with pytest.raises(RecoveryError):
-        recovery_store.record_followup(session=session, case_id=case.id, stars=6)
+        recovery_store.record_followup(session=session, viewer=SYSTEM_VIEWER, case_id=case.id, stars=6)
 
 
 @dataclass
@@ -235,7 +235,7 @@ def test_exclusion_stays_in_recovery_and_root_causes(engine, session):
     add_rating(engine, agent="Ann Lee", stars=1, interaction_id="E-1", contact_reason="returns")
     add_rating(engine, agent="Ann Lee", stars=2, interaction_id="E-2", contact_reason="billing")
     lead = make_user(session, "lead.a", role="leader")
-    recovery_store.exclude(session=session, interaction_id="E-1", cause="policy", by=lead, reason="returns policy")
+    recovery_store.exclude(session=session, viewer=SYSTEM_VIEWER, interaction_id="E-1", cause="policy", by=lead, reason="returns policy")
     assert len(recovery_store.cases(session=session, viewer=ADMIN)) == 2
     causes = recovery_store.root_causes(session=session, viewer=ADMIN, start=None, end=None)
     assert sorted(zip(causes["contact_reason"], causes["cause"])) == [("billing", "agent"), ("returns", "policy")]

@@ -9,6 +9,7 @@ from sqlmodel import Session
 from db import coaching_store as store
 from db.models import NOTE_KINDS, Team, User, utcnow
 from leaderboard import ratios
+from leaderboard.auth import SYSTEM_VIEWER
 from leaderboard.cli import UserError
 from leaderboard.coaching import CoachingError, log_note
 from leaderboard.commands.common import add_db_argument, engine_for, settings_for
@@ -78,7 +79,8 @@ def run(args: argparse.Namespace) -> int:
             raise UserError(str(exc)) from None
         site_tz = agent.team.site.timezone if agent.team and agent.team.site else None
         received = ratios.received_this_week(
-            session=session, agent_ids=[agent.id], team_ids=None, now=now, tz_by_agent={agent.id: site_tz}
+            session=session, agent_ids=[agent.id], team_ids=None, now=now, tz_by_agent={agent.id: site_tz},
+            viewer=SYSTEM_VIEWER,
         )
         praise = int(received["praise"].sum()) if len(received) else 0
         criticism = int(received["criticism"].sum()) if len(received) else 0

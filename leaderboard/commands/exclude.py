@@ -8,6 +8,7 @@ from sqlmodel import Session
 
 from db import recovery_store
 from db.models import EXCLUSION_CAUSES
+from leaderboard.auth import SYSTEM_VIEWER
 from leaderboard.cli import UserError
 from leaderboard.commands.common import add_db_argument, engine_for
 from leaderboard.recovery import RecoveryError
@@ -39,11 +40,14 @@ def run(args: argparse.Namespace) -> int:
         with Session(engine_for(args)) as session:
             user = recovery_store.find_user(session, args.by)
             if args.undo:
-                recovery_store.undo_exclusion(session=session, interaction_id=args.interaction_id, by=user)
+                recovery_store.undo_exclusion(
+                    session=session, interaction_id=args.interaction_id, by=user, viewer=SYSTEM_VIEWER
+                )
                 print(f"{args.interaction_id}: exclusion undone")
             else:
                 recovery_store.exclude(
-                    session=session, interaction_id=args.interaction_id, cause=args.cause, by=user, reason=args.reason
+                    session=session, interaction_id=args.interaction_id, cause=args.cause, by=user, reason=args.reason,
+                    viewer=SYSTEM_VIEWER,
                 )
                 print(f"{args.interaction_id}: excluded ({args.cause})")
     except RecoveryError as exc:

@@ -7,6 +7,7 @@ import argparse
 from sqlmodel import Session
 
 from db.queries import ScopeError
+from leaderboard.auth import SYSTEM_VIEWER
 from leaderboard.cli import UserError
 from leaderboard.commands.common import add_db_argument, add_format_argument, engine_for, settings_for, write_rows
 from leaderboard.periods import PERIODS, PeriodError
@@ -49,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
                 site=args.site,
                 team=args.team,
                 tz=args.tz,
+                viewer=SYSTEM_VIEWER,
                 settings=settings,
             )
     except (ScopeError, PeriodError) as exc:

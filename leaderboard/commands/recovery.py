@@ -8,14 +8,11 @@ from sqlmodel import Session
 
 from db import recovery_store
 from db.models import RECOVERY_STATUSES, utcnow
-from leaderboard.auth import Viewer
+from leaderboard.auth import SYSTEM_VIEWER
 from leaderboard.cli import UserError
 from leaderboard.commands.common import add_db_argument, add_format_argument, engine_for, write_rows
 from leaderboard.periods import PeriodError, resolve_period
 from leaderboard.recovery import REPORT_COLUMNS, RecoveryError, report_rows
-
-# The command line is an operator's tool: it sees every case.
-OPERATOR = Viewer(role="admin", username="cli")
 
 
 def register(subparsers) -> None:
@@ -63,7 +60,7 @@ def _guard(action):
 
 def run_list(args: argparse.Namespace) -> int:
     with Session(engine_for(args)) as session:
-        frame = recovery_store.cases(session=session, viewer=OPERATOR, status=args.status)
+        frame = recovery_store.cases(session=session, viewer=SYSTEM_VIEWER, status=args.status)
     write_rows(frame.to_dict("records"), recovery_store.CASE_COLUMNS, args.format)
     return 0
 
@@ -72,7 +69,9 @@ def run_update(args: argparse.Namespace) -> int:
     def action():
         with Session(engine_for(args)) as session:
             user = recovery_store.find_user(session, args.by)
-            case = recovery_store.update(session=session, case_id=args.case, status=args.status, by=user, note=args.note)
+            case = recovery_store.update(
+                session=session, case_id=args.case, status=args.status, by=user, note=args.note, viewer=SYSTEM_VIEWER
+            )
             print(f"case {case.id}: {case.status}")
         return 0
 
@@ -82,7 +81,9 @@ def run_update(args: argparse.Namespace) -> int:
 def run_followup(args: argparse.Namespace) -> int:
     def action():
         with Session(engine_for(args)) as session:
-            case = recovery_store.record_followup(session=session, case_id=args.case, stars=args.stars)
+            case = recovery_store.record_followup(
+                session=session, case_id=args.case, stars=args.stars, viewer=SYSTEM_VIEWER
+            )
             print(f"case {case.id}: follow-up {case.followup_stars}★")
         return 0
 
@@ -94,7 +95,7 @@ def run_report(args: argparse.Namespace) -> int:
         period = resolve_period(args.period)
         start, end = period.utc_bounds()
         with Session(engine_for(args)) as session:
-            frame = recovery_store.cases(session=session, viewer=OPERATOR, since=start)
+            frame = recovery_store.cases(session=session, viewer=SYSTEM_VIEWER, since=start)
         if end is not None and len(frame):
             frame = frame[frame["opened_at"] < end]
         rows = report_rows(frame, now=utcnow(), by=args.group)

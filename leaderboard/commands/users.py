@@ -9,8 +9,7 @@ import sys
 from sqlmodel import Session
 
 from db import accounts
-from db.models import ROLES
-from leaderboard.auth import AuthError
+from leaderboard.auth import ACCOUNT_ROLE_NAMES, AuthError
 from leaderboard.cli import UserError
 from leaderboard.commands.common import add_db_argument, add_format_argument, engine_for, write_rows
 
@@ -39,7 +38,7 @@ def register(subparsers) -> None:
 
     add = sub.add_parser("add", help="create an account (password from prompt or stdin)")
     add.add_argument("username")
-    add.add_argument("--role", choices=ROLES, required=True)
+    add.add_argument("--role", choices=ACCOUNT_ROLE_NAMES, required=True)
     add.add_argument("--name", help="display name (default: the agent's name or the username)")
     add.add_argument("--agent", help="link the account to this agent (role agent)")
     add.add_argument("--site", help="a manager's site (default: every site)")
@@ -58,7 +57,7 @@ def register(subparsers) -> None:
 
     role = sub.add_parser("set-role", help="change an account's role")
     role.add_argument("username")
-    role.add_argument("role", choices=ROLES)
+    role.add_argument("role", choices=ACCOUNT_ROLE_NAMES)
     add_db_argument(role)
     role.set_defaults(handler=run_set_role)
 
