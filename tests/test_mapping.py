@@ -46,6 +46,7 @@ from db.models import Agent, AppMeta, Interaction, Rating, RatingTag, RecoveryCa
 from tests import factories
 from tests.app_util import app_as
 from tests.test_import import GOOD, write_csv
+from tests.cli_util import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "mappings"
@@ -766,13 +767,6 @@ def test_killed_import_finishes_when_run_again_identical_to_a_clean_run(engine, 
 
 
 # --------------------------------------------------------------------------- the command
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "leaderboard", *args], cwd=ROOT, capture_output=True, text=True, timeout=120,
-        env={**os.environ, "STARBOARD_AUTO_SEED": "0"},
-    )
 
 
 def test_cli_with_a_mapping(db_env, engine, tmp_path):

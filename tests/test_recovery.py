@@ -5,23 +5,19 @@ from __future__ import annotations
 import csv
 import io
 import os
-from contextlib import redirect_stderr, redirect_stdout
-from dataclasses import dataclass
-import subprocess
-import sys
 from datetime import datetime, timedelta
 
 import pandas as pd
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from db import recovery_store
 from db.models import AuditLog, Rating, RecoveryCase, utcnow
 from leaderboard import recovery
 from leaderboard.auth import SYSTEM_VIEWER, Viewer
-from leaderboard.cli import main
 from leaderboard.recovery import RecoveryError, summarise
 from tests.factories import add_rating, add_ratings, make_agent, make_team, make_user, rating_row, add_rows
+from tests.cli_util import CliRun, run_cli
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ADMIN = Viewer(role="admin", username="admin")
@@ -163,28 +159,15 @@ def test_update_and_followup_stamp_times_and_notes(engine, session):
         recovery_store.record_followup(session=session, viewer=SYSTEM_VIEWER, case_id=case.id, stars=6)
 
 
-@dataclass
-class _Run:
-    returncode: int
-    stdout: str
-    stderr: str
+def _cli(db_url, *args) -> CliRun:
+    return run_cli(*args, db=db_url)
 
 
-def _cli(db_url, *args) -> _Run:
-    """The command line in this process (same parser and handlers as `python -m leaderboard`)."""
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        code = main([*args, "--db", db_url])
-    return _Run(code, out.getvalue(), err.getvalue())
-
-
-def test_exclude_runs_as_a_real_command(db_url, engine, session):
+def test_exclude_runs_as_a_command(db_url, engine, session):
     add_rating(engine, agent="Ann Lee", stars=1, interaction_id="S-1")
     make_user(session, "lead.a", role="leader")
-    run = subprocess.run(
-        [sys.executable, "-m", "leaderboard", "exclude", "S-1", "--cause", "system", "--by", "lead.a", "--reason", "IVR down"],
-        capture_output=True, text=True, cwd=ROOT, env={**os.environ, "DATABASE_URL": db_url},
-    )
+    run = run_cli("exclude", "S-1", "--cause", "system", "--by", "lead.a", "--reason", "IVR down",
+                  env={"DATABASE_URL": db_url})
     assert run.returncode == 0, run.stderr
     session.expire_all()
     assert session.exec(select(Rating)).one().excluded_cause == "system"
