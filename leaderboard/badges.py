@@ -667,18 +667,15 @@ def _weekly(frame: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     weeks = done.groupby(["team_id", "team", "week_start", "week_end", "agent_id"], as_index=False).agg(
         ratings=("stars", "size"), star_sum=("stars", "sum"), five_count=("is5", "sum")
     )
-    totals = weeks.groupby(keys)[["ratings", "star_sum"]].transform("sum")
-    prior = totals["star_sum"] / totals["ratings"]
-    m = settings.prior_weight
-    # The fair score of ranking.rank_table, with C = mean stars of the team's week (what build_board uses).
-    weeks["score"] = (weeks["star_sum"] + m * prior) / (weeks["ratings"] + m)
-    weeks["tie"] = weeks["score"].round(ranking._TIE_DECIMALS)
+    # The team board's fair score and rank, per team-week (C = mean stars of the team's week, as build_board).
+    weeks = ranking.rank_within_groups(
+        weeks, group_by=keys, prior_weight=settings.prior_weight, min_ratings=settings.min_ratings,
+        name_column="agent_id",  # names only order rows of equal rank; rank 1 is all this needs
+    )
     ranked = weeks[weeks["ratings"] >= settings.min_ratings].copy()
     out = []
 
-    # Rank 1 as ranking.assign_ranks gives it: the best score, then the most ratings; ties share it.
-    top = ranked[ranked["tie"] == ranked.groupby(keys)["tie"].transform("max")]
-    top = top[top["ratings"] == top.groupby(keys)["ratings"].transform("max")]
+    top = ranked[ranked["rank"] == 1]
     if len(top):
         evidence = _period_evidence(done, top, "week_start", ["stars"])
         out.append(
@@ -700,7 +697,7 @@ def _weekly(frame: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     previous = ranked[["team_id", "agent_id", "week_start", "score"]].rename(columns={"score": "prev_score"})
     previous["week_start"] = previous["week_start"] + pd.Timedelta(days=7)
     both = ranked.merge(previous, on=["team_id", "agent_id", "week_start"], how="inner")
-    both["gain"] = (both["score"] - both["prev_score"]).round(ranking._TIE_DECIMALS)
+    both["gain"] = ranking.tie_key(both["score"] - both["prev_score"])
     both = both[both["gain"] > 0]
     improved = both[both["gain"] == both.groupby(keys)["gain"].transform("max")]
     if len(improved):
@@ -758,7 +755,7 @@ def _monthly(frame: pd.DataFrame) -> pd.DataFrame:
         answered=("resolved", "count"), yes=("resolved_yes", "sum")
     )
     months = months[months["answered"] >= FCR_MIN_ANSWERS].copy()
-    months["fcr_pct"] = (months["yes"] * 100.0 / months["answered"]).round(ranking._TIE_DECIMALS)
+    months["fcr_pct"] = ranking.tie_key(months["yes"] * 100.0 / months["answered"])
     months = months[months["fcr_pct"] > 0]
     best = months[months["fcr_pct"] == months.groupby(keys)["fcr_pct"].transform("max")]
     if best.empty:

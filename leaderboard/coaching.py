@@ -779,31 +779,11 @@ def _rule_training(inp: _Inputs, topics: pd.DataFrame) -> list[dict]:
 
 
 def team_ranks(sums: pd.DataFrame, *, prior_weight: float, min_ratings: int) -> pd.DataFrame:
-    """Rank agents within each team by the team board's rule, every team at once.
+    """Rank agents within each team by the team board's rule, every team at once (``ranking.rank_within_groups``).
 
-    The same rule as ``ranking.rank_table`` on one team's sums (prior C = the
-    team's mean stars; score desc, then ratings desc, then name; ties share a
-    rank; fewer than ``min_ratings`` ratings: provisional, no rank), vectorised
-    because calling it per team costs ~25 ms a team. ``sums`` has agent_id,
-    agent, team_id, ratings, star_sum; adds score, rank (Int64) and ranked (ranked agents in the team).
+    ``sums`` has agent_id, agent, team_id, ratings, star_sum; adds score, rank (Int64) and ranked (ranked agents in the team).
     """
-    df = sums.copy()
-    df["ratings"] = df["ratings"].astype("int64")
-    df["star_sum"] = df["star_sum"].astype("int64")
-    by_team = df.groupby("team_id")
-    prior = by_team["star_sum"].transform("sum") / by_team["ratings"].transform("sum")
-    df["score"] = (df["star_sum"] + prior_weight * prior) / (df["ratings"] + prior_weight)
-    ranked = df[df["ratings"] >= min_ratings].copy()
-    ranked["_tie"] = ranked["score"].round(ranking._TIE_DECIMALS)
-    ranked["_name"] = ranked["agent"].astype(str).str.casefold()
-    ranked = ranked.sort_values(
-        ["team_id", "_tie", "ratings", "_name"], ascending=[True, False, False, True], kind="mergesort"
-    )
-    ranked["_pos"] = ranked.groupby("team_id").cumcount() + 1
-    ranked["rank"] = ranked.groupby(["team_id", "_tie", "ratings"])["_pos"].transform("min")
-    df["rank"] = ranked["rank"].reindex(df.index).astype("Int64")
-    df["ranked"] = df["team_id"].map(ranked.groupby("team_id").size()).fillna(0).astype("int64")
-    return df
+    return ranking.rank_within_groups(sums, group_by=["team_id"], prior_weight=prior_weight, min_ratings=min_ratings)
 
 
 def _stretch_ranks(session: Session, inp: _Inputs, team_ids: Sequence[int] | None) -> pd.DataFrame:
