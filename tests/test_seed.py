@@ -32,7 +32,7 @@ from db.models import (
     Team,
     User,
 )
-from db.seed import ensure_seeded, is_empty, seed_demo
+from leaderboard.demo import ensure_seeded, is_empty, seed_demo
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 23, 12, 0)
