@@ -82,17 +82,6 @@ def ensure_badges(*, session: Session, specs: Sequence, commit: bool = True) -> 
     return []
 
 
-def agent_home(*, session: Session, agent_id: int) -> tuple[Agent, Team, Site] | None:
-    """An agent with their team and site, or None."""
-    row = session.exec(
-        select(Agent, Team, Site)
-        .join(Team, Team.id == Agent.team_id)
-        .join(Site, Site.id == Team.site_id)
-        .where(Agent.id == agent_id)
-    ).first()
-    return None if row is None else tuple(row)
-
-
 def badge_by_code(*, session: Session, code: str) -> Badge | None:
     return session.exec(select(Badge).where(Badge.code == code)).first()
 

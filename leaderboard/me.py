@@ -18,10 +18,11 @@ from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pandas as pd
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from db import queries
-from db.models import Agent, CoachingNote, Interaction, Rating, Site, Team, User, utcnow
+from db.me_queries import NOTE_ROW, agent_home, notes_received
+from db.models import Agent, utcnow
 from db.queries import Scope
 from leaderboard import badges, ranking
 from leaderboard.auth import Viewer
@@ -379,29 +380,10 @@ def latest_praise(feedback: pd.DataFrame, *, limit: int = PRAISE_QUOTES) -> list
 
 def coaching_notes(*, session: Session, own: Viewer, tz: ZoneInfo, limit: int = NOTES_LIMIT) -> pd.DataFrame:
     """Notes the agent received, public and 1:1 (it is their own history), newest first: NOTE_COLUMNS."""
-    allowed = queries.visible_agents(own)
-    stmt = (
-        select(
-            CoachingNote.created_at,
-            CoachingNote.kind,
-            CoachingNote.visibility,
-            User.display_name,
-            User.username,
-            CoachingNote.text,
-            Interaction.interaction_id,
-        )
-        .select_from(CoachingNote)
-        .outerjoin(User, User.id == CoachingNote.author_id)
-        .outerjoin(Rating, Rating.id == CoachingNote.rating_id)
-        .outerjoin(Interaction, Interaction.id == Rating.interaction_id)
-        .where(CoachingNote.agent_id == own.agent_id, CoachingNote.agent_id.in_(allowed))
-        .order_by(CoachingNote.created_at.desc(), CoachingNote.id.desc())
-        .limit(limit)
-    )
-    rows = [tuple(r) for r in session.exec(stmt).all()]
+    rows = notes_received(session=session, viewer=own, limit=limit)
     if not rows:
         return pd.DataFrame(columns=list(NOTE_COLUMNS))
-    raw = pd.DataFrame(rows, columns=["created_at", "kind", "visibility", "display_name", "username", "text", "iid"])
+    raw = pd.DataFrame(rows, columns=list(NOTE_ROW))
     return pd.DataFrame(
         {
             "created_at": _local(raw["created_at"], tz),
@@ -444,12 +426,7 @@ def next_badge(progress: list[dict]) -> dict | None:
 
 
 def _agent_scopes(session: Session, agent_id: int) -> tuple[Agent, Scope, Scope] | None:
-    row = session.exec(
-        select(Agent, Team, Site)
-        .join(Team, Team.id == Agent.team_id)
-        .join(Site, Site.id == Team.site_id)
-        .where(Agent.id == agent_id)
-    ).first()
+    row = agent_home(session=session, agent_id=agent_id)
     if row is None:
         return None
     agent, team, site = row

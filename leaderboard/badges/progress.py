@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from db import badge_store as store
 from db import queries
+from db.me_queries import agent_home
 from db.models import Badge, utcnow
 from leaderboard.badge_rules import (
     FCR_CHAMPION,
@@ -73,7 +74,7 @@ def progress(
     now = now or utcnow()
     settings = settings or get_settings()
     ensure_catalogue(session)
-    row = store.agent_home(session=session, agent_id=agent_id)
+    row = agent_home(session=session, agent_id=agent_id)
     if row is None:
         raise BadgeError(f"no agent with id {agent_id}")
     agent, team, site = row
