@@ -43,6 +43,7 @@ from leaderboard.coaching.rules import (
     _training_table,
     team_ranks,
 )
+from leaderboard.coaching import texts
 from leaderboard.coaching.texts import (
     _ago,
     _first_name,
@@ -181,8 +182,6 @@ def _rule_streak(session: Session, inp: _Inputs) -> list[dict]:
     for agent_id, run_ids, breaker in found:
         breaker = breaker if breaker is not None else before.get(agent_id, 0)
         agent = inp.info[agent_id]
-        first = agent["first"]
-        where = "1:1" if agent["hide_from_wall"] else "in public"
         latest = [inp.rating(rid) for rid in run_ids[::-1][: rules.evidence_limit]]
         drafts.append(
             _draft(
@@ -191,12 +190,13 @@ def _rule_streak(session: Session, inp: _Inputs) -> list[dict]:
                 key=f"{RULE_STREAK}:a{agent_id}:after-r{breaker}",
                 team_id=agent["team_id"],
                 agent_id=agent_id,
-                purpose=f"Praise {first}'s streak {where}: {len(run_ids)} five-star ratings in a row.",
                 evidence=[evidence_item(r) for r in latest],
-                why_now=f"The latest came {_ago(_pydt(latest[0]['rated_at']), now)}; a streak deserves "
-                "to be noticed while it's running.",
-                opening=f"{first}, that's {len(run_ids)} five-star ratings in a row. Whatever you're doing, "
-                "keep doing it. Thank you!",
+                **texts.streak_texts(
+                    first=agent["first"],
+                    hidden=bool(agent["hide_from_wall"]),
+                    length=len(run_ids),
+                    ago=_ago(_pydt(latest[0]["rated_at"]), now),
+                ),
             )
         )
     return drafts
@@ -214,12 +214,8 @@ def _rule_checkin(session: Session, inp: _Inputs, team_ids: Sequence[int] | None
         then = _pydt(last_at.get(agent_id))
         if then is not None and now - then < due:
             continue
-        first, team_id = agent["first"], agent["team_id"]
+        team_id = agent["team_id"]
         best = inp.best.get(agent_id)
-        since = f"no coaching note for {(now - then).days} days" if then is not None else "no coaching note yet"
-        opening = f"How is your week going, {first}? What went well, and what's getting in your way?"
-        if best is not None:
-            opening += f" I saw that {_praise_line(best)}."
         drafts.append(
             _draft(
                 inp,
@@ -227,10 +223,13 @@ def _rule_checkin(session: Session, inp: _Inputs, team_ids: Sequence[int] | None
                 key=f"{RULE_CHECKIN}:a{agent_id}:{inp.team_weeks[team_id]}",
                 team_id=team_id,
                 agent_id=agent_id,
-                purpose=f"Check in with {first}: {since}.",
                 evidence=[evidence_item(best)] if best is not None else [],
-                why_now=f"Coach everyone: {rules.checkin_after_days:g}+ days without a note.",
-                opening=opening,
+                **texts.checkin_texts(
+                    first=agent["first"],
+                    days_since=(now - then).days if then is not None else None,
+                    after_days=rules.checkin_after_days,
+                    best_line=_praise_line(best) if best is not None else None,
+                ),
             )
         )
     return drafts

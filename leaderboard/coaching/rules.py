@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from leaderboard import ranking, ratio_rules
-from leaderboard.coaching.texts import _ago, _pct, _praise_line, _pydt, _short, evidence_item
+from leaderboard.coaching import texts
+from leaderboard.coaching.texts import _ago, _praise_line, _pydt, _short, evidence_item
 from leaderboard.periods import PeriodError, resolve_period
 from leaderboard.settings import Settings
 
@@ -324,9 +325,6 @@ def _rule_praise(inp: _Inputs) -> list[dict]:
     for i in _new_positions(inp, (r["stars"] >= rules.praise_min_stars) & (r["comment"].str.strip() != "")):
         row = inp.rating(inp.columns["rating_id"][i])
         agent = inp.info[int(row["agent_id"])]
-        first = agent["first"]
-        where = f"1:1 ({first} keeps off the wall)" if agent["hide_from_wall"] else "in public"
-        comment = _short(row["comment"], 120)
         drafts.append(
             _draft(
                 inp,
@@ -334,12 +332,16 @@ def _rule_praise(inp: _Inputs) -> list[dict]:
                 key=f"{RULE_PRAISE}:r{int(row['rating_id'])}",
                 team_id=row["team_id"],
                 agent_id=int(row["agent_id"]),
-                purpose=f"Praise {first} {where} for {row['interaction_id']}: {int(row['stars'])}★, '{comment}'.",
                 evidence=[evidence_item(row)],
-                why_now=f"New {int(row['stars'])}★ with a comment, {_ago(_pydt(row['rated_at']), now)}; "
-                "praise lands best the same day.",
-                opening=f"{first}, a customer just wrote about your {row['channel']} ({row['interaction_id']}): "
-                f"'{comment}'. That is exactly the service we want. Thank you!",
+                **texts.praise_texts(
+                    first=agent["first"],
+                    hidden=bool(agent["hide_from_wall"]),
+                    interaction_id=row["interaction_id"],
+                    stars=int(row["stars"]),
+                    comment=_short(row["comment"], 120),
+                    channel=row["channel"],
+                    ago=_ago(_pydt(row["rated_at"]), now),
+                ),
             )
         )
     return drafts
@@ -379,25 +381,9 @@ def _rule_low(inp: _Inputs, training: set[tuple[int, str]], tag_counts: Mapping[
     for key, rows in groups.items():
         row, focus = rows[0], focus_of[key]
         agent_id, team_id = key[0], int(row["team_id"])
-        first = inp.info[agent_id]["first"]
-        comment = _short(row["comment"], 90)
-        if focus:
-            topic = f"'{focus}'"
-        elif comment:
-            topic = f"what the customer said ('{comment}')"
-        else:
-            topic = "what happened on that contact"
         best = inp.best.get(agent_id)
-        if best is not None:
-            opening = (
-                f"{first}, before we start: {_praise_line(best)}. That was really good work. "
-                f"Now, can we look at {row['interaction_id']} together?"
-            )
-        else:
-            opening = f"Thanks for making time, {first}. Can we look at {row['interaction_id']} together? What do you think went well?"
         shown = rows[: max(1, rules.evidence_limit - 1)]
         evidence = [evidence_item(r) for r in shown] + ([evidence_item(best)] if best is not None else [])
-        also = f" (and {len(rows) - 1} more new low rating{'s' if len(rows) > 2 else ''} on it)" if len(rows) > 1 else ""
         drafts.append(
             _draft(
                 inp,
@@ -405,11 +391,17 @@ def _rule_low(inp: _Inputs, training: set[tuple[int, str]], tag_counts: Mapping[
                 key=f"{RULE_LOW}:r{int(row['rating_id'])}",
                 team_id=team_id,
                 agent_id=agent_id,
-                purpose=f"1:1 with {first} on one thing: {topic}, from {row['interaction_id']} ({int(row['stars'])}★){also}.",
                 evidence=evidence,
-                why_now=f"{int(row['stars'])}★ {_ago(_pydt(row['rated_at']), now)}; a specific, recent contact "
-                "makes the best coaching. Start with the positive.",
-                opening=opening,
+                **texts.low_rating_texts(
+                    first=inp.info[agent_id]["first"],
+                    focus=focus,
+                    comment=_short(row["comment"], 90),
+                    interaction_id=row["interaction_id"],
+                    stars=int(row["stars"]),
+                    ago=_ago(_pydt(row["rated_at"]), now),
+                    more=len(rows) - 1,
+                    best_line=_praise_line(best) if best is not None else None,
+                ),
             )
         )
     return drafts
@@ -423,13 +415,8 @@ def _rule_ratio(inp: _Inputs, received: pd.DataFrame) -> list[dict]:
         if agent_id not in inp.info or ratio_rules.ratio_status(praise, criticism, target) != ratio_rules.BELOW_TARGET:
             continue
         agent = inp.info[agent_id]
-        first, team_id = agent["first"], agent["team_id"]
+        team_id = agent["team_id"]
         best = inp.best.get(agent_id)
-        opening = (
-            f"{first}, I want to start with something: {_praise_line(best)}. That's you at your best."
-            if best is not None
-            else f"{first}, I want to start with what's going well for you this week."
-        )
         drafts.append(
             _draft(
                 inp,
@@ -437,11 +424,15 @@ def _rule_ratio(inp: _Inputs, received: pd.DataFrame) -> list[dict]:
                 key=f"{RULE_RATIO}:a{agent_id}:{inp.team_weeks[team_id]}",
                 team_id=team_id,
                 agent_id=agent_id,
-                purpose=f"Praise {first} first: {praise} praise to {criticism} criticism this week "
-                f"({ratio_rules.ratio_label(praise, criticism)}), target {ratio_rules.target_label(target)}.",
                 evidence=[evidence_item(best)] if best is not None else [],
-                why_now="Below the praise-to-criticism target this week: great agents who hear only criticism leave.",
-                opening=opening,
+                **texts.ratio_texts(
+                    first=agent["first"],
+                    praise=praise,
+                    criticism=criticism,
+                    ratio_label=ratio_rules.ratio_label(praise, criticism),
+                    target_label=ratio_rules.target_label(target),
+                    best_line=_praise_line(best) if best is not None else None,
+                ),
             )
         )
     return drafts
@@ -467,14 +458,13 @@ def _rule_repeat(inp: _Inputs, training: set[tuple[int, str]]) -> list[dict]:
     for (agent_id, tag), count in hits.items():
         agent_id, count = int(agent_id), int(count)
         agent = inp.info[agent_id]
-        team_id, first = agent["team_id"], agent["first"]
+        team_id = agent["team_id"]
         if (team_id, tag) in training:
             continue
         rows = [inp.rating(rid) for rid in evidence_ids[(agent_id, tag)]]
         a_total, t_total = int(agent_total.get(agent_id, 0)), int(team_total.get(team_id, 0))
         t_count = int(team_tag.get((team_id, tag), 0))
         best = inp.best.get(agent_id)
-        lead_in = f"{first}, first: {_praise_line(best)}. Great work. " if best is not None else f"{first}, "
         drafts.append(
             _draft(
                 inp,
@@ -482,11 +472,18 @@ def _rule_repeat(inp: _Inputs, training: set[tuple[int, str]]) -> list[dict]:
                 key=f"{RULE_REPEAT}:a{agent_id}:{tag}:{inp.team_weeks[team_id]}",
                 team_id=team_id,
                 agent_id=agent_id,
-                purpose=f"Focused 1:1 with {first} on '{tag}': {count} of {a_total} ratings in {days} "
-                f"({_pct(count, a_total)}) vs the team's {t_count} of {t_total} ({_pct(t_count, t_total)}).",
                 evidence=[evidence_item(r) for r in rows],
-                why_now=f"'{tag}' came up {count} times in {days}, last {_ago(_pydt(rows[0]['rated_at']), now)}.",
-                opening=lead_in + f"I noticed '{tag}' came up in a few ratings lately. Can we look at one together?",
+                **texts.repeat_tag_texts(
+                    first=agent["first"],
+                    tag=tag,
+                    count=count,
+                    agent_total=a_total,
+                    team_count=t_count,
+                    team_total=t_total,
+                    days=days,
+                    ago=_ago(_pydt(rows[0]["rated_at"]), now),
+                    best_line=_praise_line(best) if best is not None else None,
+                ),
             )
         )
     return drafts
@@ -507,8 +504,6 @@ def _rule_training(inp: _Inputs, topics: pd.DataFrame) -> list[dict]:
     ):
         team_id = int(team_id)
         rows = [inp.rating(rid) for rid in evidence_ids.get((team_id, tag), [])]
-        names = ", ".join(sorted(inp.info[a]["first"] for a in agent_ids))
-        team = inp.team_names[team_id]
         drafts.append(
             _draft(
                 inp,
@@ -516,12 +511,15 @@ def _rule_training(inp: _Inputs, topics: pd.DataFrame) -> list[dict]:
                 key=f"{RULE_TRAINING}:t{team_id}:{tag}:{inp.team_weeks[team_id]}",
                 team_id=team_id,
                 agent_id=None,
-                purpose=f"Group session for {team} on '{tag}': {int(n_agents)} agents, {int(n_ratings)} ratings in {days}.",
                 evidence=[evidence_item(r) for r in rows],
-                why_now=f"Several agents ({names}) struggle with the same thing: that is a training topic, "
-                "not an individual failing.",
-                opening=f"Quick huddle: customers have mentioned '{tag}' across the team lately. "
-                "Let's share what works. Who has a good example?",
+                **texts.training_texts(
+                    team=inp.team_names[team_id],
+                    tag=tag,
+                    agents=int(n_agents),
+                    ratings=int(n_ratings),
+                    days=days,
+                    names=", ".join(sorted(inp.info[a]["first"] for a in agent_ids)),
+                ),
             )
         )
     return drafts
@@ -542,7 +540,6 @@ def _rule_stretch(inp: _Inputs, candidates: pd.DataFrame) -> list[dict]:
         agent_id, team_id = int(row["agent_id"]), int(row["team_id"])
         if agent_id not in inp.info:
             continue
-        first = inp.info[agent_id]["first"]
         best = inp.best.get(agent_id)
         drafts.append(
             _draft(
@@ -551,14 +548,17 @@ def _rule_stretch(inp: _Inputs, candidates: pd.DataFrame) -> list[dict]:
                 key=f"{RULE_STRETCH}:a{agent_id}:{inp.team_weeks[team_id]}",
                 team_id=team_id,
                 agent_id=agent_id,
-                purpose=f"Stretch conversation with {first} (GROW: goal, reality, options, will): "
-                f"#{row['rank']} of {row['ranked']} on {inp.team_names[team_id]} ({row['period']}), "
-                f"score {row['score']:.2f} vs {row['third_score']:.2f} for #{top}.",
                 evidence=[evidence_item(best)] if best is not None else [],
-                why_now=f"Top quartile but not top {top}: the above-average agents closest to the top "
-                "gain the most from coaching.",
-                opening=f"{first}, you're #{row['rank']} of {row['ranked']} on the team, close to the top {top}. "
-                "Where would you like to be a month from now?",
+                **texts.stretch_texts(
+                    first=inp.info[agent_id]["first"],
+                    rank=row["rank"],
+                    ranked=row["ranked"],
+                    team=inp.team_names[team_id],
+                    period=row["period"],
+                    score=row["score"],
+                    third_score=row["third_score"],
+                    top=top,
+                ),
             )
         )
     return drafts

@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from db import coaching_store as store
 from db.coaching_queries import NOTE_HISTORY_ROW, note_history_rows, team_scope
-from db.models import Team, utcnow
+from db.models import utcnow
 from leaderboard import ratios
 from leaderboard.periods import local_date, local_midnight_utc, zone
 from leaderboard.settings import Settings, get_settings
