@@ -43,7 +43,6 @@ from leaderboard.coaching.rules import (
     _training_table,
     team_ranks,
 )
-from leaderboard.coaching import texts
 from leaderboard.coaching.texts import (
     _ago,
     _first_name,
@@ -53,6 +52,8 @@ from leaderboard.coaching.texts import (
     evidence_item,
     evidence_text,
     parse_evidence,
+    checkin_texts,
+    streak_texts,
 )
 from leaderboard.periods import local_date, resolve_period, week_key, zone
 from leaderboard.settings import Settings, get_settings
@@ -191,7 +192,7 @@ def _rule_streak(session: Session, inp: _Inputs) -> list[dict]:
                 team_id=agent["team_id"],
                 agent_id=agent_id,
                 evidence=[evidence_item(r) for r in latest],
-                **texts.streak_texts(
+                **streak_texts(
                     first=agent["first"],
                     hidden=bool(agent["hide_from_wall"]),
                     length=len(run_ids),
@@ -224,7 +225,7 @@ def _rule_checkin(session: Session, inp: _Inputs, team_ids: Sequence[int] | None
                 team_id=team_id,
                 agent_id=agent_id,
                 evidence=[evidence_item(best)] if best is not None else [],
-                **texts.checkin_texts(
+                **checkin_texts(
                     first=agent["first"],
                     days_since=(now - then).days if then is not None else None,
                     after_days=rules.checkin_after_days,

@@ -17,8 +17,19 @@ import numpy as np
 import pandas as pd
 
 from leaderboard import ranking, ratio_rules
-from leaderboard.coaching import texts
-from leaderboard.coaching.texts import _ago, _praise_line, _pydt, _short, evidence_item
+from leaderboard.coaching.texts import (
+    _ago,
+    _praise_line,
+    _pydt,
+    _short,
+    evidence_item,
+    low_rating_texts,
+    praise_texts,
+    ratio_texts,
+    repeat_tag_texts,
+    stretch_texts,
+    training_texts,
+)
 from leaderboard.periods import PeriodError, resolve_period
 from leaderboard.settings import Settings
 
@@ -333,7 +344,7 @@ def _rule_praise(inp: _Inputs) -> list[dict]:
                 team_id=row["team_id"],
                 agent_id=int(row["agent_id"]),
                 evidence=[evidence_item(row)],
-                **texts.praise_texts(
+                **praise_texts(
                     first=agent["first"],
                     hidden=bool(agent["hide_from_wall"]),
                     interaction_id=row["interaction_id"],
@@ -392,7 +403,7 @@ def _rule_low(inp: _Inputs, training: set[tuple[int, str]], tag_counts: Mapping[
                 team_id=team_id,
                 agent_id=agent_id,
                 evidence=evidence,
-                **texts.low_rating_texts(
+                **low_rating_texts(
                     first=inp.info[agent_id]["first"],
                     focus=focus,
                     comment=_short(row["comment"], 90),
@@ -425,7 +436,7 @@ def _rule_ratio(inp: _Inputs, received: pd.DataFrame) -> list[dict]:
                 team_id=team_id,
                 agent_id=agent_id,
                 evidence=[evidence_item(best)] if best is not None else [],
-                **texts.ratio_texts(
+                **ratio_texts(
                     first=agent["first"],
                     praise=praise,
                     criticism=criticism,
@@ -473,7 +484,7 @@ def _rule_repeat(inp: _Inputs, training: set[tuple[int, str]]) -> list[dict]:
                 team_id=team_id,
                 agent_id=agent_id,
                 evidence=[evidence_item(r) for r in rows],
-                **texts.repeat_tag_texts(
+                **repeat_tag_texts(
                     first=agent["first"],
                     tag=tag,
                     count=count,
@@ -512,7 +523,7 @@ def _rule_training(inp: _Inputs, topics: pd.DataFrame) -> list[dict]:
                 team_id=team_id,
                 agent_id=None,
                 evidence=[evidence_item(r) for r in rows],
-                **texts.training_texts(
+                **training_texts(
                     team=inp.team_names[team_id],
                     tag=tag,
                     agents=int(n_agents),
@@ -549,7 +560,7 @@ def _rule_stretch(inp: _Inputs, candidates: pd.DataFrame) -> list[dict]:
                 team_id=team_id,
                 agent_id=agent_id,
                 evidence=[evidence_item(best)] if best is not None else [],
-                **texts.stretch_texts(
+                **stretch_texts(
                     first=inp.info[agent_id]["first"],
                     rank=row["rank"],
                     ranked=row["ranked"],
