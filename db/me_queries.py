@@ -1,17 +1,12 @@
-"""Reads for an agent's own page (``leaderboard.me``) and their badge progress.
-
-Keyword-only and typed, session first; visibility from ``db.queries.visible_agents``.
+"""Reads for an agent's own page (``leaderboard.me``) and their badge progress (the notes they
+received come from ``db.coaching_queries.note_history_rows``). Keyword-only and typed, session first.
 """
 
 from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from db.models import Agent, CoachingNote, Interaction, Rating, Site, Team, User
-from db.queries import visible_agents
-from leaderboard.auth import Viewer
-
-NOTE_ROW = ("created_at", "kind", "visibility", "display_name", "username", "text", "iid")
+from db.models import Agent, Site, Team
 
 
 def agent_home(*, session: Session, agent_id: int) -> tuple[Agent, Team, Site] | None:
@@ -23,27 +18,3 @@ def agent_home(*, session: Session, agent_id: int) -> tuple[Agent, Team, Site] |
         .where(Agent.id == agent_id)
     ).first()
     return None if row is None else tuple(row)
-
-
-def notes_received(*, session: Session, viewer: Viewer, limit: int) -> list[tuple]:
-    """Notes ``viewer.agent_id`` received, public and 1:1, newest first, as ``NOTE_ROW`` tuples."""
-    allowed = visible_agents(viewer)
-    stmt = (
-        select(
-            CoachingNote.created_at,
-            CoachingNote.kind,
-            CoachingNote.visibility,
-            User.display_name,
-            User.username,
-            CoachingNote.text,
-            Interaction.interaction_id,
-        )
-        .select_from(CoachingNote)
-        .outerjoin(User, User.id == CoachingNote.author_id)
-        .outerjoin(Rating, Rating.id == CoachingNote.rating_id)
-        .outerjoin(Interaction, Interaction.id == Rating.interaction_id)
-        .where(CoachingNote.agent_id == viewer.agent_id, CoachingNote.agent_id.in_(allowed))
-        .order_by(CoachingNote.created_at.desc(), CoachingNote.id.desc())
-        .limit(limit)
-    )
-    return [tuple(r) for r in session.exec(stmt).all()]

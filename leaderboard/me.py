@@ -21,7 +21,8 @@ import pandas as pd
 from sqlmodel import Session
 
 from db import queries
-from db.me_queries import NOTE_ROW, agent_home, notes_received
+from db.coaching_queries import NOTE_HISTORY_ROW, note_history_rows
+from db.me_queries import agent_home
 from db.models import Agent, utcnow
 from db.queries import Scope
 from leaderboard import badges, ranking
@@ -380,16 +381,17 @@ def latest_praise(feedback: pd.DataFrame, *, limit: int = PRAISE_QUOTES) -> list
 
 def coaching_notes(*, session: Session, own: Viewer, tz: ZoneInfo, limit: int = NOTES_LIMIT) -> pd.DataFrame:
     """Notes the agent received, public and 1:1 (it is their own history), newest first: NOTE_COLUMNS."""
-    rows = notes_received(session=session, viewer=own, limit=limit)
+    # The leader's note history filtered to this agent: the same visibility (their own detail) and columns.
+    rows = note_history_rows(session=session, viewer=own, agent_id=own.agent_id, limit=limit)
     if not rows:
         return pd.DataFrame(columns=list(NOTE_COLUMNS))
-    raw = pd.DataFrame(rows, columns=list(NOTE_ROW))
+    raw = pd.DataFrame(rows, columns=list(NOTE_HISTORY_ROW))
     return pd.DataFrame(
         {
             "created_at": _local(raw["created_at"], tz),
             "kind": raw["kind"].astype(str),
             "visibility": raw["visibility"].map({"public": "public", "private": "1:1"}).fillna(raw["visibility"]),
-            "author": [d or u or "—" for d, u in zip(raw["display_name"], raw["username"])],
+            "author": [d or u or "—" for d, u in zip(raw["display"], raw["username"])],
             "text": raw["text"].fillna("").astype(str),
             "interaction_id": raw["iid"].fillna("").astype(str),
         }
