@@ -1,6 +1,6 @@
 """Badge and badge-award data access: keyword-only, typed, session first, bound parameters only.
 
-The rules (who earns what) live in ``leaderboard.badges``; this module only
+The criteria (who earns what) live in ``leaderboard.badge_rules``; this module only
 reads and writes rows. Every query that returns an award's reason or evidence
 takes a ``viewer`` and filters with ``db.queries.visible_agents``.
 """
@@ -12,6 +12,7 @@ from typing import Iterable, Sequence
 
 import pandas as pd
 from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from db.models import Agent, Badge, BadgeAward, Interaction, Rating, RatingTag, RecoveryCase, Site, Team, User
@@ -47,6 +48,38 @@ def _chunks(values: Sequence, size: int = _CHUNK) -> Iterable[Sequence]:
 def all_badges(*, session: Session) -> list[Badge]:
     """Every badge row (active or not), in id order."""
     return list(session.exec(select(Badge).order_by(Badge.id)).all())
+
+
+def ensure_badges(*, session: Session, specs: Sequence, commit: bool = True) -> list[Badge]:
+    """Insert the badges of ``specs`` (anything with code, name, kind, description, criteria) that are
+    missing, matched by code; returns the new rows.
+
+    Existing rows are left as they are, so edits made in the settings survive.
+    Idempotent and safe against a concurrent run (a duplicate insert is retried
+    once). With ``commit=False`` the rows are only flushed into the caller's
+    transaction.
+    """
+    for attempt in range(2):
+        existing = set(session.exec(select(Badge.code)).all())
+        new = [
+            Badge(code=s.code, name=s.name, kind=s.kind, description=s.description, criteria=s.criteria)
+            for s in specs
+            if s.code not in existing
+        ]
+        if not new:
+            return []
+        session.add_all(new)
+        if not commit:
+            session.flush()
+            return new
+        try:
+            session.commit()
+            return new
+        except IntegrityError:
+            session.rollback()  # another process inserted them first: read again
+            if attempt:
+                raise
+    return []
 
 
 def badge_by_code(*, session: Session, code: str) -> Badge | None:

@@ -17,14 +17,15 @@ import random
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from db.badge_store import ensure_badges
 from db.ingest import CanonicalRow, write_rows
 from db.models import (
     Agent,
@@ -35,12 +36,19 @@ from db.models import (
     Interaction,
     Rating,
     RatingTag,
+    RecoveryCase,
     Site,
     Team,
     User,
     utcnow,
 )
 from leaderboard.names import username_for
+from leaderboard.auth import hash_password
+from leaderboard.badge_rules import DEFAULT_CATALOGUE, VALUE_BADGES
+
+# Called inside the seeding transaction once the history is written: awards automatic badges
+# (``leaderboard.badges.evaluate`` through ``leaderboard.demo``; storage never runs a use case itself).
+AfterSeed = Callable[[Session, datetime], int]
 
 DEFAULT_SEED = 7
 DEFAULT_DAYS = 70
@@ -215,40 +223,6 @@ CRITICISM_NOTES = (
     "Tone came across short on this {reason} contact. Let's go through the phrasing in our 1:1.",
 )
 
-VALUE_BADGES = (
-    ("creative", "Creative", "Finds a new way to solve a customer's problem when the usual one doesn't fit."),
-    ("empowering", "Empowering", "Leaves customers and teammates able to help themselves next time."),
-    ("nimble", "Nimble", "Adapts quickly: new tools, new policies, a surprise queue, without dropping quality."),
-    ("trustful", "Trustful", "Does what was promised, owns mistakes and follows through."),
-    ("empathetic", "Empathetic", "Hears the feeling behind the question and answers it with care."),
-    ("responsive", "Responsive", "Answers fast and keeps the customer informed until it is done."),
-)
-AUTOMATIC_BADGES = (
-    ("first_five_star", "First 5★", "A first five-star rating.",
-     "The agent's first rating with 5 stars (once ever)."),
-    ("streak_10", "Ten in a row", "Ten five-star ratings in a row.",
-     "10 consecutive ratings of 5 stars, in order of rated time, with no lower rating between them "
-     "(excluded ratings skipped; once ever)."),
-    ("ratings_100", "100 ratings", "One hundred customers rated this agent.",
-     "100 ratings received in total (once ever)."),
-    ("ratings_500", "500 ratings", "Five hundred customers rated this agent.",
-     "500 ratings received in total (once ever)."),
-    ("weekly_top", "Top of the week", "Number one on the team's board for the week.",
-     "Rank 1 by fair score on the team's leaderboard for a completed week (Monday-Sunday in the "
-     "site's time zone), with at least the minimum number of ratings (once per week)."),
-    ("most_improved", "Most improved", "The biggest step up in the team this week.",
-     "Largest rise in fair score within the team from the previous completed week to the last one, "
-     "with at least the minimum number of ratings in both weeks and a rise of at least 0.1 (once per week)."),
-    ("perfect_week", "Perfect week", "Every customer gave five stars this week.",
-     "Every rating in a completed week is 5 stars, with at least the minimum number of ratings "
-     "(once per week)."),
-    ("fcr_champion", "FCR champion", "Solved it first time, most often in the team.",
-     "Highest first-contact resolution in the team for a completed week: share of answered "
-     "'resolved' questions that are yes, with at least 10 answered (once per week)."),
-    ("recovery_hero", "Recovery hero", "Turned an unhappy customer into a happy one.",
-     "A recovery case on one of the agent's negative ratings closed with a follow-up rating of "
-     "4 stars or more (once per case)."),
-)
 VALUE_AWARD_REASONS = {
     "creative": "Found a workaround for a customer whose voucher code kept failing.",
     "empowering": "Showed a customer how to track every future order themselves.",
@@ -550,13 +524,18 @@ def is_empty(engine: Engine) -> bool:
 
 
 def ensure_seeded(
-    engine: Engine, *, seed: int = DEFAULT_SEED, now: datetime | None = None, days: int = DEFAULT_DAYS
+    engine: Engine,
+    *,
+    seed: int = DEFAULT_SEED,
+    now: datetime | None = None,
+    days: int = DEFAULT_DAYS,
+    after_seed: AfterSeed | None = None,
 ) -> bool:
     """Seed demo data when the database has no agents (first start of the app); True if it did."""
     if not is_empty(engine):
         return False
     try:
-        seed_demo(engine=engine, seed=seed, now=now, days=days)
+        seed_demo(engine=engine, seed=seed, now=now, days=days, after_seed=after_seed)
     except _AlreadySeeded:
         return False
     return True
@@ -567,9 +546,19 @@ class _AlreadySeeded(Exception):
 
 
 def seed_demo(
-    *, engine: Engine, seed: int = DEFAULT_SEED, now: datetime | None = None, days: int = DEFAULT_DAYS
+    *,
+    engine: Engine,
+    seed: int = DEFAULT_SEED,
+    now: datetime | None = None,
+    days: int = DEFAULT_DAYS,
+    after_seed: AfterSeed | None = None,
 ) -> dict[str, int]:
-    """Fill an empty database with the demo floor; returns how many of each thing were made."""
+    """Fill an empty database with the demo floor; returns how many of each thing were made.
+
+    ``after_seed(session, now)`` runs once the history is committed and returns how many awards it
+    made (``leaderboard.demo`` passes the real badge evaluation: this module has no badge rules of
+    its own). Without it no automatic badge is awarded.
+    """
     now = _normalize_now(now)
     rng = random.Random(seed)
     site_tz = {site: tz for site, tz, _, _ in SITES}
@@ -589,10 +578,9 @@ def seed_demo(
         cases = _recovery_history(session=session, rng=rng, user_ids=user_ids, now=now)
         _demo_passwords(session=session)
         session.commit()
-        # Milestone badges the history has earned (first 5★, 100 ratings, weekly #1 ...).
-        from leaderboard.badges import evaluate
-
-        awards += len(evaluate(session=session, now=now))
+        if after_seed is not None:
+            # Milestone badges the history has earned (first 5★, 100 ratings, weekly #1 ...).
+            awards += after_seed(session, now)
         session.add(AppMeta(key="demo", value="1"))
         session.add(AppMeta(key="seed", value=str(seed)))
         session.add(AppMeta(key="seeded_at", value=now.isoformat()))
@@ -621,8 +609,6 @@ DEMO_PASSWORD = "starboard-demo"
 
 
 def _demo_passwords(*, session: Session) -> None:
-    from leaderboard.auth import hash_password
-
     # One argon2 hash for all demo accounts: hashing is slow on purpose.
     hashed = hash_password(DEMO_PASSWORD)
     for user in session.scalars(select(User)).all():
@@ -637,8 +623,6 @@ def _recovery_history(*, session: Session, rng: random.Random, user_ids: dict[st
     The write path opens every case "now"; here each is dated from its rating, and cases
     older than a day were contacted (mostly in time), closed, and often followed up.
     """
-    from db.models import RecoveryCase
-
     leader_ids = [uid for name, uid in user_ids.items() if name not in (MANAGER[1], ADMIN[1])]
     rows = session.exec(
         select(RecoveryCase, Rating.rated_at, Rating.stars).join(Rating, Rating.id == RecoveryCase.rating_id)
@@ -779,28 +763,8 @@ def _coaching_notes(
 
 
 def _badges(*, session: Session) -> dict[str, int]:
-    """The default badge catalogue (missing codes only); badge ids by code.
-
-    ``leaderboard.badges`` owns the catalogue when it is present; the seed's own
-    list above is the fallback, with the same codes.
-    """
-    try:
-        from leaderboard.badges import ensure_catalogue
-    except ImportError:
-        ensure_catalogue = None
-    if ensure_catalogue is not None:
-        ensure_catalogue(session, commit=False)
-    else:
-        existing = set(session.execute(select(Badge.code)).scalars())
-        value_criteria = "Awarded by a team leader with a reason, reviewed weekly."
-        specs = [(code, name, "value", text, value_criteria) for code, name, text in VALUE_BADGES]
-        specs += [(code, name, "automatic", text, criteria) for code, name, text, criteria in AUTOMATIC_BADGES]
-        session.add_all(
-            Badge(code=code, name=name, kind=kind, description=text, criteria=criteria)
-            for code, name, kind, text, criteria in specs
-            if code not in existing
-        )
-        session.flush()
+    """The default badge catalogue of ``leaderboard.badge_rules`` (missing codes only); badge ids by code."""
+    ensure_badges(session=session, specs=DEFAULT_CATALOGUE, commit=False)
     return dict(session.execute(select(Badge.code, Badge.id)).all())
 
 
@@ -829,7 +793,7 @@ def _value_awards(
             if rng.random() > 0.75:
                 continue
             name = rng.choice(by_team[(t.site, t.name)])
-            code = rng.choice(VALUE_BADGES)[0]
+            code = rng.choice(VALUE_BADGES).code
             # Some time during that week (this week: before now).
             span = min(now, monday + timedelta(days=7)) - monday
             awarded = monday + span * rng.random()

@@ -18,10 +18,12 @@ from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pandas as pd
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from db import queries
-from db.models import Agent, CoachingNote, Interaction, Rating, Site, Team, User, utcnow
+from db.coaching_queries import NOTE_HISTORY_ROW, note_history_rows
+from db.me_queries import agent_home
+from db.models import Agent, utcnow
 from db.queries import Scope
 from leaderboard import badges, ranking
 from leaderboard.auth import Viewer
@@ -379,35 +381,17 @@ def latest_praise(feedback: pd.DataFrame, *, limit: int = PRAISE_QUOTES) -> list
 
 def coaching_notes(*, session: Session, own: Viewer, tz: ZoneInfo, limit: int = NOTES_LIMIT) -> pd.DataFrame:
     """Notes the agent received, public and 1:1 (it is their own history), newest first: NOTE_COLUMNS."""
-    allowed = queries.visible_agents(own)
-    stmt = (
-        select(
-            CoachingNote.created_at,
-            CoachingNote.kind,
-            CoachingNote.visibility,
-            User.display_name,
-            User.username,
-            CoachingNote.text,
-            Interaction.interaction_id,
-        )
-        .select_from(CoachingNote)
-        .outerjoin(User, User.id == CoachingNote.author_id)
-        .outerjoin(Rating, Rating.id == CoachingNote.rating_id)
-        .outerjoin(Interaction, Interaction.id == Rating.interaction_id)
-        .where(CoachingNote.agent_id == own.agent_id, CoachingNote.agent_id.in_(allowed))
-        .order_by(CoachingNote.created_at.desc(), CoachingNote.id.desc())
-        .limit(limit)
-    )
-    rows = [tuple(r) for r in session.exec(stmt).all()]
+    # The leader's note history filtered to this agent: the same visibility (their own detail) and columns.
+    rows = note_history_rows(session=session, viewer=own, agent_id=own.agent_id, limit=limit)
     if not rows:
         return pd.DataFrame(columns=list(NOTE_COLUMNS))
-    raw = pd.DataFrame(rows, columns=["created_at", "kind", "visibility", "display_name", "username", "text", "iid"])
+    raw = pd.DataFrame(rows, columns=list(NOTE_HISTORY_ROW))
     return pd.DataFrame(
         {
             "created_at": _local(raw["created_at"], tz),
             "kind": raw["kind"].astype(str),
             "visibility": raw["visibility"].map({"public": "public", "private": "1:1"}).fillna(raw["visibility"]),
-            "author": [d or u or "—" for d, u in zip(raw["display_name"], raw["username"])],
+            "author": [d or u or "—" for d, u in zip(raw["display"], raw["username"])],
             "text": raw["text"].fillna("").astype(str),
             "interaction_id": raw["iid"].fillna("").astype(str),
         }
@@ -444,12 +428,7 @@ def next_badge(progress: list[dict]) -> dict | None:
 
 
 def _agent_scopes(session: Session, agent_id: int) -> tuple[Agent, Scope, Scope] | None:
-    row = session.exec(
-        select(Agent, Team, Site)
-        .join(Team, Team.id == Agent.team_id)
-        .join(Site, Site.id == Team.site_id)
-        .where(Agent.id == agent_id)
-    ).first()
+    row = agent_home(session=session, agent_id=agent_id)
     if row is None:
         return None
     agent, team, site = row

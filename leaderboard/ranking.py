@@ -48,14 +48,27 @@ RANK_COLUMNS = (
 )
 
 # Scores are compared after rounding so float noise never splits a tie.
-_TIE_DECIMALS = 9
+TIE_DECIMALS = 9
+
+
+def score_from_sums(star_sum, n, *, prior_mean, prior_weight: float):
+    """(Σstars + m·C) ÷ (n + m): THE fair score, on scalars, numpy arrays or pandas Series.
+
+    Written on the star sum (not n·avg) so every caller gets the same float bits.
+    """
+    return (star_sum + prior_weight * prior_mean) / (n + prior_weight)
 
 
 def fair_score(n: float, avg: float, *, prior_weight: float, prior_mean: float) -> float:
     """(n·avg + m·C) ÷ (n + m); the prior mean alone when there are no ratings."""
     if n + prior_weight <= 0:
         return float("nan")
-    return (n * avg + prior_weight * prior_mean) / (n + prior_weight)
+    return score_from_sums(n * avg, n, prior_mean=prior_mean, prior_weight=prior_weight)
+
+
+def tie_key(score):
+    """The score as compared for ties (rounded to TIE_DECIMALS); scalars, arrays or Series."""
+    return np.round(score, TIE_DECIMALS)
 
 
 def prior_mean(sums: pd.DataFrame) -> float:
@@ -86,7 +99,7 @@ def add_measures(sums: pd.DataFrame, *, prior_weight: float, prior: float) -> pd
     with np.errstate(divide="ignore", invalid="ignore"):
         avg = np.where(n > 0, v["star_sum"] / n, np.nan)
         # An agent with no ratings sits exactly at the prior (kept as NaN when C is unknown).
-        score = (v["star_sum"] + prior_weight * c) / (n + prior_weight)
+        score = score_from_sums(v["star_sum"], n, prior_mean=c, prior_weight=prior_weight)
     return out.assign(
         avg_stars=avg,
         score=score,
@@ -104,7 +117,7 @@ def assign_ranks(frame: pd.DataFrame, *, name_column: str, min_ratings: int) -> 
     the ranked rows (most ratings first), with no rank.
     """
     provisional = (frame["ratings"] < min_ratings).to_numpy()
-    tie_score = frame["score"].round(_TIE_DECIMALS).to_numpy(dtype="float64")
+    tie_score = tie_key(frame["score"]).to_numpy(dtype="float64")
     # One stable sort: ranked rows first (score desc, ratings desc, name), then provisional ones.
     keys = pd.DataFrame(
         {
@@ -126,6 +139,39 @@ def assign_ranks(frame: pd.DataFrame, *, name_column: str, min_ratings: int) -> 
     rank[n_ranked:] = pd.NA
     out["rank"] = rank
     return out
+
+
+def rank_within_groups(
+    sums: pd.DataFrame, *, group_by: list[str], prior_weight: float, min_ratings: int, name_column: str = "agent"
+) -> pd.DataFrame:
+    """``assign_ranks`` of ``rank_table`` applied to every group at once (e.g. per team, per team-week).
+
+    Prior C = the group's mean stars; score desc, then ratings desc, then name;
+    ties share a rank; fewer than ``min_ratings`` ratings: provisional, no rank.
+    Vectorised because calling rank_table per group costs ~25 ms a group.
+    ``sums`` has ``group_by`` columns, ``name_column``, ratings and star_sum; adds
+    score, tie (the compared score), rank (Int64) and ranked (ranked rows in the group).
+    """
+    df = sums.copy()
+    df["ratings"] = df["ratings"].astype("int64")
+    df["star_sum"] = df["star_sum"].astype("int64")
+    groups = df.groupby(group_by)
+    prior = groups["star_sum"].transform("sum") / groups["ratings"].transform("sum")
+    df["score"] = score_from_sums(df["star_sum"], df["ratings"], prior_mean=prior, prior_weight=prior_weight)
+    df["tie"] = tie_key(df["score"])
+    ranked = df[df["ratings"] >= min_ratings].copy()
+    ranked["_name"] = ranked[name_column].astype(str).str.casefold()
+    ranked = ranked.sort_values(
+        [*group_by, "tie", "ratings", "_name"],
+        ascending=[*[True] * len(group_by), False, False, True],
+        kind="mergesort",
+    )
+    ranked["_pos"] = ranked.groupby(group_by).cumcount() + 1
+    ranked["rank"] = ranked.groupby([*group_by, "tie", "ratings"])["_pos"].transform("min")
+    df["rank"] = ranked["rank"].reindex(df.index).astype("Int64")
+    size = ranked.groupby(group_by).size().rename("ranked")
+    df["ranked"] = df[group_by].merge(size, left_on=group_by, right_index=True, how="left")["ranked"].fillna(0).astype("int64").to_numpy()
+    return df
 
 
 def rank_table(
@@ -173,7 +219,7 @@ def ratings_to_pass(*, n: int, star_sum: int, target_score: float, prior_weight:
     if target_score >= 5:
         return None
     for extra in range(0, 10_000):
-        score = (star_sum + 5 * extra + prior_weight * prior) / (n + extra + prior_weight)
-        if score > target_score + 10**-_TIE_DECIMALS:
+        score = score_from_sums(star_sum + 5 * extra, n + extra, prior_mean=prior, prior_weight=prior_weight)
+        if score > target_score + 10**-TIE_DECIMALS:
             return extra
     return None

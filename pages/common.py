@@ -97,7 +97,7 @@ def ensure_demo_data() -> bool:
     guard = _seed_guard(settings.database_url)
     if guard.populated:
         return False
-    from db import seed
+    from leaderboard import demo as seed
 
     engine = get_engine()
     with guard.lock:

@@ -331,7 +331,7 @@ if counts["agents"] == 0:
     st.subheader("Demo data")
     st.markdown("The database is empty. Seed a demo contact center (sites, teams, agents and a few weeks of ratings) to look around.")
     if st.button("Seed demo data", key="data_seed", icon=":material/auto_awesome:"):
-        from db import seed
+        from leaderboard import demo as seed
 
         with st.spinner("Seeding demo data…"):
             seed.seed_demo(engine=common.get_engine())

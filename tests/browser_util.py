@@ -189,7 +189,7 @@ def stop_server(server: StreamlitServer, *, grace: float = 10.0) -> None:
 def seed_database(path: Path, *, seed: int = 7) -> str:
     """A SQLite file at ``path`` holding the deterministic demo data; returns its URL."""
     from db.engine import make_engine
-    from db.seed import seed_demo
+    from leaderboard.demo import seed_demo
 
     url = f"sqlite:///{path}"
     engine = make_engine(url)

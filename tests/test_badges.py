@@ -7,16 +7,18 @@ import itertools
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 import pytest
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from db import accounts
 from db.models import Agent, AuditLog, Badge, BadgeAward, Interaction, Rating, RatingTag, RecoveryCase, Site, Team, User
-from leaderboard import badges
+from leaderboard import badge_rules, badges
 from leaderboard.badges import BadgeError
 from leaderboard.board import build_board
+from leaderboard.demo import seed_demo
 from leaderboard.periods import custom_period
 from leaderboard.settings import Settings
 
@@ -517,3 +519,74 @@ def test_empty_floor_awards_nothing_and_progress_starts_at_zero(session):
     assert labels["fcr_champion"] == "0 / 20 answers this month"
     with pytest.raises(BadgeError):
         badges.progress(session=session, agent_id=10_000, now=NOW)
+
+
+# --- one definition per badge: the text agents read comes from the numbers evaluation uses ----------
+
+
+@pytest.mark.parametrize(
+    "rule, numbers",
+    [
+        (badge_rules.STREAK_10, {"length": "10 ratings of 5★ in a row"}),
+        (badge_rules.RATINGS_100, {"count": "at your 100th rating"}),
+        (badge_rules.RATINGS_500, {"count": "at your 500th rating"}),
+        (badge_rules.PERFECT_WEEK, {"min_ratings": "at least 5 ratings"}),
+        (badge_rules.FCR_CHAMPION, {"min_answers": "at least 20 answers", "period": "completed calendar month"}),
+        (badge_rules.RECOVERY_HERO, {"cases": "when 3 service recovery cases", "min_followup_stars": "4★ or more"}),
+        (badge_rules.MOST_IMPROVED, {"min_gain": "above zero"}),
+    ],
+    ids=lambda v: getattr(v, "code", ""),
+)
+def test_each_badges_text_states_its_numbers(rule, numbers):
+    for field, phrase in numbers.items():
+        assert phrase in rule.criteria, (field, rule.criteria)
+
+
+@pytest.mark.parametrize(
+    "rule, change, phrase",
+    [
+        (badge_rules.STREAK_10, {"length": 7}, "7 ratings of 5★ in a row"),
+        (badge_rules.RATINGS_100, {"count": 250}, "at your 250th rating"),
+        (badge_rules.PERFECT_WEEK, {"min_ratings": 8}, "at least 8 ratings"),
+        (badge_rules.FCR_CHAMPION, {"min_answers": 10, "period": "week"}, "with at least 10 answers. Ties share it. Earned once per week"),
+        (badge_rules.RECOVERY_HERO, {"cases": 1}, "when a service recovery case you owned is resolved"),
+        (badge_rules.MOST_IMPROVED, {"min_gain": 0.1}, "the rise must be above 0.1"),
+    ],
+    ids=lambda v: getattr(v, "code", ""),
+)
+def test_changing_a_number_changes_the_text(rule, change, phrase):
+    changed = replace(rule, **change)
+    assert phrase in changed.criteria
+    assert changed.criteria != rule.criteria
+
+
+def test_fcr_champion_text_and_evaluation_use_the_same_period_and_minimum():
+    rule = badge_rules.FCR_CHAMPION
+    assert f"at least {rule.min_answers} answers" in rule.criteria
+    assert f"Earned once per {rule.period}" in rule.criteria
+    assert rule.period in rule.description
+
+
+def test_the_catalogue_reads_the_rules(session):
+    badges.ensure_catalogue(session)
+    stored = {b.code: b for b in session.exec(select(Badge)).all()}
+    for spec in badge_rules.DEFAULT_CATALOGUE:
+        assert (stored[spec.code].name, stored[spec.code].description, stored[spec.code].criteria) == (
+            spec.name, spec.description, spec.criteria
+        )
+
+
+def test_a_badge_period_must_be_week_or_month():
+    with pytest.raises(ValueError, match="week, month"):
+        badge_rules.FcrChampion(period="day")
+
+
+def test_the_demo_seed_awards_automatic_badges_by_the_real_evaluation(engine):
+    """Regression: the seed once had its own copy of the criteria (FCR weekly with 10 answers...)."""
+    seed_demo(engine=engine, seed=3, now=NOW, days=40)
+    with Session(engine) as s:
+        awarded = s.exec(select(BadgeAward.period_key).join(Badge).where(Badge.code == "fcr_champion")).all()
+        # Monthly keys (2026-10), never weekly ones: the rule's period.
+        assert awarded and all(len(k) == 7 and "-W" not in k for k in awarded)
+        again = badges.evaluate(session=s, now=NOW)
+    assert again == []  # the seed left nothing for the real evaluation to add

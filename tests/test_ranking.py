@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -175,3 +176,27 @@ def test_empty_table_is_fine():
     empty = sums_for({})
     table = ranking.rank_table(empty, prior_weight=10, min_ratings=5)
     assert table.empty
+
+
+def test_fair_score_is_one_formula_for_scalars_arrays_and_series():
+    assert ranking.fair_score(4, 5.0, prior_weight=10.0, prior_mean=4.0) == pytest.approx((20 + 40) / 14)
+    stars, n = pd.Series([20, 0]), pd.Series([4, 0])
+    expected = [(20 + 40) / 14, 4.0]
+    assert list(ranking.score_from_sums(stars, n, prior_mean=4.0, prior_weight=10.0)) == pytest.approx(expected)
+    arr = ranking.score_from_sums(np.array([20, 0]), np.array([4, 0]), prior_mean=4.0, prior_weight=10.0)
+    assert list(arr) == pytest.approx(expected)
+    assert ranking.tie_key(pd.Series([0.1 + 0.2]))[0] == ranking.tie_key(0.3)
+
+
+def test_rank_within_groups_matches_rank_table_per_group():
+    sums = pd.concat(
+        [sums_for({"A": [5] * 6, "B": [4] * 6, "C": [5, 5]}).assign(team_id=1),
+         sums_for({"D": [3] * 5, "E": [3] * 5}).assign(team_id=2)],
+        ignore_index=True,
+    )
+    grouped = ranking.rank_within_groups(sums, group_by=["team_id"], prior_weight=10.0, min_ratings=5)
+    for team_id, part in sums.groupby("team_id"):
+        alone = ranking.rank_table(part, prior_weight=10.0, min_ratings=5).set_index("agent")
+        mine = grouped[grouped["team_id"] == team_id].set_index("agent")
+        assert mine["rank"].to_dict() == alone["rank"].reindex(mine.index).to_dict()
+        assert list(mine["score"].round(9)) == list(alone["score"].reindex(mine.index).round(9))

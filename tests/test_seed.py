@@ -32,7 +32,9 @@ from db.models import (
     Team,
     User,
 )
-from db.seed import ensure_seeded, is_empty, seed_demo
+from db.seed import DEMO_PASSWORD
+from leaderboard.auth import verify_password
+from leaderboard.demo import ensure_seeded, is_empty, seed_demo
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 23, 12, 0)
@@ -174,9 +176,6 @@ def test_users_and_accounts(seeded):
     linked = [a for a in seeded["agents"] if a[3] is not None]
     assert 3 <= len(linked) <= roles["agent"]
     # Every demo account signs in with the demo password (argon2-hashed).
-    from db.seed import DEMO_PASSWORD
-    from leaderboard.auth import verify_password
-
     hashes = {password_hash for _, _, password_hash in seeded["users"]}
     assert all(h.startswith("$argon2id$") for h in hashes)
     assert verify_password(next(iter(hashes)), DEMO_PASSWORD)

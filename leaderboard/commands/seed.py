@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlmodel import SQLModel
 
-from db.seed import DEFAULT_DAYS, DEFAULT_SEED, is_empty, seed_demo
+from leaderboard.demo import DEFAULT_DAYS, DEFAULT_SEED, is_empty, seed_demo
 from leaderboard.cli import UserError
 from leaderboard.commands.common import add_db_argument, engine_for, settings_for
 
