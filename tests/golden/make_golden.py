@@ -25,7 +25,7 @@ DEMO_CASES = [
     ("demo_month", ["--period", "2026-10-01..2026-10-31", "--tz", "Asia/Manila"]),
     ("demo_all", ["--period", "all"]),
     ("demo_custom", ["--period", "2026-10-01..2026-11-20"]),
-    ("demo_manila_last30", ["--period", "last30", "--site", "Manila"]),
+    ("demo_manila_last30", ["--period", "2026-10-27..2026-11-25", "--site", "Manila"]),
     ("demo_team_week", ["--period", "2026-11-16..2026-11-22", "--team", "Manila/Bayanihan"]),
 ]
 GEN_CASES = [
