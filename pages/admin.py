@@ -17,10 +17,10 @@ from db import accounts, queries
 from db.models import ROLES
 from leaderboard.auth import MIN_PASSWORD_LENGTH, ROLE_LABELS, AuthError
 from leaderboard.settings import Settings, get_settings
-from pages import access, common
+from pages import access, common, nav
 from pages.common import md
 
-common.guard_page()
+nav.enter()
 viewer = access.require_viewer(roles=("admin",))
 
 FLASH = "adm_flash"  # (tab, kind, message) left by an action for the next run

@@ -20,10 +20,10 @@ from leaderboard import badges
 from leaderboard.auth import Viewer
 from leaderboard.me import badge_icon
 from leaderboard.periods import local_date, week_key, zone
-from pages import access, common
+from pages import access, common, nav
 from pages.common import md
 
-common.guard_page()
+nav.enter()
 viewer = access.require_viewer(roles=("leader", "manager", "admin"))
 
 TTL_SECONDS = 60

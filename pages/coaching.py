@@ -29,10 +29,10 @@ from leaderboard.auth import Viewer
 from leaderboard.coaching import CoachingError
 from leaderboard.periods import PERIODS, local_date, local_midnight_utc, resolve_period, week_key, zone
 from leaderboard.settings import get_settings
-from pages import access, common
+from pages import access, common, nav
 from pages.common import md
 
-common.guard_page()
+nav.enter()
 viewer = access.require_viewer(roles=("leader", "manager", "admin"))
 
 settings = get_settings()

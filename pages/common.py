@@ -94,34 +94,6 @@ def ensure_demo_data() -> bool:
     return seeded
 
 
-def leave_pages_folder_mode() -> None:
-    """Run app.py around this page when Streamlit ran the page straight from the pages/ folder.
-
-    On a fresh server whose first request names a page (/leaderboard, /wall: a
-    bookmark after a restart), Streamlit 1.67 runs pages/<name>.py as an
-    old-style folder page, without app.py: no page config, a menu of file names
-    (common, app…), and it stays so until some session opens "/". (AppTest does
-    the same on every run.) Running app.py here, in the same script run, gives
-    the page its frame and menu; its st.navigation picks this same page (same
-    url_path) and runs it, and widget clicks of this run are not lost, as they
-    would be with st.rerun().
-    """
-    from streamlit.runtime.pages_manager import PagesManager
-
-    if not PagesManager.uses_pages_directory:
-        return
-    import runpy
-
-    runpy.run_path(str(APP_PATH), run_name="__main__")
-    st.stop()
-
-
-def guard_page() -> None:
-    """First lines of every page: come in through app.py, and have data to show."""
-    leave_pages_folder_mode()
-    ensure_demo_data()
-
-
 def data_version() -> tuple:
     """A cheap fingerprint of the data (max ids and counts), part of every cache key."""
     with Session(get_engine()) as session:

@@ -9,7 +9,7 @@ import streamlit as st
 from db import mapping as maps
 from db.ingest import ALL_COLUMNS, COLUMNS, MAX_KEPT_ERRORS
 from leaderboard.settings import get_settings
-from pages import access, common
+from pages import access, common, nav
 from pages.common import md
 
 SAMPLE = common.APP_PATH.parent / "examples" / "ratings_sample.csv"
@@ -24,7 +24,7 @@ ERROR_COLUMNS = {
     "reason": st.column_config.TextColumn("Reason", width="large"),
 }
 
-common.guard_page()
+nav.enter()
 viewer = access.require_viewer(roles=("manager", "admin"))
 settings = get_settings()
 url = common.database_url()

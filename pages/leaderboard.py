@@ -14,10 +14,10 @@ from db.queries import ScopeError
 from leaderboard import charts
 from leaderboard.periods import PeriodError
 from leaderboard.settings import get_settings
-from pages import access, common
+from pages import access, common, nav
 from pages.common import md
 
-common.guard_page()
+nav.enter()
 viewer = access.require_viewer()
 settings = get_settings()
 url = common.database_url()

@@ -23,10 +23,10 @@ from leaderboard.charts import STAR_COLOURS
 from leaderboard.periods import local_date, resolve_period
 from leaderboard.recovery import RecoveryError
 from leaderboard.settings import get_settings
-from pages import access, common
+from pages import access, common, nav
 from pages.common import md
 
-common.guard_page()
+nav.enter()
 ROLES = ("leader", "manager", "admin")
 viewer = access.require_viewer(roles=ROLES)
 

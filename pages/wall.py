@@ -16,7 +16,7 @@ from db.models import utcnow
 from leaderboard.periods import zone
 from leaderboard.wall import WallConfig, WallData, celebrations, current_panel, wall_data
 from leaderboard.wall_view import STYLE, celebration_html, panel_html
-from pages import access, common
+from pages import access, common, nav
 from pages.common import database_url, get_engine
 
 CELEBRATION_SECONDS = 8
@@ -112,7 +112,7 @@ def _update_celebrations(url: str, config: WallConfig, data: WallData) -> str:
     return ""
 
 
-common.guard_page()
+nav.enter()
 # A TV opens /wall?display=TOKEN without a person; anyone signed in may open it too.
 viewer = access.display_viewer_from_url() or access.current_viewer()
 if viewer is None:
