@@ -17,7 +17,7 @@ from db import accounts, queries
 from db.models import ROLES
 from leaderboard.auth import MIN_PASSWORD_LENGTH, ROLE_LABELS, AuthError, Viewer
 from leaderboard.settings import Settings, get_settings
-from pages import access, common, nav
+from pages import access, common, loaders, nav
 from pages.common import md
 
 nav.enter()
@@ -203,7 +203,7 @@ def _app_base() -> str:
 # --------------------------------------------------------------------------- the users tab
 
 
-def users_tab(viewer: Viewer, users: pd.DataFrame, agent_names: list[str], options: common.FilterOptions) -> None:
+def users_tab(viewer: Viewer, users: pd.DataFrame, agent_names: list[str], options: loaders.FilterOptions) -> None:
     _show_flash("users")
     counts = users.groupby("role").size() if len(users) else pd.Series(dtype=int)
     st.caption(
@@ -291,7 +291,7 @@ def users_tab(viewer: Viewer, users: pd.DataFrame, agent_names: list[str], optio
 # --------------------------------------------------------------------------- the wall displays tab
 
 
-def displays_tab(displays: pd.DataFrame, options: common.FilterOptions) -> None:
+def displays_tab(displays: pd.DataFrame, options: loaders.FilterOptions) -> None:
     _show_flash("displays")
     once = st.session_state.pop(TOKEN_ONCE, None)
     if once:
@@ -428,7 +428,7 @@ def render() -> None:
         users = pd.DataFrame(accounts.list_users(session=session), columns=list(accounts.USER_COLUMNS))
         displays = pd.DataFrame(accounts.list_displays(session=session), columns=list(accounts.DISPLAY_COLUMNS))
         agent_names = list(queries.agent_directory(session=session)["agent"])
-    options = common.load_filter_options(common.database_url(), common.data_version())
+    options = loaders.load_filter_options(common.database_url(), common.data_version())
 
     st.title("Admin")
     st.caption("Accounts, wall displays, the audit log and settings. Every change here is written to the audit log.")

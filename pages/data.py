@@ -9,7 +9,7 @@ import streamlit as st
 from db import mapping as maps
 from db.ingest import ALL_COLUMNS, COLUMNS, MAX_KEPT_ERRORS
 from leaderboard.settings import get_settings
-from pages import access, common, nav
+from pages import access, common, loaders, nav, uploads
 from pages.common import md
 
 SAMPLE = common.APP_PATH.parent / "examples" / "ratings_sample.csv"
@@ -28,7 +28,7 @@ nav.enter()
 viewer = access.require_viewer(roles=("manager", "admin"))
 settings = get_settings()
 url = common.database_url()
-counts = common.load_counts(url, common.data_version())
+counts = loaders.load_counts(url, common.data_version())
 
 st.title("Data")
 st.caption(
@@ -176,7 +176,7 @@ def _import(upload) -> None:
         st.error(md(too_big), icon=":material/block:")
         return
     data = upload.getvalue()
-    first_look = common.upload_header(data, upload.name)
+    first_look = uploads.upload_header(data, upload.name)
     if first_look.fatal:
         st.error(f"Nothing can be imported: {md(first_look.fatal)}", icon=":material/error:")
         return
@@ -189,7 +189,7 @@ def _import(upload) -> None:
     else:
         st.markdown("**Map the file's columns** (* required)")
         suffix = maps.header_key(list(first_look.header))[-10:]
-        saved = common.saved_mapping_text(first_look.header)
+        saved = uploads.saved_mapping_text(first_look.header)
         toml_upload = st.file_uploader(
             "…or use a mapping file (.toml)", type=["toml"], key="data_mapping_file",
             help="See examples/mappings/README.md for the format",
@@ -232,13 +232,13 @@ def _import(upload) -> None:
                     )
                 if st.button("Save this mapping for files with these columns", key="data_mapping_save",
                              icon=":material/bookmark:"):
-                    common.save_upload_mapping(first_look.header, built)
+                    uploads.save_upload_mapping(first_look.header, built)
                     st.success("Saved: the next file with these columns starts from it.", icon=":material/check_circle:")
 
     if mapping_problem:
         st.warning(md(mapping_problem), icon=":material/warning:")
     else:
-        check = common.dry_run_upload(data, upload.name, mapping_toml)
+        check = uploads.dry_run_upload(data, upload.name, mapping_toml)
         if check.fatal:
             st.error(f"Nothing can be imported: {md(check.fatal)}", icon=":material/error:")
         else:
@@ -266,17 +266,17 @@ def _import(upload) -> None:
         if mapping_problem:
             st.error(f"Nothing was imported: {md(mapping_problem)}", icon=":material/error:")
             return
-        total = max(common.dry_run_upload(data, upload.name, mapping_toml).read, 1)
+        total = max(uploads.dry_run_upload(data, upload.name, mapping_toml).read, 1)
         bar = st.progress(0.0, text="Importing…")
 
         def show(report) -> None:
             bar.progress(min(report.read / total, 1.0), text=f"Importing… {report.read:,} of {total:,} rows")
 
-        report, rejects_csv = common.import_mapped_upload(
+        report, rejects_csv = uploads.import_mapped_upload(
             engine=common.get_engine(), data=data, filename=upload.name, mapping_toml=mapping_toml, progress=show
         )
         bar.empty()
-        common.clear_data_caches()
+        loaders.clear_data_caches()
         if report.fatal:
             st.error(f"Nothing was imported: {md(report.fatal)}", icon=":material/error:")
         else:
@@ -310,7 +310,7 @@ def _import(upload) -> None:
                     st.caption(
                         f"The first {MAX_KEPT_ERRORS:,} problems are listed; the download has every rejected row."
                     )
-                st.dataframe(common.errors_frame(report), key="data_errors", hide_index=True, column_config=ERROR_COLUMNS)
+                st.dataframe(uploads.errors_frame(report), key="data_errors", hide_index=True, column_config=ERROR_COLUMNS)
                 st.download_button(
                     "Download the rejected rows with their reasons (CSV)",
                     data=rejects_csv.encode("utf-8"),
@@ -335,6 +335,6 @@ if counts["agents"] == 0:
 
         with st.spinner("Seeding demo data…"):
             seed.seed_demo(engine=common.get_engine())
-        common.clear_data_caches()
+        loaders.clear_data_caches()
         st.success("Demo data is in. Open the Leaderboard.", icon=":material/check_circle:")
         st.page_link("pages/leaderboard.py", label="Leaderboard", icon=":material/leaderboard:")

@@ -19,7 +19,7 @@ from contextvars import ContextVar
 
 import streamlit as st
 
-from pages import access, common
+from pages import access, loaders
 
 # name (URL path): (title, icon); page files and role menus live in pages/access.py.
 PAGES = {
@@ -50,7 +50,7 @@ def _inside_app():
 def run_app() -> None:
     """The whole app: page config, first-run demo data, the menu for who is signed in, the page."""
     st.set_page_config(page_title="Starboard", layout="wide", page_icon="⭐")
-    common.ensure_demo_data()
+    loaders.ensure_demo_data()
     viewer = access.current_viewer()
     menu = access.MENUS.get(viewer.role, ()) if viewer else ()
     home = menu[0] if menu else "signin"

@@ -294,11 +294,11 @@ def test_agent_names_are_shown_as_plain_cells(db_env, engine):
 
 
 def test_csv_download_has_exactly_the_public_columns(db_env, floor):
-    from pages import common
+    from pages import common, loaders, ranking_tables
     from leaderboard.settings import get_settings
 
-    view = common.load_leaderboard(common.database_url(), ("t",), get_settings(), "all", None, None)
-    rows = list(csv.reader(io.StringIO(common.export_csv(view).decode("utf-8"))))
+    view = loaders.load_leaderboard(common.database_url(), ("t",), get_settings(), "all", None, None)
+    rows = list(csv.reader(io.StringIO(ranking_tables.export_csv(view).decode("utf-8"))))
     assert tuple(rows[0]) == RANK_COLUMNS
     by_agent = {r[1]: dict(zip(rows[0], r)) for r in rows[1:]}
     assert by_agent["Ana Lima"]["rank"] == "1" and by_agent["Ana Lima"]["provisional"] == "false"
