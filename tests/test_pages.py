@@ -424,3 +424,18 @@ def test_no_auto_seed_when_switched_off(db_env, engine):
     no_exception(at)
     with Session(engine) as session:
         assert session.exec(select(Agent)).first() is None
+
+
+# --------------------------------------------------------------------------- a page file opened first
+
+
+def test_a_page_file_run_first_starts_the_app_once_and_keeps_its_query(db_env, floor):
+    """Regression (issue 11): pages/x.py run on its own (a fresh server's first request, and every
+    AppTest run) hands over to app.py's navigation: the page draws once, the URL's filters hold."""
+    at = app(period="last30")
+    at.switch_page("pages/leaderboard.py").run()  # before any run: Streamlit's legacy folder mode
+    no_exception(at)
+    assert [t.value for t in at.title] == ["Leaderboard"]
+    assert at.selectbox(key="lb_period").value == "last30"
+    assert at.query_params["period"] == "last30"
+    assert ranked_agents(at) == ["Ana Lima", "Dora Ilic", "Ben Ong"]
