@@ -16,6 +16,7 @@ import streamlit as st
 from sqlmodel import Session
 
 from db import queries
+from db.models import utcnow
 from leaderboard import badges
 from leaderboard.auth import Viewer
 from leaderboard.me import badge_icon
@@ -73,8 +74,6 @@ def load_recent_praise(url: str, version: tuple, who: Viewer, agent_id: int) -> 
 
 
 def common_now():
-    from db.models import utcnow
-
     return utcnow()
 
 
