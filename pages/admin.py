@@ -13,13 +13,12 @@ from sqlmodel import Session
 
 from db import accounts, queries
 from db.models import ROLES
-from leaderboard.auth import MIN_PASSWORD_LENGTH, ROLE_LABELS, AuthError
+from leaderboard.auth import MIN_PASSWORD_LENGTH, ROLE_LABELS, AuthError, Viewer
 from leaderboard.settings import get_settings, is_default, settings_table, shown_value
-from pages import access, common
+from pages import access, common, loaders, nav
 from pages.common import md
 
-common.guard_page()
-viewer = access.require_viewer(roles=("admin",))
+nav.enter()
 
 FLASH = "adm_flash"  # (tab, kind, message) left by an action for the next run
 TOKEN_ONCE = "adm_token_once"  # (display name, token): popped by the very run that shows it
@@ -183,23 +182,10 @@ def _app_base() -> str:
     return url[: -len("/admin")] if url.endswith("/admin") else url
 
 
-# --------------------------------------------------------------------------- page
+# --------------------------------------------------------------------------- the users tab
 
-with Session(common.get_engine()) as session:
-    users = pd.DataFrame(accounts.list_users(session=session), columns=list(accounts.USER_COLUMNS))
-    displays = pd.DataFrame(accounts.list_displays(session=session), columns=list(accounts.DISPLAY_COLUMNS))
-    agent_names = list(queries.agent_directory(session=session)["agent"])
-options = common.load_filter_options(common.database_url(), common.data_version())
 
-st.title("Admin")
-st.caption("Accounts, wall displays, the audit log and settings. Every change here is written to the audit log.")
-
-users_tab, displays_tab, audit_tab, settings_tab = st.tabs(
-    [":material/group: Users", ":material/tv: Wall displays", ":material/receipt_long: Audit log", ":material/tune: Settings"]
-)
-
-# ---- users
-with users_tab:
+def users_tab(viewer: Viewer, users: pd.DataFrame, agent_names: list[str], options: loaders.FilterOptions) -> None:
     _show_flash("users")
     counts = users.groupby("role").size() if len(users) else pd.Series(dtype=int)
     st.caption(
@@ -284,8 +270,10 @@ with users_tab:
         "`python -m leaderboard users …`."
     )
 
-# ---- wall displays
-with displays_tab:
+# --------------------------------------------------------------------------- the wall displays tab
+
+
+def displays_tab(displays: pd.DataFrame, options: loaders.FilterOptions) -> None:
     _show_flash("displays")
     once = st.session_state.pop(TOKEN_ONCE, None)
     if once:
@@ -339,8 +327,10 @@ with displays_tab:
             st.button("Revoke", key="adm_revoke", on_click=_revoke_display, icon=":material/link_off:")
             st.caption("The TV shows a sign-in screen at its next refresh. Make a new display to replace it.")
 
-# ---- audit log
-with audit_tab:
+# --------------------------------------------------------------------------- the audit log tab
+
+
+def audit_tab() -> None:
     a1, a2, a3 = st.columns([1.2, 1.6, 0.8], vertical_alignment="bottom")
     action = a1.selectbox("Action", ["", *AUDIT_ACTIONS], format_func=lambda a: a or "Every action", key="adm_audit_action")
     search = a2.text_input("Actor, target or detail contains", key="adm_audit_search")
@@ -370,8 +360,10 @@ with audit_tab:
         },
     )
 
-# ---- settings
-with settings_tab:
+# --------------------------------------------------------------------------- the settings tab
+
+
+def settings_tab() -> None:
     st.info(
         "Read-only. Settings come from environment variables: set the variable named below "
         "where the server starts and restart it to change one.",
@@ -406,3 +398,33 @@ with settings_tab:
         "Streamlit's own options (port, theme, upload size) live in `.streamlit/config.toml` and "
         "`STREAMLIT_…` environment variables."
     )
+
+
+# --------------------------------------------------------------------------- the page
+
+
+def render() -> None:
+    viewer = access.require_viewer(roles=("admin",))
+    with Session(common.get_engine()) as session:
+        users = pd.DataFrame(accounts.list_users(session=session), columns=list(accounts.USER_COLUMNS))
+        displays = pd.DataFrame(accounts.list_displays(session=session), columns=list(accounts.DISPLAY_COLUMNS))
+        agent_names = list(queries.agent_directory(session=session)["agent"])
+    options = loaders.load_filter_options(common.database_url(), common.data_version())
+
+    st.title("Admin")
+    st.caption("Accounts, wall displays, the audit log and settings. Every change here is written to the audit log.")
+
+    tabs = st.tabs(
+        [":material/group: Users", ":material/tv: Wall displays", ":material/receipt_long: Audit log", ":material/tune: Settings"]
+    )
+    with tabs[0]:
+        users_tab(viewer, users, agent_names, options)
+    with tabs[1]:
+        displays_tab(displays, options)
+    with tabs[2]:
+        audit_tab()
+    with tabs[3]:
+        settings_tab()
+
+
+render()

@@ -16,14 +16,15 @@ import streamlit as st
 from sqlmodel import Session
 
 from db import queries
+from db.models import utcnow
 from leaderboard import badges
 from leaderboard.auth import Viewer
 from leaderboard.me import badge_icon
 from leaderboard.periods import local_date, week_key, zone
-from pages import access, common
+from pages import access, common, nav
 from pages.common import md
 
-common.guard_page()
+nav.enter()
 viewer = access.require_viewer(roles=("leader", "manager", "admin"))
 
 TTL_SECONDS = 60
@@ -73,8 +74,6 @@ def load_recent_praise(url: str, version: tuple, who: Viewer, agent_id: int) -> 
 
 
 def common_now():
-    from db.models import utcnow
-
     return utcnow()
 
 

@@ -15,7 +15,8 @@ Markdown; every other piece of user text goes through ``common.md``.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from functools import partial
 
 import pandas as pd
@@ -29,14 +30,10 @@ from leaderboard.auth import Viewer
 from leaderboard.coaching import CoachingError
 from leaderboard.periods import PERIODS, local_date, local_midnight_utc, resolve_period, week_key, zone
 from leaderboard.settings import get_settings
-from pages import access, common
+from pages import access, common, nav
 from pages.common import md
 
-common.guard_page()
-viewer = access.require_viewer(roles=("leader", "manager", "admin"))
-
-settings = get_settings()
-url = common.database_url()
+nav.enter()
 
 TABS = ("Prompts", "Team", "Agent", "Digest", "Training")
 QUEUE_PAGE = 10
@@ -94,7 +91,7 @@ def load_training(url: str, who: Viewer, version: tuple) -> pd.DataFrame:
 def load_weekly_given(url: str, who: Viewer, team_id: int, author_id: int, version: tuple) -> pd.DataFrame:
     with Session(common.get_engine()) as session:
         return ratios.weekly_ratios(
-            session=session, by="leader", weeks=8, team_id=team_id, ids=[author_id], viewer=who, settings=settings
+            session=session, by="leader", weeks=8, team_id=team_id, ids=[author_id], viewer=who, settings=get_settings()
         )
 
 
@@ -400,419 +397,541 @@ def feedback_card(row: dict, *, tz, agent_id: int, agent: str, prefix: str, show
                 type="primary" if stars <= 3 else "secondary", on_click=open_note, args=(*args, "criticism"), kwargs=extra,
             )
 
+# --------------------------------------------------------------------------- the team at the desk
 
-# --------------------------------------------------------------------------- the team
 
-with Session(common.get_engine()) as session:
-    teams = coaching_store.team_frame(session=session, viewer=viewer)
+@dataclass(frozen=True)
+class Desk:
+    """What every tab reads: the viewer, the team picked, its clock and this week's figures."""
 
-head_col, team_col = st.columns([3, 1.3], vertical_alignment="bottom")
-head_col.title("Coaching")
-if teams.empty:
-    st.info(
-        "You do not lead a team yet, so there is nobody to coach here. An admin can make you a team's leader.",
-        icon=":material/group_off:",
-    )
-    st.stop()
+    viewer: Viewer
+    url: str
+    version: tuple
+    team: dict
+    team_id: int
+    tz: object
+    now: datetime
+    today: date
+    author_id: int
+    is_me: bool
+    leader_name: str
+    ratio: dict
+    table: pd.DataFrame
+    individual: pd.DataFrame
+    team_prompts: pd.DataFrame
 
-labels = team_labels(teams)
-problem = None
-wanted = st.query_params.get("team")
-if wanted is not None and wanted != st.session_state.get(URL_SEEN_KEY):
-    found = match_team(wanted, teams, labels)
-    if found is None:
-        problem = wanted
-    else:
-        st.session_state[TEAM_KEY] = found
-if st.session_state.get(TEAM_KEY) not in labels:
-    own = [t for t in labels if t in viewer.team_ids]
-    st.session_state[TEAM_KEY] = own[0] if own else next(iter(labels))
-team_info = {int(r["team_id"]): r for r in teams.to_dict("records")}
-many_sites = teams["site"].nunique() > 1
-if len(labels) > 1:
-    team_col.selectbox(
-        "Team",
-        list(labels),
-        key=TEAM_KEY,
-        format_func=lambda t: f"{team_info[t]['team']} · {team_info[t]['site']}" if many_sites else team_info[t]["team"],
-    )
-team_id = int(st.session_state[TEAM_KEY])
-team = team_info[team_id]
-if st.query_params.get("team") != labels[team_id]:
-    st.query_params["team"] = labels[team_id]
-st.session_state[URL_SEEN_KEY] = labels[team_id]
+    @property
+    def agent_names(self) -> dict[int, str]:
+        return dict(zip(self.table["agent_id"].astype(int), self.table["agent"].astype(str)))
 
-tz = zone(team["timezone"])
-now = utcnow()
-today = local_date(now, tz)
-leader_id = int(team["leader_id"]) if pd.notna(team["leader_id"]) else None
-author_id = leader_id if leader_id is not None else viewer.user_id
-is_me = author_id == viewer.user_id
-leader_name = team["leader"] if isinstance(team["leader"], str) and team["leader"] else "nobody yet"
-if leader_id == viewer.user_id:
-    led_by = "led by you"
-elif leader_id is None:
-    led_by = "no team leader yet"
-else:
-    led_by = f"led by {md(leader_name)}"
-st.caption(f"**{md(team['team'])}** · {md(team['site'])} · {led_by} · week {week_key(today)} · times in {md(tz.key)}")
-if problem is not None:
-    st.warning(
-        f"There is no team “{md(problem)}” among the teams you coach, so here is {md(team['team'])}.",
-        icon=":material/travel_explore:",
-    )
+    @property
+    def agent_by_name(self) -> dict[str, int]:
+        return {name: agent_id for agent_id, name in self.agent_names.items()}
 
-message = st.session_state.pop(FLASH_KEY, None)
-if message:
-    level, text = message
-    {"success": st.success, "warning": st.warning}.get(level, st.info)(
-        text, icon={"success": ":material/check_circle:", "warning": ":material/warning:"}.get(level, ":material/info:")
-    )
 
-version = common.data_version()
-# The rules read ratings and notes: key their run on the leading fields of the version (ratings,
-# awards, notes), not on the prompt and audit ids a run (or a Done, a Dismiss) itself moves.
-generate_for_team(url, team_id, tuple(version[:4]))
-version = common.data_version()
-
-with Session(common.get_engine(), expire_on_commit=False) as session:
-    queue = coaching.open_prompts(session=session, viewer=viewer, team_id=team_id, now=now)
-    ratio = coaching.given_ratio(session=session, viewer=viewer, team_id=team_id, author_id=author_id, now=now)
-table = load_team_table(url, viewer, team_id, version)
-individual = queue[queue["kind"] != "training"].reset_index(drop=True)
-team_prompts = queue[queue["kind"] == "training"].reset_index(drop=True)
-
-# ---- headline
-m1, m2, m3, m4 = st.columns(4)
-if ratio["label"]:
-    ratio_value = ratio["label"]
-elif ratio["praise"]:
-    ratio_value = f"{ratio['praise']} : 0"
-else:
-    ratio_value = "–"
-m1.metric(
-    "Your ratio this week" if is_me else "Leader's ratio this week",
-    ratio_value,
-    delta=ratio["status"],
-    delta_color=STATUS_COLOUR.get(ratio["status"], "gray"),
-    delta_arrow="off",
-    border=True,
-    help=(
-        f"Praise : criticism in the notes {'you' if is_me else md(leader_name)} gave {md(team['team'])} this week: "
-        f"{ratio['praise']} praise, {ratio['criticism']} criticism. "
-        f"Aim for {ratio['target']}: great agents who hear only criticism leave."
-    ),
-)
-m2.metric(
-    "Open prompts",
-    f"{len(individual)}",
-    delta=f"+ {len(team_prompts)} training topic{'s' if len(team_prompts) != 1 else ''}" if len(team_prompts) else None,
-    delta_color="violet",
-    delta_arrow="off",
-    border=True,
-    help="Who to praise or coach now, highest priority first",
-)
-coached = int(((table["praise"] + table["criticism"]) > 0).sum()) if len(table) else 0
-m3.metric(
-    "Coached this week",
-    f"{coached} of {len(table)}",
-    border=True,
-    help="Agents who received at least one note this week. Coach everyone, most of all those closest to the top.",
-)
-m4.metric(
-    "Ratings this week",
-    f"{int(table['ratings_this_week'].sum()) if len(table) else 0:,}",
-    border=True,
-    help="Customer ratings of the team's agents since Monday (site time)",
-)
-
-if len(table) == 0:
-    st.info(f"{md(team['team'])} has no active agents yet.", icon=":material/group_off:")
-    st.stop()
-
-agent_names = dict(zip(table["agent_id"].astype(int), table["agent"].astype(str)))
-agent_by_name = {name: agent_id for agent_id, name in agent_names.items()}
-
-if st.session_state.get(NOTE_KEY):
-    note_dialog(team_id, author_id)
-
-tabs = st.tabs(list(TABS), key="tab", on_change="rerun", bind="query-params")
-prompts_tab, team_tab, agent_tab, digest_tab, training_tab = tabs
-
-# ---- prompts
-with prompts_tab:
-    if prompts_tab.open is not False:
-        queue_col, side_col = st.columns([2.3, 1], gap="large")
-        with queue_col:
-            counts = individual["kind"].value_counts().to_dict()
-            kinds = ["all", *[k for k in KIND_STYLE if k != "training" and counts.get(k)]]
-            if st.session_state.get("co_kind") not in kinds:
-                st.session_state["co_kind"] = "all"
-            bar = st.container(horizontal=True, vertical_alignment="bottom", gap="small")
-            shown_kind = bar.segmented_control(
-                "Show",
-                kinds,
-                key="co_kind",
-                required=True,
-                format_func=lambda k: f"All {len(individual)}" if k == "all" else f"{KIND_STYLE[k][0]} {counts.get(k, 0)}",
-                label_visibility="collapsed",
-            )
-            bar.space("stretch")
-            bar.button(
-                "Refresh prompts", key="co_refresh", icon=":material/refresh:", type="tertiary",
-                on_click=on_refresh, args=(team_id,), help="Run the coaching rules now for new ratings",
-            )
-            pick = individual if shown_kind in (None, "all") else individual[individual["kind"] == shown_kind]
-            if pick.empty:
-                st.success(
-                    "All caught up: nothing waits for you. New prompts appear here as ratings come in.",
-                    icon=":material/done_all:",
-                )
-            limit = st.session_state.get("co_queue_n", QUEUE_PAGE)
-            for row in pick.head(limit).to_dict("records"):
-                prompt_card(row, tz=tz, team_id=team_id, author_id=author_id)
-            if len(pick) > limit:
-                st.button(
-                    f"Show {min(QUEUE_PAGE, len(pick) - limit)} more of {len(pick) - limit}", key="co_more",
-                    icon=":material/expand_more:", on_click=more, args=("co_queue_n", QUEUE_PAGE), width="stretch",
-                )
-        with side_col:
-            st.markdown("#### " + ("Your ratio by week" if is_me else "Leader's ratio by week"))
-            weekly = load_weekly_given(url, viewer, team_id, author_id, version)
-            st.altair_chart(
-                charts_coaching.ratio_trend_chart(weekly, target=settings.ratio_target, height=260), key="co_ratio_trend"
-            )
-            st.caption("Praise per criticism given to the team each week. A hollow triangle: praise and no criticism.")
-            st.markdown("#### Notes given this week")
-            week_start = local_midnight_utc(today - timedelta(days=today.weekday()), tz)
-            with Session(common.get_engine()) as session:
-                given = coaching.notes_history(
-                    session=session, viewer=viewer, team_id=team_id, author_id=author_id, since=week_start, limit=50
-                )
-            if given.empty:
-                st.caption("No notes yet this week. A “Done” on a prompt logs one.")
-            else:
-                note_list(given, tz, show_agent=True, height=420 if len(given) > 5 else "content")
-
-# ---- team
-with team_tab:
-    if team_tab.open is not False:
-        st.subheader(f"{md(team['team'])} this week")
-        st.caption("Pick a row to open the agent's drill-down. Ratios are the notes each agent received this week.")
-        view = pd.DataFrame(
-            {
-                "rank": table["rank"].astype("Int64"),
-                "agent": table["agent"].astype(str),
-                "score": pd.to_numeric(table["score"], errors="coerce").astype("float64"),
-                "avg_stars": pd.to_numeric(table["avg_stars"], errors="coerce").astype("float64"),
-                "ratings": table["ratings_this_week"].astype("int64"),
-                "praise": table["praise"].astype("int64"),
-                "criticism": table["criticism"].astype("int64"),
-                "ratio": [lab or "–" for lab in table["ratio_received"]],
-                "status": table["ratio_status"].astype(str),
-                "last_coached": local_series(table["last_coached"].astype("datetime64[ns]"), tz),
-            }
+def pick_team(viewer: Viewer, teams: pd.DataFrame, team_col) -> tuple[dict, str | None]:
+    """The team shown (from the URL, else the last pick, else the viewer's own) and a URL team that matched none."""
+    labels = team_labels(teams)
+    problem = None
+    wanted = st.query_params.get("team")
+    if wanted is not None and wanted != st.session_state.get(URL_SEEN_KEY):
+        found = match_team(wanted, teams, labels)
+        if found is None:
+            problem = wanted
+        else:
+            st.session_state[TEAM_KEY] = found
+    if st.session_state.get(TEAM_KEY) not in labels:
+        own = [t for t in labels if t in viewer.team_ids]
+        st.session_state[TEAM_KEY] = own[0] if own else next(iter(labels))
+    team_info = {int(r["team_id"]): r for r in teams.to_dict("records")}
+    many_sites = teams["site"].nunique() > 1
+    if len(labels) > 1:
+        team_col.selectbox(
+            "Team",
+            list(labels),
+            key=TEAM_KEY,
+            format_func=lambda t: f"{team_info[t]['team']} · {team_info[t]['site']}" if many_sites else team_info[t]["team"],
         )
-        status_css = {
-            ratios.ON_TARGET: "color: #46A758; font-weight: 600",
-            ratios.BELOW_TARGET: "color: #FF6B6B; font-weight: 600",
-            ratios.NO_CRITICISM: "color: #F5B700",
-            ratios.NO_NOTES: "color: #8A96AA",
+    team_id = int(st.session_state[TEAM_KEY])
+    if st.query_params.get("team") != labels[team_id]:
+        st.query_params["team"] = labels[team_id]
+    st.session_state[URL_SEEN_KEY] = labels[team_id]
+    return team_info[team_id], problem
+
+
+def show_flash() -> None:
+    message = st.session_state.pop(FLASH_KEY, None)
+    if message:
+        level, text = message
+        {"success": st.success, "warning": st.warning}.get(level, st.info)(
+            text, icon={"success": ":material/check_circle:", "warning": ":material/warning:"}.get(level, ":material/info:")
+        )
+
+
+def open_desk(viewer: Viewer) -> Desk:
+    """The title, the team picker and caption, the last action's message, and the team's data (or a stop)."""
+    with Session(common.get_engine()) as session:
+        teams = coaching_store.team_frame(session=session, viewer=viewer)
+
+    head_col, team_col = st.columns([3, 1.3], vertical_alignment="bottom")
+    head_col.title("Coaching")
+    if teams.empty:
+        st.info(
+            "You do not lead a team yet, so there is nobody to coach here. An admin can make you a team's leader.",
+            icon=":material/group_off:",
+        )
+        st.stop()
+    team, problem = pick_team(viewer, teams, team_col)
+    team_id = int(team["team_id"])
+
+    tz = zone(team["timezone"])
+    now = utcnow()
+    today = local_date(now, tz)
+    leader_id = int(team["leader_id"]) if pd.notna(team["leader_id"]) else None
+    author_id = leader_id if leader_id is not None else viewer.user_id
+    leader_name = team["leader"] if isinstance(team["leader"], str) and team["leader"] else "nobody yet"
+    if leader_id == viewer.user_id:
+        led_by = "led by you"
+    elif leader_id is None:
+        led_by = "no team leader yet"
+    else:
+        led_by = f"led by {md(leader_name)}"
+    st.caption(f"**{md(team['team'])}** · {md(team['site'])} · {led_by} · week {week_key(today)} · times in {md(tz.key)}")
+    if problem is not None:
+        st.warning(
+            f"There is no team “{md(problem)}” among the teams you coach, so here is {md(team['team'])}.",
+            icon=":material/travel_explore:",
+        )
+    show_flash()
+
+    url = common.database_url()
+    version = common.data_version()
+    # The rules read ratings and notes: key their run on the leading fields of the version (ratings,
+    # awards, notes), not on the prompt and audit ids a run (or a Done, a Dismiss) itself moves.
+    generate_for_team(url, team_id, tuple(version[:4]))
+    version = common.data_version()
+
+    with Session(common.get_engine(), expire_on_commit=False) as session:
+        queue = coaching.open_prompts(session=session, viewer=viewer, team_id=team_id, now=now)
+        ratio = coaching.given_ratio(session=session, viewer=viewer, team_id=team_id, author_id=author_id, now=now)
+    return Desk(
+        viewer=viewer,
+        url=url,
+        version=version,
+        team=team,
+        team_id=team_id,
+        tz=tz,
+        now=now,
+        today=today,
+        author_id=author_id,
+        is_me=author_id == viewer.user_id,
+        leader_name=leader_name,
+        ratio=ratio,
+        table=load_team_table(url, viewer, team_id, version),
+        individual=queue[queue["kind"] != "training"].reset_index(drop=True),
+        team_prompts=queue[queue["kind"] == "training"].reset_index(drop=True),
+    )
+
+
+def headline(desk: Desk) -> None:
+    """Four figures: the leader's ratio, open prompts, agents coached and ratings this week."""
+    ratio, table, team_prompts = desk.ratio, desk.table, desk.team_prompts
+    m1, m2, m3, m4 = st.columns(4)
+    if ratio["label"]:
+        ratio_value = ratio["label"]
+    elif ratio["praise"]:
+        ratio_value = f"{ratio['praise']} : 0"
+    else:
+        ratio_value = "–"
+    m1.metric(
+        "Your ratio this week" if desk.is_me else "Leader's ratio this week",
+        ratio_value,
+        delta=ratio["status"],
+        delta_color=STATUS_COLOUR.get(ratio["status"], "gray"),
+        delta_arrow="off",
+        border=True,
+        help=(
+            f"Praise : criticism in the notes {'you' if desk.is_me else md(desk.leader_name)} gave {md(desk.team['team'])} this week: "
+            f"{ratio['praise']} praise, {ratio['criticism']} criticism. "
+            f"Aim for {ratio['target']}: great agents who hear only criticism leave."
+        ),
+    )
+    m2.metric(
+        "Open prompts",
+        f"{len(desk.individual)}",
+        delta=f"+ {len(team_prompts)} training topic{'s' if len(team_prompts) != 1 else ''}" if len(team_prompts) else None,
+        delta_color="violet",
+        delta_arrow="off",
+        border=True,
+        help="Who to praise or coach now, highest priority first",
+    )
+    coached = int(((table["praise"] + table["criticism"]) > 0).sum()) if len(table) else 0
+    m3.metric(
+        "Coached this week",
+        f"{coached} of {len(table)}",
+        border=True,
+        help="Agents who received at least one note this week. Coach everyone, most of all those closest to the top.",
+    )
+    m4.metric(
+        "Ratings this week",
+        f"{int(table['ratings_this_week'].sum()) if len(table) else 0:,}",
+        border=True,
+        help="Customer ratings of the team's agents since Monday (site time)",
+    )
+
+
+# --------------------------------------------------------------------------- the prompts tab
+
+
+def prompts_tab(desk: Desk) -> None:
+    queue_col, side_col = st.columns([2.3, 1], gap="large")
+    with queue_col:
+        prompt_queue(desk)
+    with side_col:
+        ratio_side(desk)
+
+
+def prompt_queue(desk: Desk) -> None:
+    """The open prompts, filtered by kind, a page at a time."""
+    individual = desk.individual
+    counts = individual["kind"].value_counts().to_dict()
+    kinds = ["all", *[k for k in KIND_STYLE if k != "training" and counts.get(k)]]
+    if st.session_state.get("co_kind") not in kinds:
+        st.session_state["co_kind"] = "all"
+    bar = st.container(horizontal=True, vertical_alignment="bottom", gap="small")
+    shown_kind = bar.segmented_control(
+        "Show",
+        kinds,
+        key="co_kind",
+        required=True,
+        format_func=lambda k: f"All {len(individual)}" if k == "all" else f"{KIND_STYLE[k][0]} {counts.get(k, 0)}",
+        label_visibility="collapsed",
+    )
+    bar.space("stretch")
+    bar.button(
+        "Refresh prompts", key="co_refresh", icon=":material/refresh:", type="tertiary",
+        on_click=on_refresh, args=(desk.team_id,), help="Run the coaching rules now for new ratings",
+    )
+    pick = individual if shown_kind in (None, "all") else individual[individual["kind"] == shown_kind]
+    if pick.empty:
+        st.success(
+            "All caught up: nothing waits for you. New prompts appear here as ratings come in.",
+            icon=":material/done_all:",
+        )
+    limit = st.session_state.get("co_queue_n", QUEUE_PAGE)
+    for row in pick.head(limit).to_dict("records"):
+        prompt_card(row, tz=desk.tz, team_id=desk.team_id, author_id=desk.author_id)
+    if len(pick) > limit:
+        st.button(
+            f"Show {min(QUEUE_PAGE, len(pick) - limit)} more of {len(pick) - limit}", key="co_more",
+            icon=":material/expand_more:", on_click=more, args=("co_queue_n", QUEUE_PAGE), width="stretch",
+        )
+
+
+def ratio_side(desk: Desk) -> None:
+    """The leader's ratio week by week and the notes given this week."""
+    st.markdown("#### " + ("Your ratio by week" if desk.is_me else "Leader's ratio by week"))
+    weekly = load_weekly_given(desk.url, desk.viewer, desk.team_id, desk.author_id, desk.version)
+    st.altair_chart(
+        charts_coaching.ratio_trend_chart(weekly, target=get_settings().ratio_target, height=260), key="co_ratio_trend"
+    )
+    st.caption("Praise per criticism given to the team each week. A hollow triangle: praise and no criticism.")
+    st.markdown("#### Notes given this week")
+    week_start = local_midnight_utc(desk.today - timedelta(days=desk.today.weekday()), desk.tz)
+    with Session(common.get_engine()) as session:
+        given = coaching.notes_history(
+            session=session, viewer=desk.viewer, team_id=desk.team_id, author_id=desk.author_id, since=week_start, limit=50
+        )
+    if given.empty:
+        st.caption("No notes yet this week. A “Done” on a prompt logs one.")
+    else:
+        note_list(given, desk.tz, show_agent=True, height=420 if len(given) > 5 else "content")
+
+
+# --------------------------------------------------------------------------- the team tab
+
+TEAM_STATUS_CSS = {
+    ratios.ON_TARGET: "color: #46A758; font-weight: 600",
+    ratios.BELOW_TARGET: "color: #FF6B6B; font-weight: 600",
+    ratios.NO_CRITICISM: "color: #F5B700",
+    ratios.NO_NOTES: "color: #8A96AA",
+}
+
+
+def team_view(table: pd.DataFrame, tz) -> pd.DataFrame:
+    """The team table's rows as shown: one per agent, times in the site's clock."""
+    return pd.DataFrame(
+        {
+            "rank": table["rank"].astype("Int64"),
+            "agent": table["agent"].astype(str),
+            "score": pd.to_numeric(table["score"], errors="coerce").astype("float64"),
+            "avg_stars": pd.to_numeric(table["avg_stars"], errors="coerce").astype("float64"),
+            "ratings": table["ratings_this_week"].astype("int64"),
+            "praise": table["praise"].astype("int64"),
+            "criticism": table["criticism"].astype("int64"),
+            "ratio": [lab or "–" for lab in table["ratio_received"]],
+            "status": table["ratio_status"].astype(str),
+            "last_coached": local_series(table["last_coached"].astype("datetime64[ns]"), tz),
         }
+    )
+
+
+def team_tab(desk: Desk) -> None:
+    table = desk.table
+    st.subheader(f"{md(desk.team['team'])} this week")
+    st.caption("Pick a row to open the agent's drill-down. Ratios are the notes each agent received this week.")
+    view = team_view(table, desk.tz)
+    st.dataframe(
+        view.style.map(lambda s: TEAM_STATUS_CSS.get(s, ""), subset=["status"]),
+        key="co_team_table",
+        hide_index=True,
+        on_select=partial(open_agent, tuple(int(a) for a in table["agent_id"])),
+        selection_mode="single-row",
+        height=common.table_height(len(view)),
+        column_config={
+            "rank": st.column_config.NumberColumn("#", format="%d", width=44, help="Rank by fair score this week"),
+            "agent": st.column_config.TextColumn("Agent", width="medium"),
+            "score": st.column_config.ProgressColumn(
+                "Fair score", min_value=1.0, max_value=5.0, format="%.2f", width="medium",
+                help="The leaderboard's fair score this week (few ratings pull towards the team average)",
+            ),
+            "avg_stars": st.column_config.NumberColumn("Avg ★", format="%.2f", width=70),
+            "ratings": st.column_config.NumberColumn("Ratings", format="%d", width=72, help="Ratings this week"),
+            "praise": st.column_config.NumberColumn("Praise", format="%d", width=64),
+            "criticism": st.column_config.NumberColumn("Criticism", format="%d", width=76),
+            "ratio": st.column_config.TextColumn("Ratio", width=80, help=f"Praise per criticism received; target {desk.ratio['target']}"),
+            "status": st.column_config.TextColumn("Status", width="small"),
+            "last_coached": st.column_config.DatetimeColumn("Last coached", format="ddd D MMM HH:mm", width="medium"),
+        },
+    )
+    unranked = int(table["rank"].isna().sum())
+    if unranked:
+        st.caption(
+            f"{unranked} agent{'s' if unranked != 1 else ''} without a rank: fewer than {get_settings().min_ratings} "
+            "ratings this week (provisional)."
+        )
+
+
+# --------------------------------------------------------------------------- the agent tab
+
+
+def agent_tab(desk: Desk) -> None:
+    agent_names = desk.agent_names
+    ids = list(agent_names)
+    if st.session_state.get("co_agent") not in ids:
+        st.session_state["co_agent"] = ids[0]
+    pick_col, note_col = st.columns([3, 1], vertical_alignment="bottom")
+    agent_id = int(
+        pick_col.selectbox("Agent", ids, key="co_agent", format_func=lambda a: agent_names.get(a, str(a)))
+    )
+    agent = agent_names[agent_id]
+    note_col.button(
+        "Log a note", key="co_note_new", icon=":material/edit_note:", width="stretch",
+        on_click=open_note, args=(agent_id, agent, "praise"),
+    )
+    agent_metrics(desk, agent_id)
+
+    stream_col, side_col = st.columns([1.5, 1], gap="large")
+    with stream_col:
+        period, tags = feedback_stream(desk, agent_id, agent)
+    with side_col:
+        agent_side(desk, agent_id, agent, period=period, tags=tags)
+
+    st.divider()
+    grow_prep(desk, agent_id, agent)
+
+
+def agent_metrics(desk: Desk, agent_id: int) -> None:
+    me_row = desk.table[desk.table["agent_id"].astype(int) == agent_id].iloc[0]
+    a1, a2, a3, a4 = st.columns(4)
+    a1.metric("Rank this week", f"#{int(me_row['rank'])}" if pd.notna(me_row["rank"]) else "provisional", border=True)
+    a2.metric("Avg ★ this week", common.fmt_number(me_row["avg_stars"], "{:.2f}"), border=True,
+              help=f"{int(me_row['ratings_this_week'])} ratings this week")
+    received = me_row["ratio_received"] or (f"{int(me_row['praise'])} : 0" if me_row["praise"] else "–")
+    a3.metric(
+        "Ratio received this week", received,
+        delta=me_row["ratio_status"], delta_color=STATUS_COLOUR.get(me_row["ratio_status"], "gray"),
+        delta_arrow="off", border=True,
+    )
+    last = me_row["last_coached"]
+    a4.metric(
+        "Last coached", local_text(last, desk.tz, "%a %d %b") if last is not None and pd.notna(last) else "never",
+        border=True,
+    )
+
+
+def feedback_stream(desk: Desk, agent_id: int, agent: str) -> tuple[str, pd.DataFrame]:
+    """One agent's ratings, filtered by period, tag and stars; returns the period and its tag counts."""
+    st.subheader("Feedback")
+    f1, f2 = st.columns(2)
+    period = f1.selectbox("Period", FEEDBACK_PERIODS, key="co_fb_period", format_func=PERIODS.get)
+    start, end = resolve_period(period, tz=desk.tz, now=desk.now).utc_bounds()
+    with Session(common.get_engine()) as session:
+        stream = queries.feedback(session=session, viewer=desk.viewer, agent_id=agent_id, start=start, end=end, limit=500)
+    stream = stream[stream["excluded_cause"].isna()] if len(stream) else stream
+    tags = coaching.tag_breakdown(stream)
+    tag = f2.selectbox(
+        "Tag", ["", *tags["tag"].tolist()], key="co_fb_tag", format_func=lambda t: t or "Any tag",
+    )
+    stars = st.pills(
+        "Stars", [5, 4, 3, 2, 1], selection_mode="multi", key="co_fb_stars", format_func=lambda s: f"{s}★",
+        help="None picked: every rating",
+    )
+    shown = coaching.filter_feedback(stream, stars=stars, tag=tag or None)
+    if shown.empty:
+        st.caption("No ratings match: try a longer period or fewer filters.")
+    limit = st.session_state.get("co_fb_n", FEEDBACK_PAGE)
+    for row in shown.head(limit).to_dict("records"):
+        feedback_card(row, tz=desk.tz, agent_id=agent_id, agent=agent, prefix="co_fb")
+    if len(shown) > limit:
+        st.button(
+            f"Show {min(FEEDBACK_PAGE, len(shown) - limit)} more of {len(shown) - limit}", key="co_fb_more",
+            icon=":material/expand_more:", on_click=more, args=("co_fb_n", FEEDBACK_PAGE), width="stretch",
+        )
+    return period, tags
+
+
+def agent_side(desk: Desk, agent_id: int, agent: str, *, period: str, tags: pd.DataFrame) -> None:
+    """Stars against the team, the tags of the period, and the coaching history."""
+    st.subheader("Stars against the team")
+    grain = st.segmented_control(
+        "Grain", ("day", "week"), key="co_grain", required=True, default="day",
+        format_func={"day": "Daily · 14 days", "week": "Weekly · 8 weeks"}.get, label_visibility="collapsed",
+    ) or "day"
+    with Session(common.get_engine()) as session:
+        trend = coaching.stars_trend(
+            session=session, viewer=desk.viewer, agent_id=agent_id, grain=grain, periods=14 if grain == "day" else 8,
+            now=desk.now,
+        )
+    st.altair_chart(
+        charts_coaching.stars_trend_chart(trend, agent=agent, grain=grain, height=260), key="co_stars_trend"
+    )
+    st.subheader("Tags")
+    if tags.empty:
+        st.caption("No tags in this period.")
+    else:
+        st.altair_chart(charts_coaching.tag_breakdown_chart(tags), key="co_tags")
+        st.caption(f"How often customers named each tag ({md(PERIODS[period].lower())}).")
+    st.subheader("Coaching history")
+    with Session(common.get_engine()) as session:
+        history = coaching.notes_history(session=session, viewer=desk.viewer, agent_id=agent_id, limit=50)
+    if history.empty:
+        st.caption("No notes yet. Start with something they did well.")
+    else:
+        note_list(history, desk.tz, show_agent=False, height=380 if len(history) > 4 else "content")
+
+
+def grow_prep(desk: Desk, agent_id: int, agent: str) -> None:
+    """The GROW 1:1 prep sheet, shown and downloadable."""
+    grow_head, grow_dl = st.columns([3, 1], vertical_alignment="bottom")
+    grow_head.subheader("1:1 prep · GROW")
+    sheet = load_grow_sheet(desk.url, desk.viewer, agent_id, desk.version)
+    slug = "".join(ch if ch.isalnum() else "-" for ch in agent.lower()).strip("-")
+    grow_dl.download_button(
+        "Download .txt", data=sheet.encode("utf-8"), file_name=f"1-1-prep-{slug}-{desk.today.isoformat()}.txt",
+        mime="text/plain", key="co_grow_dl", icon=":material/download:", on_click="ignore", width="stretch",
+    )
+    st.code(sheet, language=None, wrap_lines=True)
+
+
+# --------------------------------------------------------------------------- the digest tab
+
+
+def digest_tab(desk: Desk) -> None:
+    pick_col, _ = st.columns([1, 3])
+    day = pick_col.date_input(
+        "Day", value=desk.today, max_value=desk.today, key="co_digest_day", format="YYYY-MM-DD",
+        help=f"Days in {desk.tz.key} time",
+    )
+    with Session(common.get_engine()) as session:
+        found = coaching.digest(session=session, viewer=desk.viewer, day=day, tz=desk.tz, limit=5)
+    mine = found.get(str(desk.team["team"]), {"best": [], "worst": []})
+    st.caption(f"The day's best and worst interactions of {md(desk.team['team'])}, to feed the 1:1s: {day:%A %d %B %Y}.")
+    best_col, worst_col = st.columns(2, gap="large")
+    for col, key, title, empty in (
+        (best_col, "best", ":material/star: Best", "No 4–5★ ratings this day."),
+        (worst_col, "worst", ":material/report: Worst", "No 1–3★ ratings this day. A good day!"),
+    ):
+        with col:
+            digest_column(desk, mine[key], key=key, title=title, empty=empty)
+
+
+def digest_column(desk: Desk, items: list[dict], *, key: str, title: str, empty: str) -> None:
+    st.subheader(title)
+    if not items:
+        st.caption(empty)
+    agent_by_name = desk.agent_by_name
+    for item in items:
+        aid = agent_by_name.get(str(item["agent"]))
+        if aid is None:
+            with st.container(border=True):
+                st.caption(f":orange[{stars_text(item['stars'])}] · {md(item['agent'])}")
+                st.text(f"“{(item.get('comment') or '').strip()}”")
+        else:
+            feedback_card(item, tz=desk.tz, agent_id=aid, agent=str(item["agent"]), prefix=f"co_dg_{key}", show_agent=True)
+
+
+# --------------------------------------------------------------------------- the training tab
+
+
+def training_tab(desk: Desk) -> None:
+    st.subheader("Training topics")
+    st.caption(
+        "When several agents struggle with the same thing, it is a topic for a group session, "
+        "not an individual failing."
+    )
+    topics = load_training(desk.url, desk.viewer, desk.version)
+    topics = topics[topics["team_id"].astype(int) == desk.team_id] if len(topics) else topics
+    if topics.empty:
+        st.success("No shared struggles right now.", icon=":material/verified:")
+    else:
         st.dataframe(
-            view.style.map(lambda s: status_css.get(s, ""), subset=["status"]),
-            key="co_team_table",
+            pd.DataFrame(
+                {
+                    "tag": topics["tag"].astype(str),
+                    "agents": topics["agents"].astype("int64"),
+                    "ratings": topics["ratings"].astype("int64"),
+                    "who": topics["agent_names"].astype(str),
+                    "last_seen": local_series(topics["last_seen"].astype("datetime64[ns]"), desk.tz),
+                }
+            ),
+            key="co_topics",
             hide_index=True,
-            on_select=partial(open_agent, tuple(int(a) for a in table["agent_id"])),
-            selection_mode="single-row",
-            height=common.table_height(len(view)),
+            height=common.table_height(len(topics), max_rows=10),
             column_config={
-                "rank": st.column_config.NumberColumn("#", format="%d", width=44, help="Rank by fair score this week"),
-                "agent": st.column_config.TextColumn("Agent", width="medium"),
-                "score": st.column_config.ProgressColumn(
-                    "Fair score", min_value=1.0, max_value=5.0, format="%.2f", width="medium",
-                    help="The leaderboard's fair score this week (few ratings pull towards the team average)",
-                ),
-                "avg_stars": st.column_config.NumberColumn("Avg ★", format="%.2f", width=70),
-                "ratings": st.column_config.NumberColumn("Ratings", format="%d", width=72, help="Ratings this week"),
-                "praise": st.column_config.NumberColumn("Praise", format="%d", width=64),
-                "criticism": st.column_config.NumberColumn("Criticism", format="%d", width=76),
-                "ratio": st.column_config.TextColumn("Ratio", width=80, help=f"Praise per criticism received; target {ratio['target']}"),
-                "status": st.column_config.TextColumn("Status", width="small"),
-                "last_coached": st.column_config.DatetimeColumn("Last coached", format="ddd D MMM HH:mm", width="medium"),
+                "tag": st.column_config.TextColumn("To improve", width="medium"),
+                "agents": st.column_config.NumberColumn("Agents", format="%d", width=70),
+                "ratings": st.column_config.NumberColumn("Ratings", format="%d", width=72),
+                "who": st.column_config.TextColumn("Who", width="large"),
+                "last_seen": st.column_config.DatetimeColumn("Last seen", format="ddd D MMM HH:mm", width="medium"),
             },
         )
-        unranked = int(table["rank"].isna().sum())
-        if unranked:
-            st.caption(
-                f"{unranked} agent{'s' if unranked != 1 else ''} without a rank: fewer than {settings.min_ratings} "
-                "ratings this week (provisional)."
-            )
+    if len(desk.team_prompts):
+        st.subheader(f"Group sessions to plan · {len(desk.team_prompts)}")
+        for row in desk.team_prompts.to_dict("records"):
+            prompt_card(row, tz=desk.tz, team_id=desk.team_id, author_id=desk.author_id)
 
-# ---- agent
-with agent_tab:
-    if agent_tab.open is not False:
-        ids = list(agent_names)
-        if st.session_state.get("co_agent") not in ids:
-            st.session_state["co_agent"] = ids[0]
-        pick_col, note_col = st.columns([3, 1], vertical_alignment="bottom")
-        agent_id = int(
-            pick_col.selectbox("Agent", ids, key="co_agent", format_func=lambda a: agent_names.get(a, str(a)))
-        )
-        agent = agent_names[agent_id]
-        note_col.button(
-            "Log a note", key="co_note_new", icon=":material/edit_note:", width="stretch",
-            on_click=open_note, args=(agent_id, agent, "praise"),
-        )
-        me_row = table[table["agent_id"].astype(int) == agent_id].iloc[0]
-        a1, a2, a3, a4 = st.columns(4)
-        a1.metric("Rank this week", f"#{int(me_row['rank'])}" if pd.notna(me_row["rank"]) else "provisional", border=True)
-        a2.metric("Avg ★ this week", common.fmt_number(me_row["avg_stars"], "{:.2f}"), border=True,
-                  help=f"{int(me_row['ratings_this_week'])} ratings this week")
-        received = me_row["ratio_received"] or (f"{int(me_row['praise'])} : 0" if me_row["praise"] else "–")
-        a3.metric(
-            "Ratio received this week", received,
-            delta=me_row["ratio_status"], delta_color=STATUS_COLOUR.get(me_row["ratio_status"], "gray"),
-            delta_arrow="off", border=True,
-        )
-        last = me_row["last_coached"]
-        a4.metric(
-            "Last coached", local_text(last, tz, "%a %d %b") if last is not None and pd.notna(last) else "never",
-            border=True,
-        )
 
-        stream_col, side_col = st.columns([1.5, 1], gap="large")
-        with stream_col:
-            st.subheader("Feedback")
-            f1, f2 = st.columns(2)
-            period = f1.selectbox("Period", FEEDBACK_PERIODS, key="co_fb_period", format_func=PERIODS.get)
-            start, end = resolve_period(period, tz=tz, now=now).utc_bounds()
-            with Session(common.get_engine()) as session:
-                stream = queries.feedback(session=session, viewer=viewer, agent_id=agent_id, start=start, end=end, limit=500)
-            stream = stream[stream["excluded_cause"].isna()] if len(stream) else stream
-            tags = coaching.tag_breakdown(stream)
-            tag = f2.selectbox(
-                "Tag", ["", *tags["tag"].tolist()], key="co_fb_tag", format_func=lambda t: t or "Any tag",
-            )
-            stars = st.pills(
-                "Stars", [5, 4, 3, 2, 1], selection_mode="multi", key="co_fb_stars", format_func=lambda s: f"{s}★",
-                help="None picked: every rating",
-            )
-            shown = coaching.filter_feedback(stream, stars=stars, tag=tag or None)
-            if shown.empty:
-                st.caption("No ratings match: try a longer period or fewer filters.")
-            limit = st.session_state.get("co_fb_n", FEEDBACK_PAGE)
-            for row in shown.head(limit).to_dict("records"):
-                feedback_card(row, tz=tz, agent_id=agent_id, agent=agent, prefix="co_fb")
-            if len(shown) > limit:
-                st.button(
-                    f"Show {min(FEEDBACK_PAGE, len(shown) - limit)} more of {len(shown) - limit}", key="co_fb_more",
-                    icon=":material/expand_more:", on_click=more, args=("co_fb_n", FEEDBACK_PAGE), width="stretch",
-                )
-        with side_col:
-            st.subheader("Stars against the team")
-            grain = st.segmented_control(
-                "Grain", ("day", "week"), key="co_grain", required=True, default="day",
-                format_func={"day": "Daily · 14 days", "week": "Weekly · 8 weeks"}.get, label_visibility="collapsed",
-            ) or "day"
-            with Session(common.get_engine()) as session:
-                trend = coaching.stars_trend(
-                    session=session, viewer=viewer, agent_id=agent_id, grain=grain, periods=14 if grain == "day" else 8, now=now
-                )
-            st.altair_chart(
-                charts_coaching.stars_trend_chart(trend, agent=agent, grain=grain, height=260), key="co_stars_trend"
-            )
-            st.subheader("Tags")
-            if tags.empty:
-                st.caption("No tags in this period.")
-            else:
-                st.altair_chart(charts_coaching.tag_breakdown_chart(tags), key="co_tags")
-                st.caption(f"How often customers named each tag ({md(PERIODS[period].lower())}).")
-            st.subheader("Coaching history")
-            with Session(common.get_engine()) as session:
-                history = coaching.notes_history(session=session, viewer=viewer, agent_id=agent_id, limit=50)
-            if history.empty:
-                st.caption("No notes yet. Start with something they did well.")
-            else:
-                note_list(history, tz, show_agent=False, height=380 if len(history) > 4 else "content")
+# --------------------------------------------------------------------------- the page
 
-        st.divider()
-        grow_head, grow_dl = st.columns([3, 1], vertical_alignment="bottom")
-        grow_head.subheader("1:1 prep · GROW")
-        sheet = load_grow_sheet(url, viewer, agent_id, version)
-        slug = "".join(ch if ch.isalnum() else "-" for ch in agent.lower()).strip("-")
-        grow_dl.download_button(
-            "Download .txt", data=sheet.encode("utf-8"), file_name=f"1-1-prep-{slug}-{today.isoformat()}.txt",
-            mime="text/plain", key="co_grow_dl", icon=":material/download:", on_click="ignore", width="stretch",
-        )
-        st.code(sheet, language=None, wrap_lines=True)
+TAB_VIEWS = (prompts_tab, team_tab, agent_tab, digest_tab, training_tab)  # in the order of TABS
 
-# ---- digest
-with digest_tab:
-    if digest_tab.open is not False:
-        pick_col, _ = st.columns([1, 3])
-        day = pick_col.date_input(
-            "Day", value=today, max_value=today, key="co_digest_day", format="YYYY-MM-DD",
-            help=f"Days in {tz.key} time",
-        )
-        with Session(common.get_engine()) as session:
-            found = coaching.digest(session=session, viewer=viewer, day=day, tz=tz, limit=5)
-        mine = found.get(str(team["team"]), {"best": [], "worst": []})
-        st.caption(f"The day's best and worst interactions of {md(team['team'])}, to feed the 1:1s: {day:%A %d %B %Y}.")
-        best_col, worst_col = st.columns(2, gap="large")
-        for col, key, title, empty in (
-            (best_col, "best", ":material/star: Best", "No 4–5★ ratings this day."),
-            (worst_col, "worst", ":material/report: Worst", "No 1–3★ ratings this day. A good day!"),
-        ):
-            with col:
-                st.subheader(title)
-                if not mine[key]:
-                    st.caption(empty)
-                for item in mine[key]:
-                    aid = agent_by_name.get(str(item["agent"]))
-                    row = {**item, "agent": item["agent"]}
-                    if aid is None:
-                        with st.container(border=True):
-                            st.caption(f":orange[{stars_text(item['stars'])}] · {md(item['agent'])}")
-                            st.text(f"“{(item.get('comment') or '').strip()}”")
-                    else:
-                        feedback_card(row, tz=tz, agent_id=aid, agent=str(item["agent"]), prefix=f"co_dg_{key}", show_agent=True)
 
-# ---- training
-with training_tab:
-    if training_tab.open is not False:
-        st.subheader("Training topics")
-        st.caption(
-            "When several agents struggle with the same thing, it is a topic for a group session, "
-            "not an individual failing."
-        )
-        topics = load_training(url, viewer, version)
-        topics = topics[topics["team_id"].astype(int) == team_id] if len(topics) else topics
-        if topics.empty:
-            st.success("No shared struggles right now.", icon=":material/verified:")
-        else:
-            st.dataframe(
-                pd.DataFrame(
-                    {
-                        "tag": topics["tag"].astype(str),
-                        "agents": topics["agents"].astype("int64"),
-                        "ratings": topics["ratings"].astype("int64"),
-                        "who": topics["agent_names"].astype(str),
-                        "last_seen": local_series(topics["last_seen"].astype("datetime64[ns]"), tz),
-                    }
-                ),
-                key="co_topics",
-                hide_index=True,
-                height=common.table_height(len(topics), max_rows=10),
-                column_config={
-                    "tag": st.column_config.TextColumn("To improve", width="medium"),
-                    "agents": st.column_config.NumberColumn("Agents", format="%d", width=70),
-                    "ratings": st.column_config.NumberColumn("Ratings", format="%d", width=72),
-                    "who": st.column_config.TextColumn("Who", width="large"),
-                    "last_seen": st.column_config.DatetimeColumn("Last seen", format="ddd D MMM HH:mm", width="medium"),
-                },
-            )
-        if len(team_prompts):
-            st.subheader(f"Group sessions to plan · {len(team_prompts)}")
-            for row in team_prompts.to_dict("records"):
-                prompt_card(row, tz=tz, team_id=team_id, author_id=author_id)
+def render() -> None:
+    viewer = access.require_viewer(roles=("leader", "manager", "admin"))
+    desk = open_desk(viewer)
+    headline(desk)
+    if len(desk.table) == 0:
+        st.info(f"{md(desk.team['team'])} has no active agents yet.", icon=":material/group_off:")
+        st.stop()
+    if st.session_state.get(NOTE_KEY):
+        note_dialog(desk.team_id, desk.author_id)
+    tabs = st.tabs(list(TABS), key="tab", on_change="rerun", bind="query-params")
+    for tab, view in zip(tabs, TAB_VIEWS):
+        with tab:
+            # Only the open tab is drawn: on_change="rerun" reruns the page when another is picked.
+            if tab.open is not False:
+                view(desk)
+
+
+render()

@@ -7,9 +7,10 @@ from zoneinfo import available_timezones
 import streamlit as st
 
 from db import mapping as maps
+from leaderboard import demo as seed
 from db.ingest import ALL_COLUMNS, COLUMNS, MAX_KEPT_ERRORS
 from leaderboard.settings import get_settings
-from pages import access, common
+from pages import access, common, loaders, nav, uploads
 from pages.common import md
 
 SAMPLE = common.APP_PATH.parent / "examples" / "ratings_sample.csv"
@@ -24,11 +25,11 @@ ERROR_COLUMNS = {
     "reason": st.column_config.TextColumn("Reason", width="large"),
 }
 
-common.guard_page()
+nav.enter()
 viewer = access.require_viewer(roles=("manager", "admin"))
 settings = get_settings()
 url = common.database_url()
-counts = common.load_counts(url, common.data_version())
+counts = loaders.load_counts(url, common.data_version())
 
 st.title("Data")
 st.caption(
@@ -176,86 +177,22 @@ def _import(upload) -> None:
         st.error(md(too_big), icon=":material/block:")
         return
     data = upload.getvalue()
-    first_look = common.upload_header(data, upload.name)
+    first_look = uploads.upload_header(data, upload.name)
     if first_look.fatal:
         st.error(f"Nothing can be imported: {md(first_look.fatal)}", icon=":material/error:")
         return
     st.caption(f"{md(upload.name)}: {md(first_look.source)}, {len(first_look.header)} columns")
 
-    mapping_toml: str | None = None
-    mapping_problem: str | None = None
     if first_look.canonical:
         st.caption("The header names Starboard's own columns: no mapping needed.")
+        mapping_toml, mapping_problem = None, None
     else:
-        st.markdown("**Map the file's columns** (* required)")
-        suffix = maps.header_key(list(first_look.header))[-10:]
-        saved = common.saved_mapping_text(first_look.header)
-        toml_upload = st.file_uploader(
-            "…or use a mapping file (.toml)", type=["toml"], key="data_mapping_file",
-            help="See examples/mappings/README.md for the format",
-        )
-        if toml_upload is not None:
-            # A mapping file is used as it is (its [file] options may name another sheet or encoding).
-            try:
-                text = toml_upload.getvalue().decode("utf-8-sig")
-                maps.parse_mapping(text, name=toml_upload.name)
-                mapping_toml = text
-                st.caption(f"Using {md(toml_upload.name)}.")
-            except maps.MappingError as exc:
-                mapping_problem = str(exc)
-            except UnicodeDecodeError:
-                mapping_problem = f"{toml_upload.name}: not UTF-8 text"
-        else:
-            initial = maps.guess_mapping(list(first_look.header))
-            if saved:
-                try:
-                    initial = maps.parse_mapping(saved, name="the saved mapping")
-                    st.caption("Filled in from the mapping saved for files with these columns.")
-                except maps.MappingError:
-                    pass  # a saved mapping that no longer reads: start from the guess
-            built = _mapping_form(first_look.header, initial, suffix)
-            if isinstance(built, str):
-                mapping_problem = built
-            elif missing := maps.missing_required(built):
-                mapping_problem = (
-                    f"{upload.name}: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}: "
-                    "pick the file's column for each (or a value for every row) above"
-                )
-            else:
-                mapping_toml = built.to_toml()
-                with st.expander("Mapping file (TOML)", icon=":material/code:"):
-                    st.code(mapping_toml, language="toml")
-                    st.download_button(
-                        "Download the mapping", data=mapping_toml.encode("utf-8"), file_name="mapping.toml",
-                        mime="application/toml", key="data_mapping_download", icon=":material/download:",
-                        on_click="ignore",
-                    )
-                if st.button("Save this mapping for files with these columns", key="data_mapping_save",
-                             icon=":material/bookmark:"):
-                    common.save_upload_mapping(first_look.header, built)
-                    st.success("Saved: the next file with these columns starts from it.", icon=":material/check_circle:")
+        mapping_toml, mapping_problem = _choose_mapping(upload, first_look)
 
     if mapping_problem:
         st.warning(md(mapping_problem), icon=":material/warning:")
     else:
-        check = common.dry_run_upload(data, upload.name, mapping_toml)
-        if check.fatal:
-            st.error(f"Nothing can be imported: {md(check.fatal)}", icon=":material/error:")
-        else:
-            st.markdown("**As the rows will land** (the first 20)")
-            st.dataframe(check.preview, key="data_preview", hide_index=True)
-            skipped = f", {check.skipped:,} left out by the mapping" if check.skipped else ""
-            st.caption(
-                f"Checked without writing: {check.read:,} rows read, {check.valid:,} valid, "
-                f"{check.rejected:,} rejected{skipped}."
-            )
-            if check.rejected:
-                st.dataframe(check.errors, key="data_dry_errors", hide_index=True, column_config=ERROR_COLUMNS)
-                st.download_button(
-                    "Download the rejected rows with their reasons (CSV)", data=check.rejects_csv.encode("utf-8"),
-                    file_name="rejected-rows.csv", mime="text/csv", key="data_dry_rejects_download",
-                    icon=":material/download:", on_click="ignore",
-                )
+        _dry_run(data, upload.name, mapping_toml)
 
     if st.button(
         f"Import this file ({common.human_size(upload.size)})",
@@ -266,61 +203,142 @@ def _import(upload) -> None:
         if mapping_problem:
             st.error(f"Nothing was imported: {md(mapping_problem)}", icon=":material/error:")
             return
-        total = max(common.dry_run_upload(data, upload.name, mapping_toml).read, 1)
-        bar = st.progress(0.0, text="Importing…")
+        _run_import(upload, data, mapping_toml)
 
-        def show(report) -> None:
-            bar.progress(min(report.read / total, 1.0), text=f"Importing… {report.read:,} of {total:,} rows")
 
-        report, rejects_csv = common.import_mapped_upload(
-            engine=common.get_engine(), data=data, filename=upload.name, mapping_toml=mapping_toml, progress=show
+def _choose_mapping(upload, first_look: uploads.UploadHeader) -> tuple[str | None, str | None]:
+    """(the mapping as TOML, why there is none): from a mapping file, else from the form."""
+    st.markdown("**Map the file's columns** (* required)")
+    toml_upload = st.file_uploader(
+        "…or use a mapping file (.toml)", type=["toml"], key="data_mapping_file",
+        help="See examples/mappings/README.md for the format",
+    )
+    if toml_upload is not None:
+        return _mapping_file(toml_upload)
+    initial = maps.guess_mapping(list(first_look.header))
+    saved = uploads.saved_mapping_text(first_look.header)
+    if saved:
+        try:
+            initial = maps.parse_mapping(saved, name="the saved mapping")
+            st.caption("Filled in from the mapping saved for files with these columns.")
+        except maps.MappingError:
+            pass  # a saved mapping that no longer reads: start from the guess
+    suffix = maps.header_key(list(first_look.header))[-10:]
+    built = _mapping_form(first_look.header, initial, suffix)
+    if isinstance(built, str):
+        return None, built
+    if missing := maps.missing_required(built):
+        return None, (
+            f"{upload.name}: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}: "
+            "pick the file's column for each (or a value for every row) above"
         )
-        bar.empty()
-        common.clear_data_caches()
-        if report.fatal:
-            st.error(f"Nothing was imported: {md(report.fatal)}", icon=":material/error:")
-        else:
-            landed = report.inserted + report.updated + report.unchanged
-            if report.rejected and not landed:
-                st.error(
-                    f"None of the {report.rejected:,} rows landed: fix them in the file and import it again.",
-                    icon=":material/error:",
-                )
-            elif report.rejected:
-                st.warning(
-                    f"Imported with {report.rejected:,} rejected row{'s' if report.rejected != 1 else ''}: "
-                    "download them below, fix them and import that file.",
-                    icon=":material/warning:",
-                )
-            else:
-                st.success("Every row landed.", icon=":material/check_circle:")
-            figures = [
-                ("Read", report.read),
-                ("Inserted", report.inserted),
-                ("Updated", report.updated),
-                ("Unchanged", report.unchanged),
-                ("Rejected", report.rejected),
-            ]
-            if report.skipped:
-                figures.append(("Left out", report.skipped))
-            for col, (label, value) in zip(st.columns(len(figures)), figures):
-                col.metric(label, f"{value:,}", border=True)
-            if report.errors:
-                if report.rejected > len(report.errors):
-                    st.caption(
-                        f"The first {MAX_KEPT_ERRORS:,} problems are listed; the download has every rejected row."
-                    )
-                st.dataframe(common.errors_frame(report), key="data_errors", hide_index=True, column_config=ERROR_COLUMNS)
-                st.download_button(
-                    "Download the rejected rows with their reasons (CSV)",
-                    data=rejects_csv.encode("utf-8"),
-                    file_name="rejected-rows.csv",
-                    mime="text/csv",
-                    key="data_errors_download",
-                    icon=":material/download:",
-                    on_click="ignore",
-                )
+    mapping_toml = built.to_toml()
+    with st.expander("Mapping file (TOML)", icon=":material/code:"):
+        st.code(mapping_toml, language="toml")
+        st.download_button(
+            "Download the mapping", data=mapping_toml.encode("utf-8"), file_name="mapping.toml",
+            mime="application/toml", key="data_mapping_download", icon=":material/download:",
+            on_click="ignore",
+        )
+    if st.button("Save this mapping for files with these columns", key="data_mapping_save",
+                 icon=":material/bookmark:"):
+        uploads.save_upload_mapping(first_look.header, built)
+        st.success("Saved: the next file with these columns starts from it.", icon=":material/check_circle:")
+    return mapping_toml, None
 
+
+def _mapping_file(toml_upload) -> tuple[str | None, str | None]:
+    """A mapping file is used as it is (its [file] options may name another sheet or encoding)."""
+    try:
+        text = toml_upload.getvalue().decode("utf-8-sig")
+        maps.parse_mapping(text, name=toml_upload.name)
+    except maps.MappingError as exc:
+        return None, str(exc)
+    except UnicodeDecodeError:
+        return None, f"{toml_upload.name}: not UTF-8 text"
+    st.caption(f"Using {md(toml_upload.name)}.")
+    return text, None
+
+
+def _dry_run(data: bytes, filename: str, mapping_toml: str | None) -> None:
+    """Every row checked without writing: the first rows as they will land, and the rejected ones."""
+    check = uploads.dry_run_upload(data, filename, mapping_toml)
+    if check.fatal:
+        st.error(f"Nothing can be imported: {md(check.fatal)}", icon=":material/error:")
+        return
+    st.markdown("**As the rows will land** (the first 20)")
+    st.dataframe(check.preview, key="data_preview", hide_index=True)
+    skipped = f", {check.skipped:,} left out by the mapping" if check.skipped else ""
+    st.caption(
+        f"Checked without writing: {check.read:,} rows read, {check.valid:,} valid, "
+        f"{check.rejected:,} rejected{skipped}."
+    )
+    if check.rejected:
+        st.dataframe(check.errors, key="data_dry_errors", hide_index=True, column_config=ERROR_COLUMNS)
+        st.download_button(
+            "Download the rejected rows with their reasons (CSV)", data=check.rejects_csv.encode("utf-8"),
+            file_name="rejected-rows.csv", mime="text/csv", key="data_dry_rejects_download",
+            icon=":material/download:", on_click="ignore",
+        )
+
+
+def _run_import(upload, data: bytes, mapping_toml: str | None) -> None:
+    """Import with a progress bar, then say how it went."""
+    total = max(uploads.dry_run_upload(data, upload.name, mapping_toml).read, 1)
+    bar = st.progress(0.0, text="Importing…")
+
+    def show(report) -> None:
+        bar.progress(min(report.read / total, 1.0), text=f"Importing… {report.read:,} of {total:,} rows")
+
+    report, rejects_csv = uploads.import_mapped_upload(
+        engine=common.get_engine(), data=data, filename=upload.name, mapping_toml=mapping_toml, progress=show
+    )
+    bar.empty()
+    loaders.clear_data_caches()
+    if report.fatal:
+        st.error(f"Nothing was imported: {md(report.fatal)}", icon=":material/error:")
+        return
+    landed = report.inserted + report.updated + report.unchanged
+    if report.rejected and not landed:
+        st.error(
+            f"None of the {report.rejected:,} rows landed: fix them in the file and import it again.",
+            icon=":material/error:",
+        )
+    elif report.rejected:
+        st.warning(
+            f"Imported with {report.rejected:,} rejected row{'s' if report.rejected != 1 else ''}: "
+            "download them below, fix them and import that file.",
+            icon=":material/warning:",
+        )
+    else:
+        st.success("Every row landed.", icon=":material/check_circle:")
+    figures = [
+        ("Read", report.read),
+        ("Inserted", report.inserted),
+        ("Updated", report.updated),
+        ("Unchanged", report.unchanged),
+        ("Rejected", report.rejected),
+    ]
+    if report.skipped:
+        figures.append(("Left out", report.skipped))
+    for col, (label, value) in zip(st.columns(len(figures)), figures):
+        col.metric(label, f"{value:,}", border=True)
+    if not report.errors:
+        return
+    if report.rejected > len(report.errors):
+        st.caption(
+            f"The first {MAX_KEPT_ERRORS:,} problems are listed; the download has every rejected row."
+        )
+    st.dataframe(uploads.errors_frame(report), key="data_errors", hide_index=True, column_config=ERROR_COLUMNS)
+    st.download_button(
+        "Download the rejected rows with their reasons (CSV)",
+        data=rejects_csv.encode("utf-8"),
+        file_name="rejected-rows.csv",
+        mime="text/csv",
+        key="data_errors_download",
+        icon=":material/download:",
+        on_click="ignore",
+    )
 
 if upload is not None:
     _import(upload)
@@ -331,10 +349,8 @@ if counts["agents"] == 0:
     st.subheader("Demo data")
     st.markdown("The database is empty. Seed a demo contact center (sites, teams, agents and a few weeks of ratings) to look around.")
     if st.button("Seed demo data", key="data_seed", icon=":material/auto_awesome:"):
-        from leaderboard import demo as seed
-
         with st.spinner("Seeding demo data…"):
             seed.seed_demo(engine=common.get_engine())
-        common.clear_data_caches()
+        loaders.clear_data_caches()
         st.success("Demo data is in. Open the Leaderboard.", icon=":material/check_circle:")
         st.page_link("pages/leaderboard.py", label="Leaderboard", icon=":material/leaderboard:")

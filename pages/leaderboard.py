@@ -15,28 +15,28 @@ from leaderboard import charts
 from leaderboard.names import public_names
 from leaderboard.periods import PeriodError
 from leaderboard.settings import get_settings
-from pages import access, common
+from pages import access, common, filters, loaders, nav, ranking_tables
 from pages.common import md
 
-common.guard_page()
+nav.enter()
 viewer = access.require_viewer()
 settings = get_settings()
 url = common.database_url()
 version = common.data_version()
-options = common.load_filter_options(url, version)
-keys = common.FILTER_KEYS
+options = loaders.load_filter_options(url, version)
+keys = filters.FILTER_KEYS
 
 today = datetime.now(timezone.utc).date()
-problems = common.restore_filters(options, today=today)
+problems = filters.restore_filters(options, today=today)
 
 st.title("Leaderboard")
 
 period_col, site_col, team_col, range_col = st.columns([1.2, 1.2, 1.2, 2.4], vertical_alignment="bottom")
 period_name = period_col.selectbox(
-    "Period", common.PERIOD_CHOICES, format_func=common.PERIOD_LABELS.__getitem__, key=keys["period"]
+    "Period", filters.PERIOD_CHOICES, format_func=filters.PERIOD_LABELS.__getitem__, key=keys["period"]
 )
 site = site_col.selectbox(
-    "Site", ("", *options.sites), format_func=lambda s: s or "All sites", key=keys["site"], on_change=common.clear_team
+    "Site", ("", *options.sites), format_func=lambda s: s or "All sites", key=keys["site"], on_change=filters.clear_team
 )
 team = team_col.selectbox(
     "Team", ("", *options.teams_for(site)), format_func=lambda t: t or "All teams", key=keys["team"]
@@ -44,7 +44,7 @@ team = team_col.selectbox(
 first = last = None
 period_spec = period_name
 if period_name == "custom":
-    common.default_custom_range(today)
+    filters.default_custom_range(today)
     from_col, to_col = range_col.columns(2)
     first = from_col.date_input("From", key=keys["from"], format="YYYY-MM-DD")
     last = to_col.date_input("To", key=keys["to"], format="YYYY-MM-DD")
@@ -52,7 +52,7 @@ if period_name == "custom":
         problems.append("“From” is after “To”: showing the days between them anyway.")
         first, last = last, first
     period_spec = f"{first.isoformat()}..{last.isoformat()}"
-common.publish_filters(period=period_name, first=first, last=last, site=site, team=team)
+filters.publish_filters(period=period_name, first=first, last=last, site=site, team=team)
 
 for problem in problems:
     st.warning(problem, icon=":material/travel_explore:")
@@ -66,16 +66,16 @@ if not options.sites:
     st.stop()
 
 try:
-    view = common.load_leaderboard(url, version, settings, period_spec, site or None, team or None)
+    view = loaders.load_leaderboard(url, version, settings, period_spec, site or None, team or None)
 except (ScopeError, PeriodError) as exc:
     st.warning(f"{md(exc)}. Pick a site and a team from the lists above.", icon=":material/travel_explore:")
     st.stop()
 
 board = view.board
-st.caption(common.period_caption(view))
+st.caption(ranking_tables.period_caption(view))
 
 if board.empty:
-    st.info(common.empty_message(board.period, board.scope), icon=":material/hourglass_empty:")
+    st.info(ranking_tables.empty_message(board.period, board.scope), icon=":material/hourglass_empty:")
     st.stop()
 
 # ---- headline
@@ -121,21 +121,21 @@ cols[5].metric(
 )
 
 # ---- ranked agents
-ranked = common.ranked_frame(view)
+ranked = ranking_tables.ranked_frame(view)
 ranked["agent"] = public_names(ranked["agent"], settings.public_name_style)
 head_col, download_col = st.columns([4, 1], vertical_alignment="bottom")
 head_col.subheader(f"Ranking · {len(ranked)} agents")
 download_col.download_button(
     "Download CSV",
-    data=common.export_csv(view),
-    file_name=common.export_name(view),
+    data=ranking_tables.export_csv(view),
+    file_name=ranking_tables.export_name(view),
     mime="text/csv",
     key="lb_download",
     icon=":material/download:",
     on_click="ignore",
     width="stretch",
 )
-agent_config = common.agent_columns(settings, days=len(view.trend_days))
+agent_config = ranking_tables.agent_columns(settings, days=len(view.trend_days))
 agent_order = ["rank", "movement", "agent", "team", "site", "score", "avg_stars", "ratings",
                "five_star_pct", "response_rate", "fcr_pct", "nps", "trend"]
 if board.scope.site:
@@ -151,7 +151,7 @@ if ranked.empty:
 else:
     # Keyed containers (class st-key-…) let browser tests find each table.
     st.container(key="lb_ranked_box").dataframe(
-        common.styled_ranking(ranked),
+        ranking_tables.styled_ranking(ranked),
         key="lb_ranked",
         hide_index=True,
         column_order=agent_order,
@@ -160,7 +160,7 @@ else:
     )
 
 # ---- provisional agents
-provisional = common.provisional_frame(view)
+provisional = ranking_tables.provisional_frame(view)
 provisional["agent"] = public_names(provisional["agent"], settings.public_name_style)
 if len(provisional):
     st.divider()
@@ -186,7 +186,7 @@ if len(provisional):
 # ---- teams and the shape of the ratings
 st.divider()
 st.subheader("Team standings")
-teams = common.team_frame(view)
+teams = ranking_tables.team_frame(view)
 team_order = ["rank", "team", "site", "agents", "ratings", "score", "avg_stars", "response_rate", "fcr_pct", "nps"]
 if board.scope.site:
     team_order.remove("site")
@@ -195,7 +195,7 @@ st.container(key="lb_teams_box").dataframe(
     key="lb_teams",
     hide_index=True,
     column_order=team_order,
-    column_config=common.team_columns(settings),
+    column_config=ranking_tables.team_columns(settings),
     height=common.table_height(len(teams), max_rows=12),
 )
 daily_col, stars_col = st.columns([3, 2], gap="large")

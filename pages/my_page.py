@@ -19,10 +19,10 @@ from leaderboard import charts_me
 from leaderboard import me
 from leaderboard.periods import PERIODS
 from leaderboard.settings import Settings, get_settings
-from pages import access, common
+from pages import access, common, nav
 from pages.common import md
 
-common.guard_page()
+nav.enter()
 # Leaders, managers and admins may open /me too: when their account is linked to an agent
 # they see that agent's page (their own), otherwise a friendly word below.
 viewer = access.require_viewer(roles=("agent", "leader", "manager", "admin"))

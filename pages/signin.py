@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from pages import access, common
+from pages import access, nav
 
-common.guard_page()
+nav.enter()
 viewer = access.current_viewer()
 if viewer is not None:
     # Signed in (or just now): on to this person's home page.

@@ -14,9 +14,10 @@ from sqlmodel import Session
 from db import accounts, queries
 from db.models import utcnow
 from leaderboard.periods import zone
+from leaderboard.text import html_text
 from leaderboard.wall import WallConfig, WallData, celebrations, current_panel, wall_data
 from leaderboard.wall_view import STYLE, celebration_html, panel_html
-from pages import access, common
+from pages import access, nav
 from pages.common import database_url, get_engine
 
 CELEBRATION_SECONDS = 8
@@ -27,8 +28,6 @@ MAX_REMEMBERED_WALLS = 64
 @st.cache_data(ttl=1, max_entries=16, show_spinner=False)
 def _data_version(url: str) -> tuple:
     """Shared by every open wall: at most one cheap check per second per database."""
-    from sqlmodel import Session
-
     with Session(get_engine()) as session:
         return queries.data_version(session=session)
 
@@ -40,16 +39,12 @@ def _wall_data(url: str, config: WallConfig, version: tuple, quarter_hour: int) 
     Every UTC offset in use is a multiple of 15 minutes, so a site's midnight always
     starts a new key: "today" and "this week" roll over on time.
     """
-    from sqlmodel import Session
-
     with Session(get_engine()) as session:
         return wall_data(session=session, config=config, now=utcnow())
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _celebrations(url: str, config: WallConfig, after_rating: int, after_award: int) -> list[dict]:
-    from sqlmodel import Session
-
     with Session(get_engine()) as session:
         return celebrations(session=session, config=config, after_rating_id=after_rating, after_award_id=after_award)
 
@@ -77,8 +72,6 @@ def _clock(data: WallData) -> str:
 
 
 def _message(text: str) -> str:
-    from leaderboard.text import html_text
-
     return (
         '<div class="sb-wall"><div class="sb-empty"><div class="sb-big">★ Starboard</div>'
         f'<div class="sb-sub">{html_text(text)}</div></div></div>'
@@ -112,7 +105,7 @@ def _update_celebrations(url: str, config: WallConfig, data: WallData) -> str:
     return ""
 
 
-common.guard_page()
+nav.enter()
 # A TV opens /wall?display=TOKEN without a person; anyone signed in may open it too.
 viewer = access.display_viewer_from_url() or access.current_viewer()
 if viewer is None:

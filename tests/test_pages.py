@@ -300,11 +300,11 @@ def test_agent_names_are_shown_as_plain_cells(db_env, engine):
 
 
 def test_csv_download_has_exactly_the_public_columns(db_env, floor):
-    from pages import common
+    from pages import common, loaders, ranking_tables
     from leaderboard.settings import get_settings
 
-    view = common.load_leaderboard(common.database_url(), ("t",), get_settings(), "all", None, None)
-    rows = list(csv.reader(io.StringIO(common.export_csv(view).decode("utf-8"))))
+    view = loaders.load_leaderboard(common.database_url(), ("t",), get_settings(), "all", None, None)
+    rows = list(csv.reader(io.StringIO(ranking_tables.export_csv(view).decode("utf-8"))))
     assert tuple(rows[0]) == RANK_COLUMNS
     by_agent = {r[1]: dict(zip(rows[0], r)) for r in rows[1:]}
     assert by_agent["Ana Lima"]["rank"] == "1" and by_agent["Ana Lima"]["provisional"] == "false"
@@ -430,3 +430,18 @@ def test_no_auto_seed_when_switched_off(db_env, engine):
     no_exception(at)
     with Session(engine) as session:
         assert session.exec(select(Agent)).first() is None
+
+
+# --------------------------------------------------------------------------- a page file opened first
+
+
+def test_a_page_file_run_first_starts_the_app_once_and_keeps_its_query(db_env, floor):
+    """Regression (issue 11): pages/x.py run on its own (a fresh server's first request, and every
+    AppTest run) hands over to app.py's navigation: the page draws once, the URL's filters hold."""
+    at = app(period="last30")
+    at.switch_page("pages/leaderboard.py").run()  # before any run: Streamlit's legacy folder mode
+    no_exception(at)
+    assert [t.value for t in at.title] == ["Leaderboard"]
+    assert at.selectbox(key="lb_period").value == "last30"
+    assert at.query_params["period"] == "last30"
+    assert ranked_agents(at) == ["Ana Lima", "Dora Ilic", "Ben Ong"]

@@ -1,0 +1,211 @@
+"""The leaderboard's captions, tables, column layouts and CSV export, from a ``LeaderboardView``."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+import pandas as pd
+import streamlit as st
+
+from db import queries
+from leaderboard import board as boards
+from leaderboard import ranking
+from leaderboard.commands.common import write_rows
+from leaderboard.periods import Period
+from leaderboard.settings import Settings
+from pages.common import md
+from pages.loaders import LeaderboardView
+
+
+# --------------------------------------------------------------------------- captions
+
+
+_EMPTY_WHEN = {
+    "today": "today",
+    "week": "this week",
+    "month": "this month",
+    "last7": "in the last 7 days",
+    "last30": "in the last 30 days",
+    "all": "",
+}
+
+
+def empty_message(period: Period, scope: queries.Scope) -> str:
+    """The sentence shown when a period has no ratings (already Markdown-safe)."""
+    who = "" if scope.site is None and scope.team is None else f" for {md(scope.label)}"
+    if period.name == "all":
+        return (
+            f"No ratings yet{who}. Import a CSV export on the **Data** page, "
+            "or seed demo data there to look around."
+        )
+    if period.name in _EMPTY_WHEN:
+        return (
+            f"No ratings yet {_EMPTY_WHEN[period.name]}{who}. They appear here as soon as customers answer; "
+            "meanwhile pick a longer period to see the standings so far."
+        )
+    return f"No ratings between {period.label}{who}. Try a wider date range."
+
+
+def period_caption(view: LeaderboardView) -> str:
+    """'This week · Mon 23 Nov – Sun 29 Nov · Manila · days in Asia/Manila' (Markdown-safe)."""
+    period = view.board.period
+    parts = [md(period.label)]
+    if period.start is not None and period.end is not None:
+        last = period.end - timedelta(days=1)
+        if last == period.start:
+            parts.append(period.start.strftime("%a %d %b %Y"))
+        else:
+            parts.append(f"{period.start:%a %d %b} – {last:%a %d %b %Y}")
+    parts.append(md(view.board.scope.label))
+    parts.append(f"days counted in {md(period.tz.key)} time")
+    return " · ".join(parts)
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def movement_text(value, *, has_previous: bool) -> str:
+    return ranking.movement_label(value) if has_previous else ""
+
+
+def ranked_frame(view: LeaderboardView) -> pd.DataFrame:
+    """The ranked agents, one row each, with the columns ``AGENT_COLUMNS`` configures."""
+    table = view.ranked
+    return pd.DataFrame(
+        {
+            "rank": table["rank"].astype("Int64"),
+            "movement": [movement_text(m, has_previous=view.has_previous) for m in table["movement"]],
+            "agent": table["agent"].astype(str),
+            "team": table["team"].astype(str),
+            "site": table["site"].astype(str),
+            "score": table["score"].astype("float64"),
+            "avg_stars": table["avg_stars"].astype("float64"),
+            "ratings": table["ratings"].astype("int64"),
+            "five_star_pct": table["five_star_pct"].astype("float64"),
+            "response_rate": table["response_rate"].astype("float64"),
+            "fcr_pct": table["fcr_pct"].astype("float64"),
+            "nps": table["nps"].astype("float64"),
+            "trend": [_spark(view.sparks.get(int(a))) for a in table["agent_id"]],
+        }
+    ).reset_index(drop=True)
+
+
+def movement_colour(label: str) -> str:
+    """CSS for a movement cell: green up, red down, quiet otherwise."""
+    if label.startswith("▲"):
+        return "color: #3DD68C; font-weight: 600"
+    if label.startswith("▼"):
+        return "color: #FF6B6B; font-weight: 600"
+    return "color: #8A96AA"
+
+
+def styled_ranking(frame: pd.DataFrame):
+    """The ranked frame with coloured movement arrows (a Styler; column_config still formats numbers)."""
+    return frame.style.map(movement_colour, subset=["movement"])
+
+
+def _spark(points: list | None) -> list[float]:
+    # Days without ratings are left out: a gap would otherwise break the line.
+    return [float(p) for p in (points or []) if p is not None]
+
+
+def provisional_frame(view: LeaderboardView) -> pd.DataFrame:
+    table = view.provisional
+    need = view.settings.min_ratings
+    return pd.DataFrame(
+        {
+            "agent": table["agent"].astype(str),
+            "team": table["team"].astype(str),
+            "site": table["site"].astype(str),
+            "ratings": table["ratings"].astype("int64"),
+            "to_go": (need - table["ratings"]).clip(lower=0).astype("int64"),
+            "avg_stars": table["avg_stars"].astype("float64"),
+            "response_rate": table["response_rate"].astype("float64"),
+            "fcr_pct": table["fcr_pct"].astype("float64"),
+        }
+    ).reset_index(drop=True)
+
+
+def team_frame(view: LeaderboardView) -> pd.DataFrame:
+    teams = view.board.teams
+    if teams.empty:
+        return pd.DataFrame(columns=["rank", "team", "site", "agents", "ratings", "score", "avg_stars", "fcr_pct", "nps"])
+    return pd.DataFrame(
+        {
+            "rank": teams["rank"].astype("Int64"),
+            "team": teams["team"].astype(str),
+            "site": teams["site"].astype(str),
+            "agents": teams["agents"].astype("int64"),
+            "ratings": teams["ratings"].astype("int64"),
+            "score": teams["score"].astype("float64"),
+            "avg_stars": teams["avg_stars"].astype("float64"),
+            "response_rate": teams["response_rate"].astype("float64"),
+            "fcr_pct": teams["fcr_pct"].astype("float64"),
+            "nps": teams["nps"].astype("float64"),
+        }
+    ).reset_index(drop=True)
+
+
+def export_csv(view: LeaderboardView) -> bytes:
+    """Exactly the public columns of ``rank --format csv``, ranked agents then provisional ones."""
+    out = io.StringIO()
+    # The same writer as `python -m leaderboard rank --format csv`: byte for byte the same file.
+    write_rows(boards.public_rows(view.board.agents), ranking.RANK_COLUMNS, "csv", out=out)
+    return out.getvalue().encode("utf-8")
+
+
+def export_name(view: LeaderboardView) -> str:
+    period = view.board.period
+    stamp = period.name if period.start is None else f"{period.start:%Y%m%d}-{period.end - timedelta(days=1):%Y%m%d}"
+    scope = view.board.scope
+    where = "-".join(p for p in (scope.site, scope.team) if p) or "everyone"
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in where)
+    return f"starboard-{safe}-{stamp}.csv"
+
+
+def agent_columns(settings: Settings, *, days: int) -> dict:
+    m = f"{settings.prior_weight:g}"
+    return {
+        "rank": st.column_config.NumberColumn("#", format="%d", width=44, help="Rank by fair score; ties share a rank"),
+        "movement": st.column_config.TextColumn(
+            "Move", width=64, help="Places gained ▲ or lost ▼ since the previous period of the same length"
+        ),
+        "agent": st.column_config.TextColumn("Agent", width="medium"),
+        "team": st.column_config.TextColumn("Team", width="small"),
+        "site": st.column_config.TextColumn("Site", width="small"),
+        "score": st.column_config.ProgressColumn(
+            "Fair score",
+            min_value=1.0,
+            max_value=5.0,
+            format="%.2f",
+            width="medium",
+            help=f"(n·avg + m·C) ÷ (n + m), m = {m}: every agent starts with {m} ratings at the period's average C, "
+            "so a few lucky 5★ cannot outrank a long run of great ratings",
+        ),
+        "avg_stars": st.column_config.NumberColumn("Avg ★", format="%.2f", width=70),
+        "ratings": st.column_config.NumberColumn("Ratings", format="%d", width=72),
+        "five_star_pct": st.column_config.NumberColumn("5★", format="%.0f%%", width=60, help="Share of 5★ ratings"),
+        "response_rate": st.column_config.NumberColumn(
+            "Response", format="%.0f%%", width=80, help="Rated ÷ closed interactions"
+        ),
+        "fcr_pct": st.column_config.NumberColumn(
+            "FCR", format="%.0f%%", width=60, help="First-contact resolution: 'resolved' answered yes"
+        ),
+        "nps": st.column_config.NumberColumn("NPS", format="%+.0f", width=60, help="% promoters (9–10) − % detractors (0–6)"),
+        "trend": st.column_config.LineChartColumn(
+            f"Daily avg ★ ({days} d)", y_min=1, y_max=5, width="medium", help="Average stars per day with ratings"
+        ),
+        "to_go": st.column_config.NumberColumn("Needs", format="%d more", width=90, help="Ratings still needed to be ranked"),
+        "agents": st.column_config.NumberColumn("Agents", format="%d", width=70),
+    }
+
+
+def team_columns(settings: Settings) -> dict:
+    config = agent_columns(settings, days=0)
+    config["team"] = st.column_config.TextColumn("Team", width="medium")
+    config["score"] = st.column_config.ProgressColumn(
+        "Fair score", min_value=1.0, max_value=5.0, format="%.2f", width="medium",
+        help="The same fair rule as for agents, over the team's ratings",
+    )
+    return config

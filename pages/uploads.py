@@ -1,0 +1,120 @@
+"""The Data page's uploads: read the header, dry-run every row through a mapping, import, remember the mapping."""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from db.ingest import ALL_COLUMNS, FileProblem, ImportReport, RejectedRows, import_file
+from db.mapping import MappingError, is_canonical, parse_mapping, read_header, save_mapping, saved_mapping
+from db.mapping import preview as preview_rows
+from pages.common import get_engine
+
+
+def errors_frame(report) -> pd.DataFrame:
+    """The rejected rows of an import report: line, column, value, reason."""
+    return pd.DataFrame(
+        [{"line": e.line, "column": e.column, "value": e.value, "reason": e.reason} for e in report.errors],
+        columns=["line", "column", "value", "reason"],
+    )
+
+
+@dataclass(frozen=True)
+class UploadHeader:
+    """The first look at an upload: its header and how it reads, or why it cannot be read."""
+
+    header: tuple[str, ...] = ()
+    source: str = ""
+    canonical: bool = False
+    fatal: str | None = None
+
+
+@dataclass(frozen=True)
+class DryRun:
+    """An upload parsed without writing: the first rows as they will land, and every problem."""
+
+    read: int = 0
+    valid: int = 0
+    rejected: int = 0
+    skipped: int = 0
+    fatal: str | None = None
+    preview: pd.DataFrame = field(default_factory=pd.DataFrame)
+    errors: pd.DataFrame = field(default_factory=pd.DataFrame)
+    rejects_csv: str = ""
+
+
+def _with_upload_file(data: bytes, filename: str, work):
+    """Run ``work(path)`` on the upload saved under its own name (so messages name the user's file)."""
+    safe_name = Path(filename).name or "upload.csv"
+    with tempfile.TemporaryDirectory(prefix="starboard-upload-") as folder:
+        path = Path(folder) / safe_name
+        path.write_bytes(data)
+        return work(path)
+
+
+@st.cache_data(max_entries=4, ttl=900, show_spinner="Reading the file…")
+def upload_header(data: bytes, filename: str) -> UploadHeader:
+    def work(path: Path) -> UploadHeader:
+        try:
+            header, source = read_header(path)
+        except FileProblem as exc:
+            return UploadHeader(fatal=f"{path.name}: {exc}")
+        return UploadHeader(header=tuple(header), source=source, canonical=is_canonical(header))
+
+    return _with_upload_file(data, filename, work)
+
+
+@st.cache_data(max_entries=4, ttl=900, show_spinner="Checking every row (nothing is written yet)…")
+def dry_run_upload(data: bytes, filename: str, mapping_toml: str | None) -> DryRun:
+    """Parse the whole upload through the mapping (None: canonical columns) without writing anything."""
+    mapping = parse_mapping(mapping_toml, name="the mapping") if mapping_toml else None
+
+    def work(path: Path) -> DryRun:
+        try:
+            rows, _ = preview_rows(path, mapping, limit=20)
+        except (FileProblem, MappingError) as exc:
+            return DryRun(fatal=str(exc) if isinstance(exc, MappingError) else f"{path.name}: {exc}")
+        out = io.StringIO()
+        report: ImportReport = import_file(engine=None, path=path, mapping=mapping, dry_run=True, rejects=RejectedRows(out))
+        return DryRun(
+            read=report.read,
+            valid=report.valid,
+            rejected=report.rejected,
+            skipped=report.skipped,
+            fatal=report.fatal,
+            preview=pd.DataFrame(rows, columns=list(ALL_COLUMNS)),
+            errors=errors_frame(report),
+            rejects_csv=out.getvalue() if report.rejected else "",
+        )
+
+    return _with_upload_file(data, filename, work)
+
+
+def import_mapped_upload(*, engine: Engine, data: bytes, filename: str, mapping_toml: str | None, progress=None):
+    """Import an upload through a mapping (None: canonical columns); returns (report, rejected rows as CSV)."""
+    mapping = parse_mapping(mapping_toml, name="the mapping") if mapping_toml else None
+    out = io.StringIO()
+
+    def work(path: Path):
+        return import_file(engine=engine, path=path, mapping=mapping, progress=progress, rejects=RejectedRows(out))
+
+    report = _with_upload_file(data, filename, work)
+    return report, out.getvalue() if report.rejected else ""
+
+
+def saved_mapping_text(header: tuple[str, ...]) -> str | None:
+    """The mapping saved for files with this header (AppMeta), if any."""
+    with Session(get_engine()) as session:
+        return saved_mapping(session=session, header=list(header))
+
+
+def save_upload_mapping(header: tuple[str, ...], mapping) -> None:
+    with Session(get_engine()) as session:
+        save_mapping(session=session, header=list(header), mapping=mapping)
