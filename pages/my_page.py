@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from leaderboard import charts_me
 from leaderboard import me
+from leaderboard.auth import Viewer
 from leaderboard.periods import PERIODS
 from leaderboard.settings import Settings, get_settings
 from pages import access, common, nav
@@ -41,7 +42,6 @@ FEEDBACK_FILTERS = {
 @st.cache_data(ttl=SUMMARY_TTL_SECONDS, max_entries=128, show_spinner="Gathering your numbers…")
 def load_summary(url: str, version: tuple, agent_id: int, user_id: int | None, settings: Settings) -> me.MySummary:
     """One agent's page, per (agent, data version); ``url`` keeps databases apart."""
-    from leaderboard.auth import Viewer
 
     own = Viewer(role="agent", user_id=user_id, agent_id=agent_id)
     with Session(common.get_engine()) as session:

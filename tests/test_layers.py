@@ -29,6 +29,10 @@ RULES = frozenset({
     "leaderboard.auth",
     "leaderboard.recovery",
     "leaderboard.names",
+    "leaderboard.badge_rules",
+    "leaderboard.ratio_rules",
+    "leaderboard.coaching.rules",
+    "leaderboard.coaching.texts",
 })
 LAYER_NAMES = ("rules", "storage", "use cases", "interfaces", "app")
 
@@ -102,7 +106,11 @@ def imports_of(root: Path) -> list[Import]:
             if not isinstance(node, (ast.Import, ast.ImportFrom)):
                 continue
             line = lines[node.lineno - 1]
-            above = lines[node.lineno - 2].strip() if node.lineno > 1 else ""
+            # The comment may stand on the line, or above a block of imports that starts there.
+            above_at = node.lineno - 2
+            while above_at >= 0 and lines[above_at].strip().startswith(("import ", "from ")):
+                above_at -= 1
+            above = lines[above_at].strip() if above_at >= 0 else ""
             commented = "#" in line or above.startswith("#")
             targets = _targets(node, module, known)
             external = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]

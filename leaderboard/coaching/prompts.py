@@ -16,6 +16,7 @@ from db.accounts import audit, viewer_for_user
 from db.coaching_queries import may_coach_team
 from db.models import NOTE_KINDS, Agent, CoachingNote, CoachingPrompt, Rating, User, utcnow
 from leaderboard import ratios
+from leaderboard.auth import SYSTEM_VIEWER
 from leaderboard.coaching.rules import (
     COACH_ROLES,
     MAX_NOTE_LENGTH,
@@ -74,7 +75,7 @@ def save_rules(*, session: Session, rules: CoachingRules, actor: str = "admin") 
 
 def _gather(session: Session, *, now: datetime, team_ids: Sequence[int] | None, rules: CoachingRules,
             settings: Settings) -> _Inputs | None:
-    agents = store.agent_frame(session=session, team_ids=team_ids)
+    agents = store.agent_frame(session=session, team_ids=team_ids, viewer=SYSTEM_VIEWER)
     if agents.empty:
         return None
     agents["first"] = agents["agent"].map(_first_name)
@@ -92,8 +93,8 @@ def _gather(session: Session, *, now: datetime, team_ids: Sequence[int] | None, 
 
     window = max(rules.tag_window_days, rules.streak_window_days, rules.lookback_hours / 24.0)
     start = now - timedelta(days=window)
-    ratings = store.window_ratings(session=session, start=start, end=now, team_ids=team_ids)
-    tags = store.window_tags(session=session, start=start, end=now, team_ids=team_ids)
+    ratings = store.window_ratings(session=session, start=start, end=now, team_ids=team_ids, viewer=SYSTEM_VIEWER)
+    tags = store.window_tags(session=session, start=start, end=now, team_ids=team_ids, viewer=SYSTEM_VIEWER)
     ratings = ratings[ratings["agent_id"].isin(list(info))].reset_index(drop=True)
     team_of = {a: i["team_id"] for a, i in info.items()}
     ratings["team_id"] = ratings["agent_id"].map(team_of).astype("int64")
@@ -205,7 +206,7 @@ def _rule_streak(session: Session, inp: _Inputs) -> list[dict]:
 
 def _rule_checkin(session: Session, inp: _Inputs, team_ids: Sequence[int] | None, busy: set[int]) -> list[dict]:
     rules, now = inp.rules, inp.now
-    last = store.last_note_at(session=session, until=now, team_ids=team_ids)
+    last = store.last_note_at(session=session, until=now, team_ids=team_ids, viewer=SYSTEM_VIEWER)
     last_at = dict(zip(last["agent_id"].astype(int), last["last_note_at"]))
     due = timedelta(days=rules.checkin_after_days)
     drafts = []
@@ -267,7 +268,7 @@ def draft_prompts(
     if rules.enabled(RULE_RATIO):
         tz_by_agent = {a: i["timezone"] for a, i in inp.info.items()}
         received = ratios.received_this_week(
-            session=session, agent_ids=None, team_ids=team_ids, now=now, tz_by_agent=tz_by_agent
+            session=session, agent_ids=None, team_ids=team_ids, now=now, tz_by_agent=tz_by_agent, viewer=SYSTEM_VIEWER
         )
         drafts += _rule_ratio(inp, received)
     if rules.enabled(RULE_REPEAT):

@@ -236,6 +236,7 @@ def grow_sheet(
         )
     received = ratios.received_this_week(
         session=session, agent_ids=[agent_id], team_ids=[team_id], now=now, tz_by_agent={agent_id: me["timezone"]},
+        viewer=viewer,
     )
     p = int(received["praise"].sum()) if len(received) else 0
     c = int(received["criticism"].sum()) if len(received) else 0
@@ -244,7 +245,7 @@ def grow_sheet(
         f"  - Notes received this week: {p} praise, {c} criticism"
         + (f" ({label}, {ratios.ratio_status(p, c, settings.ratio_target)})." if label else f" ({ratios.ratio_status(p, c, settings.ratio_target)}).")
     )
-    last = store.last_note_at(session=session, until=now, team_ids=[team_id])
+    last = store.last_note_at(session=session, until=now, team_ids=[team_id], viewer=viewer)
     last_at = _pydt(dict(zip(last["agent_id"].astype(int), last["last_note_at"])).get(agent_id))
     lines.append(f"  - Last coached: {local_date(last_at, tz).isoformat()} ({_ago(last_at, now)})." if last_at else "  - Last coached: never.")
     lines += ["", "OPTIONS"]
