@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import subprocess
-import sys
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 
@@ -21,6 +19,7 @@ from leaderboard.board import build_board
 from leaderboard.demo import seed_demo
 from leaderboard.periods import custom_period
 from leaderboard.settings import Settings
+from tests.cli_util import run_cli
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NOW = datetime(2026, 11, 25, 12, 0)  # a Wednesday in 2026-W48
@@ -459,10 +458,8 @@ def test_recognition_feed_skips_agents_hidden_from_the_wall(session):
 
 
 def _cli(db_url, *args):
-    env = {**os.environ, "DATABASE_URL": db_url, "STARBOARD_MIN_RATINGS": "5", "STARBOARD_PRIOR_WEIGHT": "10"}
-    return subprocess.run(
-        [sys.executable, "-m", "leaderboard", "badges", *args], capture_output=True, text=True, cwd=ROOT, env=env
-    )
+    env = {"DATABASE_URL": db_url, "STARBOARD_MIN_RATINGS": "5", "STARBOARD_PRIOR_WEIGHT": "10"}
+    return run_cli("badges", *args, env=env)
 
 
 def test_cli_evaluate_award_and_list(db_url, session):

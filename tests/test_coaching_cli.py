@@ -1,7 +1,7 @@
 """`coach`, `ratios` and `prompts` on the command line: exact headers, exit codes, one-line errors.
 
-Each call is a real subprocess (``python -m leaderboard ...``) with DATABASE_URL
-pointing at this test's database. The commands use the real clock, so the
+Each call runs ``python -m leaderboard ...`` in this process (tests/cli_util.py) with
+DATABASE_URL pointing at this test's database. The commands use the real clock, so the
 data is placed relative to now.
 """
 
@@ -10,23 +10,19 @@ from __future__ import annotations
 import csv
 import io
 import os
-import subprocess
-import sys
 from datetime import timedelta
 
 import pytest
 from sqlmodel import select
 
 from db.models import Agent, CoachingNote, CoachingPrompt, Interaction, Rating, RatingTag, Site, Team, User, utcnow
+from tests.cli_util import run_cli
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _cli(db_url, *args):
-    env = {**os.environ, "DATABASE_URL": db_url, "STARBOARD_AUTO_SEED": "0"}
-    return subprocess.run(
-        [sys.executable, "-m", "leaderboard", *args], capture_output=True, text=True, cwd=ROOT, env=env
-    )
+    return run_cli(*args, env={"DATABASE_URL": db_url, "STARBOARD_AUTO_SEED": "0"})
 
 
 def _error(result) -> str:

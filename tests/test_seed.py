@@ -35,6 +35,7 @@ from db.models import (
 from db.seed import DEMO_PASSWORD
 from leaderboard.auth import verify_password
 from leaderboard.demo import ensure_seeded, is_empty, seed_demo
+from tests.cli_util import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 23, 12, 0)
@@ -317,12 +318,6 @@ def test_ensure_seeded_seeds_only_an_empty_database(engine):
 
 
 # --------------------------------------------------------------------------- commands
-
-
-def run_cli(*args: str, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "leaderboard", *args], cwd=ROOT, capture_output=True, text=True, timeout=180, **kwargs
-    )
 
 
 @pytest.mark.slow
