@@ -4,7 +4,9 @@ TEST_DATABASE_URL is set (the suite runs on both in CI)."""
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+from datetime import datetime
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -87,6 +89,40 @@ def db_env(db_url, monkeypatch) -> str:
     monkeypatch.setenv("DATABASE_URL", db_url)
     monkeypatch.setenv("STARBOARD_AUTO_SEED", "0")
     return db_url
+
+
+DEMO_NOW = datetime(2026, 11, 25, 12, 0)  # a Wednesday: the demo floor's history ends here
+
+
+@pytest.fixture(scope="session")
+def demo_db_file(tmp_path_factory) -> Path:
+    """The deterministic demo floor (seed 7, 70 days up to DEMO_NOW) in a SQLite file, built once per run.
+
+    Read it through ``demo_db_url`` when a test only reads; ``demo_db`` gives a test its own copy.
+    """
+    from leaderboard.demo import seed_demo  # lazy: only the tests that ask for the demo floor pay for it
+
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        seed_demo(engine=engine, seed=7, now=DEMO_NOW)
+    finally:
+        engine.dispose()  # the last connection closing folds the WAL into the file
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo_db_url(demo_db_file) -> str:
+    """The shared demo floor, for tests that only read it."""
+    return f"sqlite:///{demo_db_file}"
+
+
+@pytest.fixture
+def demo_db(demo_db_file, tmp_path) -> str:
+    """A copy of the demo floor of this test's own, to write to."""
+    copy = tmp_path / "demo.db"
+    shutil.copyfile(demo_db_file, copy)
+    return f"sqlite:///{copy}"
 
 
 @pytest.fixture(autouse=True)
