@@ -34,8 +34,8 @@ TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @pytest.fixture(autouse=True)
-def _full_public_names(monkeypatch):
-    """Agents are named in full in every export here (short public names are tested elsewhere)."""
+def _plain_environment(monkeypatch):
+    """Agents named in full in every export (short public names are tested elsewhere); no demo seed."""
     monkeypatch.setenv("STARBOARD_PUBLIC_NAMES", "full")
     monkeypatch.setenv("STARBOARD_AUTO_SEED", "0")
 
@@ -155,7 +155,7 @@ def test_rank_csv_neutralises_a_formula_agent_name_and_keeps_negative_numbers(db
     assert_safe(out)
     rows = {r["agent"]: r for r in csv.DictReader(io.StringIO(out))}
     assert SAFE in rows and rows[SAFE]["team"] == "'@Team"
-    assert float(rows[SAFE]["nps"]) < 0 and rows[SAFE]["nps"].startswith("-")  # a number stays a number
+    assert rows[SAFE]["nps"] == "-100.0"  # every answer a 0: a negative number stays a number
 
 
 def test_prompts_csv_neutralises_agent_team_and_comment(db_url, hostile):
