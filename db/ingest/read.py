@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Callable, Iterator, TextIO
 
 from db.ingest.rows import ALL_COLUMNS, COLUMNS, CanonicalRow, ImportReport, RowError, parse_row
+from leaderboard.text import CsvWriter
 
 
 class FileProblem(ValueError):
@@ -357,11 +358,15 @@ def canonical_translator(header: list[str], *, file: str) -> Translate:
 class RejectedRows:
     """Rejected records as CSV, for the user to fix and import again: line, problems, then the file's columns."""
 
+    # Canonical columns of numbers: a rejected "-3" there stays as typed (leaderboard.text's CSV rule).
+    NUMERIC_COLUMNS = ("stars", "nps")
+
     def __init__(self, out: TextIO) -> None:
-        self._writer = csv.writer(out, lineterminator="\n")
+        self._writer = CsvWriter(out)
         self.count = 0
 
     def start(self, header: list[str]) -> None:
+        self._writer.numeric_columns = frozenset(i + 2 for i, name in enumerate(header) if name in self.NUMERIC_COLUMNS)
         self._writer.writerow(["line", "problems", *header])
 
     def add(self, line: int, cells: list[str], errors: list[RowError]) -> None:

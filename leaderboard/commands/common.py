@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import io
 import json
 import math
@@ -14,6 +13,7 @@ from sqlalchemy.engine import Engine
 
 from db.engine import make_engine
 from leaderboard.settings import Settings, get_settings
+from leaderboard.text import write_csv
 
 FORMATS = ("table", "csv", "json")
 
@@ -66,11 +66,9 @@ def write_rows(
         out.write("\n")
         return
     if fmt == "csv":
+        # The one CSV writer: a cell a spreadsheet would run as a formula gets an apostrophe.
         buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(columns)
-        for r in clean:
-            writer.writerow(["" if r[c] is None else _csv_text(r[c]) for c in columns])
+        write_csv(clean, columns, buf)
         out.write(buf.getvalue())
         return
     text = [[("" if r[c] is None else _csv_text(r[c])) for c in columns] for r in clean]
