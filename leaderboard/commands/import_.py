@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 
 from db.ingest import COLUMNS, DEFAULT_BATCH_SIZE, ImportReport, RejectedRows, import_file
+from db.retry import DatabaseBusy
 from leaderboard.cli import UserError
 from leaderboard.commands.common import add_db_argument, engine_for
 
@@ -84,6 +85,8 @@ def run(args: argparse.Namespace) -> int:
             progress=_progress_printer() if sys.stderr.isatty() else None,
             rejects=RejectedRows(rejects_file) if rejects_file else None,
         )
+    except DatabaseBusy as exc:
+        raise UserError(f"{exc} (batches already written stay: run the import again to finish)") from None
     except SQLAlchemyError as exc:
         # Batches already written stay (each is its own transaction); the import can simply be run again.
         raise UserError(f"database error, import stopped (run it again to finish): {_first_line(exc)}") from None
