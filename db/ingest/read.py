@@ -274,7 +274,7 @@ class _XlsxTable(Table):
     def __init__(self, path: Path, *, sheet: str | None) -> None:
         # lazy: openpyxl is heavy to import and only an .xlsx file needs it
         from openpyxl import load_workbook
-        from openpyxl.utils.exceptions import InvalidFileException
+        from openpyxl.utils.exceptions import InvalidFileException  # lazy: as above
 
         self.name = path.name
         try:

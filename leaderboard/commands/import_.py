@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 
 from db.ingest import COLUMNS, DEFAULT_BATCH_SIZE, ImportReport, RejectedRows, import_file
+from db.mapping import MappingError, load_mapping
 from db.retry import DatabaseBusy
 from leaderboard.cli import UserError
 from leaderboard.commands.common import add_db_argument, engine_for
@@ -59,8 +60,6 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     mapping = None
     if args.mapping:
-        from db.mapping import MappingError, load_mapping
-
         try:
             mapping = load_mapping(args.mapping)
         except MappingError as exc:
