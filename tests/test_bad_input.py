@@ -17,8 +17,9 @@ import pytest
 from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
-from db.ingest import COLUMNS, DateWindow, import_file, parse_row, write_rows
-from db.models import Interaction, Rating, Site
+from db.ingest import COLUMNS, DateWindow, import_file, parse_row
+from db.mapping import load_mapping
+from db.models import Interaction, Rating
 from leaderboard.periods import PeriodError, resolve_period
 from tests import factories
 from tests.app_util import app_as
@@ -245,3 +246,16 @@ def test_seed_creates_a_new_database(tmp_path):
     assert result.returncode == 0, result.stderr
     with_site = run_cli("rank", "--period", "all", "--format", "csv", db=str(new))
     assert with_site.returncode == 0 and with_site.stdout.startswith("rank,agent")
+
+
+def test_a_mapped_export_with_an_absurd_date_rejects_that_row_naming_its_columns(engine, tmp_path):
+    """Through a mapping too: the row is rejected with the export's own column names."""
+    examples = Path(__file__).resolve().parent.parent / "examples" / "mappings"
+    lines = (examples / "call_log.csv").read_text(encoding="utf-8").splitlines()
+    lines[1] = lines[1].replace("11/16/2026", "01/01/0001")
+    path = tmp_path / "call_log.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = import_file(engine=engine, path=path, mapping=load_mapping(examples / "call_log.toml"))
+    assert report.fatal is None and report.rejected == 1
+    (error,) = report.errors
+    assert error.line == 2 and "Date" in error.column and "Traceback" not in error.reason

@@ -12,7 +12,6 @@ import os
 import sqlite3
 import threading
 import time
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select

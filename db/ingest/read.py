@@ -407,6 +407,7 @@ def read_rows(
     header = table.header
     width = len(header)
     check_nul = table.may_hold_nul
+    earliest, latest = (window.earliest, window.latest) if window is not None else (None, None)
     for line, record in table.records():
         if type(record) is str:
             report.read += 1
@@ -436,7 +437,9 @@ def read_rows(
             except OverflowError:  # a date a mapping shifts past year 1 or 9999
                 result = [RowError(file=name, line=line, column="", value="", reason="holds a date out of range")]
             if window is not None and type(result) is CanonicalRow:
-                result = _in_window(result, window, translate, record, file=name, line=line)
+                closed, rated = result.closed_at, result.rated_at
+                if not (earliest <= closed < latest and (rated is None or earliest <= rated < latest)):
+                    result = _outside_window(result, window, translate, record, file=name, line=line)
         if result is None:
             report.skipped += 1
         elif type(result) is list:
@@ -448,14 +451,11 @@ def read_rows(
             yield result
 
 
-def _in_window(
+def _outside_window(
     row: CanonicalRow, window: DateWindow, translate: Translate, record: list[str], *, file: str, line: int
-) -> CanonicalRow | list[RowError]:
-    """``row``, or why its closed_at or rated_at is outside ``window`` (one RowError per column)."""
-    earliest, latest = window.earliest, window.latest
+) -> list[RowError]:
+    """Why ``row``'s closed_at or rated_at is outside ``window`` (one RowError per column)."""
     closed, rated = row.closed_at, row.rated_at
-    if earliest <= closed < latest and (rated is None or earliest <= rated < latest):
-        return row
     # The file's own cell when the columns are canonical; else the time as read, in UTC.
     positions: dict[str, int] = getattr(translate, "positions", None) or {}
     labels: dict[str, str] = getattr(translate, "labels", None) or {}
