@@ -8,6 +8,7 @@ import streamlit as st
 
 from db import mapping as maps
 from db.ingest import ALL_COLUMNS, COLUMNS, MAX_KEPT_ERRORS
+from db.retry import DatabaseBusy
 from leaderboard.settings import get_settings
 from pages import access, common
 from pages.common import md
@@ -272,9 +273,14 @@ def _import(upload) -> None:
         def show(report) -> None:
             bar.progress(min(report.read / total, 1.0), text=f"Importing… {report.read:,} of {total:,} rows")
 
-        report, rejects_csv = common.import_mapped_upload(
-            engine=common.get_engine(), data=data, filename=upload.name, mapping_toml=mapping_toml, progress=show
-        )
+        try:
+            report, rejects_csv = common.import_mapped_upload(
+                engine=common.get_engine(), data=data, filename=upload.name, mapping_toml=mapping_toml, progress=show
+            )
+        except DatabaseBusy as exc:  # other writers held the database past every retry
+            bar.empty()
+            st.warning(f"{str(exc).capitalize()}: rows already written stay, import the file again to finish.")
+            return
         bar.empty()
         common.clear_data_caches()
         if report.fatal:
