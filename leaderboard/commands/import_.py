@@ -41,6 +41,9 @@ def register(subparsers) -> None:
             "the first line printed says how the file was read. Valid rows land, rejected rows are listed\n"
             "on stderr with their line number; importing the same file again changes nothing, and an\n"
             "interrupted import finishes when run again. Unknown sites, teams and agents are created.\n"
+            "A row dated before STARBOARD_EARLIEST_DATE (2000-01-01) or more than STARBOARD_MAX_DAYS_AHEAD\n"
+            "days (1) after today is rejected, as is a line holding a NUL byte. The database must exist\n"
+            "(`db upgrade` creates an empty one); another writer's lock is waited out, then reported.\n"
             "Exit code: 0 every row landed, 1 some rows were rejected, 2 the file could not be read."
         ),
     )
