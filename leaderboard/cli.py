@@ -13,7 +13,11 @@ import importlib
 import sys
 from typing import Sequence
 
+from sqlalchemy.exc import DBAPIError
+
+from db.engine import DatabaseUnavailable, unreachable_reason
 from db.migrate import DatabaseNewerError
+from db.retry import DatabaseBusy, is_busy
 from leaderboard.settings import SettingsError
 
 # Order here is the order in --help.
@@ -56,9 +60,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args) or 0)
-    except (UserError, SettingsError, DatabaseNewerError) as exc:
-        # A bad setting or a database from a newer release is the user's to fix, like a bad flag.
+    except (UserError, SettingsError, DatabaseNewerError, DatabaseUnavailable, DatabaseBusy) as exc:
+        # A bad setting, a database from a newer release, out of reach or busy: the user's to fix
+        # (or wait out), like a bad flag.
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except DBAPIError as exc:
+        # The database went away (or stayed locked) in the middle of a command: one line, not a traceback.
+        problem = DatabaseBusy() if is_busy(exc) else f"database error: {unreachable_reason(exc)}"
+        print(f"error: {problem}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from leaderboard.settings import get_settings
+
 UTC = ZoneInfo("UTC")
 
 # name -> label; "custom" is written as START..END (inclusive dates).
@@ -35,6 +37,8 @@ ALIASES = {
     "all-time": "all",
 }
 _CUSTOM = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
+# How far after today a custom period may end (a board of next month is empty, not absurd).
+MAX_DAYS_AHEAD = 366
 
 
 class PeriodError(ValueError):
@@ -113,10 +117,20 @@ def local_date(moment_utc: datetime, tz: ZoneInfo | str) -> date:
     return moment_utc.replace(tzinfo=timezone.utc).astimezone(tzinfo).date()
 
 
-def resolve_period(spec: str, *, tz: ZoneInfo | str | None = None, now: datetime | None = None) -> Period:
+def period_limits(today: date, *, earliest: date | None = None) -> tuple[date, date]:
+    """The first and last day a custom period may cover: ``STARBOARD_EARLIEST_DATE`` to a year after today."""
+    first = earliest if earliest is not None else get_settings().earliest_date
+    return first, today + timedelta(days=MAX_DAYS_AHEAD)
+
+
+def resolve_period(
+    spec: str, *, tz: ZoneInfo | str | None = None, now: datetime | None = None, earliest: date | None = None
+) -> Period:
     """A Period from a name (today, week, month, last7, last30, all) or START..END.
 
-    ``now`` is a naive UTC datetime (defaults to the current time).
+    ``now`` is a naive UTC datetime (defaults to the current time). A custom period must
+    lie within ``period_limits`` (``earliest`` defaults to the setting): 0001-01-01..9999-12-31
+    is refused with a PeriodError, not computed into an overflow.
     """
     tzinfo = tz if isinstance(tz, ZoneInfo) else zone(tz)
     key = (spec or "week").strip().lower()
@@ -146,6 +160,12 @@ def resolve_period(spec: str, *, tz: ZoneInfo | str | None = None, now: datetime
             raise PeriodError(f"bad date in period {spec!r}: {exc}") from None
         if last < first:
             raise PeriodError(f"period {spec!r} ends before it starts")
+        low, high = period_limits(today, earliest=earliest)
+        if first < low or last > high:
+            raise PeriodError(
+                f"period {spec!r} is outside the dates Starboard can show: "
+                f"pick days from {low.isoformat()} to {high.isoformat()}"
+            )
         return Period("custom", tzinfo, first, last + timedelta(days=1))
     names = ", ".join(PERIODS)
     raise PeriodError(f"unknown period {spec!r}: use one of {names}, or START..END as YYYY-MM-DD..YYYY-MM-DD")

@@ -12,6 +12,7 @@ the README's configuration table show (a test holds the README to it).
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal, NamedTuple, get_args, get_origin
 
@@ -130,6 +131,20 @@ class Settings(BaseSettings):
         gt=0,
         validation_alias="STARBOARD_RECOVERY_DUE_HOURS",
         description="Hours in which someone should call that customer back before the case is overdue",
+    )
+    # The sane window for dates in imported files (closed_at, rated_at) and custom periods:
+    # a year-1 or year-9999 date is a typo, and arithmetic on it overflows.
+    earliest_date: date = Field(
+        default=date(2000, 1, 1),
+        validation_alias="STARBOARD_EARLIEST_DATE",
+        description="Imported rows dated before this day (YYYY-MM-DD) are rejected, and custom periods start on or after it",
+    )
+    max_days_ahead: int = Field(
+        default=1,
+        ge=0,
+        le=366,
+        validation_alias="STARBOARD_MAX_DAYS_AHEAD",
+        description="Imported rows dated more than this many days after today (UTC) are rejected",
     )
 
     def __init__(self, **values: Any) -> None:

@@ -17,8 +17,9 @@ from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session
 
 from db import queries
-from db.engine import make_engine
+from db.engine import DatabaseUnavailable, make_engine
 from db.migrate import DatabaseNewerError
+from db.retry import DatabaseBusy
 from leaderboard.settings import Settings, SettingsError, get_settings
 from leaderboard.text import markdown_text
 
@@ -61,8 +62,13 @@ def get_engine() -> Engine:
     """One engine (and connection pool) per database URL per server process, upgraded on first use."""
     try:
         return _engine_for(database_url())
-    except DatabaseNewerError as exc:
+    except (DatabaseNewerError, DatabaseUnavailable) as exc:
+        # Not cached: the next run tries again, so the app recovers by itself when the database is back.
         _cannot_start(str(exc))
+        raise
+    except DatabaseBusy as exc:
+        st.warning(f"{str(exc).capitalize()}.", icon=":material/hourglass_top:")
+        st.stop()
         raise
 
 

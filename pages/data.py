@@ -9,6 +9,7 @@ import streamlit as st
 from db import mapping as maps
 from leaderboard import demo as seed
 from db.ingest import ALL_COLUMNS, COLUMNS, MAX_KEPT_ERRORS
+from db.retry import DatabaseBusy
 from leaderboard.settings import get_settings
 from pages import access, common, loaders, nav, uploads
 from pages.common import md
@@ -290,9 +291,14 @@ def _run_import(upload, data: bytes, mapping_toml: str | None) -> None:
     def show(report) -> None:
         bar.progress(min(report.read / total, 1.0), text=f"Importing… {report.read:,} of {total:,} rows")
 
-    report, rejects_csv = uploads.import_mapped_upload(
-        engine=common.get_engine(), data=data, filename=upload.name, mapping_toml=mapping_toml, progress=show
-    )
+    try:
+        report, rejects_csv = uploads.import_mapped_upload(
+            engine=common.get_engine(), data=data, filename=upload.name, mapping_toml=mapping_toml, progress=show
+        )
+    except DatabaseBusy as exc:  # other writers held the database past every retry
+        bar.empty()
+        st.warning(f"{str(exc).capitalize()}: rows already written stay, import the file again to finish.")
+        return
     bar.empty()
     loaders.clear_data_caches()
     if report.fatal:

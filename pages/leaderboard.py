@@ -67,8 +67,11 @@ if not options.sites:
 
 try:
     view = loaders.load_leaderboard(url, version, settings, period_spec, site or None, team or None)
-except (ScopeError, PeriodError) as exc:
+except ScopeError as exc:
     st.warning(f"{md(exc)}. Pick a site and a team from the lists above.", icon=":material/travel_explore:")
+    st.stop()
+except PeriodError as exc:  # 0001-01-01..9999-12-31 from a crafted URL
+    st.warning(f"{md(exc)}.", icon=":material/travel_explore:")
     st.stop()
 
 board = view.board

@@ -67,6 +67,9 @@ def db_url(tmp_path, server_db_url) -> str:
             conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
         engine.dispose()
         return server_db_url
+    # An empty file is an empty SQLite database (as the empty PostgreSQL schema above): commands
+    # other than seed refuse a file that does not exist.
+    (tmp_path / "starboard-test.db").touch()
     return f"sqlite:///{tmp_path / 'starboard-test.db'}"
 
 

@@ -15,8 +15,9 @@ from typing import Protocol
 from sqlalchemy.engine import Engine
 
 from db.ingest.read import FileProblem, RejectedRows, Translate, canonical_translator, open_table, read_rows
-from db.ingest.rows import ImportReport
+from db.ingest.rows import DateWindow, ImportReport
 from db.ingest.write import DEFAULT_BATCH_SIZE, NEW_SITE_TIMEZONE, BatchWriter, Progress
+from leaderboard.settings import get_settings
 
 
 class FileMapping(Protocol):
@@ -38,6 +39,7 @@ def import_file(
     dry_run: bool = False,
     progress: Progress | None = None,
     rejects: RejectedRows | None = None,
+    window: DateWindow | None = None,
 ) -> ImportReport:
     """Import a .csv or .xlsx file: valid rows land, rejected rows are reported.
 
@@ -46,7 +48,8 @@ def import_file(
     ``dry_run`` validates every row and writes nothing (``engine`` may then be
     None). ``progress`` is called with the report after every batch. ``rejects``
     receives every rejected record (``report.errors`` keeps the first
-    MAX_KEPT_ERRORS problems).
+    MAX_KEPT_ERRORS problems). A row dated outside ``window`` (default: the settings'
+    ``STARBOARD_EARLIEST_DATE`` to today plus ``STARBOARD_MAX_DAYS_AHEAD``) is rejected.
     """
     path = Path(path)
     report = ImportReport(dry_run=dry_run)
@@ -71,7 +74,10 @@ def import_file(
             return report
         if rejects is not None:
             rejects.start(table.header)
-        rows = read_rows(table, translate, report, rejects=rejects)
+        if window is None:
+            settings = get_settings()
+            window = DateWindow.for_today(earliest_date=settings.earliest_date, max_days_ahead=settings.max_days_ahead)
+        rows = read_rows(table, translate, report, rejects=rejects, window=window)
         if dry_run:
             step = max(1, batch_size)
             for _ in rows:

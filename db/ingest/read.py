@@ -17,7 +17,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Callable, Iterator, TextIO
 
-from db.ingest.rows import ALL_COLUMNS, COLUMNS, CanonicalRow, ImportReport, RowError, parse_row
+from db.ingest.rows import ALL_COLUMNS, COLUMNS, CanonicalRow, DateWindow, ImportReport, RowError, parse_row
 from leaderboard.text import CsvWriter
 
 
@@ -36,16 +36,21 @@ _UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}
 _CP1252_HOLES = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # the old binary .xls
+# Text with more than one NUL character in this many is a binary file; fewer are stray bytes.
+_MAX_NUL_SHARE = 100
 
 
-def _scan(path: Path, encoding: str) -> tuple[int, int] | None:
-    """Decode the whole file: None if it is clean ``encoding`` text, else (bad byte, line).
+def _scan(path: Path, encoding: str) -> tuple[int, int] | int:
+    """Decode the whole file: the number of NUL characters if it is clean ``encoding`` text, else (bad byte, line).
 
-    Raises FileProblem for binary files (NUL characters) and files without text.
+    Raises FileProblem for binary files (NUL characters everywhere) and files without text.
+    A few NUL characters in real text (a stray byte from a broken export) are left to
+    ``read_rows``, which rejects the lines that hold them.
     """
     decoder = codecs.getincrementaldecoder(encoding)()
     line = 1
     seen_text = False
+    nuls = chars = 0
     with path.open("rb") as handle:
         while chunk := handle.read(_CHUNK):
             try:
@@ -54,17 +59,19 @@ def _scan(path: Path, encoding: str) -> tuple[int, int] | None:
                 start = min(exc.start, len(chunk) - 1)
                 line += chunk[:start].decode(encoding, errors="replace").count("\n")
                 return chunk[start], line
-            if "\x00" in text:
-                raise FileProblem("is a binary file (it contains NUL bytes), not CSV text")
+            nuls += text.count("\x00")
+            chars += len(text)
             line += text.count("\n")
-            seen_text = seen_text or bool(text.strip(" \t\r\n\ufeff"))
+            seen_text = seen_text or bool(text.strip(" \t\r\n\ufeff\x00"))
         try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             return 0, line
+    if nuls * _MAX_NUL_SHARE > chars:
+        raise FileProblem("is a binary file (it contains NUL bytes), not CSV text")
     if not seen_text:
         raise FileProblem("is empty (a header line naming the columns is required)")
-    return None
+    return nuls
 
 
 def detect_encoding(path: Path) -> str:
@@ -74,6 +81,11 @@ def detect_encoding(path: Path) -> str:
     half way changes nothing. A file that mixes UTF-8 with another encoding is refused:
     read either way, some of its names would be garbled.
     """
+    return _detect_encoding(path)[0]
+
+
+def _detect_encoding(path: Path) -> tuple[str, int]:
+    """``detect_encoding`` and the number of (stray) NUL characters in the file."""
     with path.open("rb") as handle:
         head = handle.read(4)
     if head.startswith(codecs.BOM_UTF8):
@@ -85,11 +97,12 @@ def detect_encoding(path: Path) -> str:
             raise FileProblem("is a binary file (it contains NUL bytes), not CSV text")
         encoding = "utf-8"
     bad = _scan(path, encoding)
-    if bad is None:
-        return encoding
+    if isinstance(bad, int):
+        return encoding, bad
     byte, line = bad
     if encoding != "utf-8":
         raise FileProblem(f"is not valid {encoding.upper()} text (byte 0x{byte:02x} on line {line})")
+    # Not UTF-8 and holding NUL bytes: an image or an archive, not a legacy-encoded CSV.
     if _search_file(path, re.compile(b"\x00")):
         raise FileProblem("is a binary file (it contains NUL bytes), not CSV text")
     if _search_file(path, _UTF8_MULTIBYTE):
@@ -98,8 +111,8 @@ def detect_encoding(path: Path) -> str:
             "save it as 'CSV UTF-8'"
         )
     fallback = "latin-1" if _search_file(path, _CP1252_HOLES) else "cp1252"
-    _scan(path, fallback)  # the NUL and empty checks (both encodings decode every byte)
-    return fallback
+    _scan(path, fallback)  # the empty check (both encodings decode every byte)
+    return fallback, 0
 
 
 def _search_file(path: Path, pattern: re.Pattern) -> bool:
@@ -153,6 +166,8 @@ class Table:
     encoding: str = ""
     delimiter: str = ""
     sheet: str = ""
+    # Whether a record may hold a NUL character (``read_rows`` then checks every record for one).
+    may_hold_nul: bool = False
 
     def records(self) -> Iterator[tuple[int, list[str] | str]]:
         raise NotImplementedError
@@ -183,12 +198,13 @@ class _CsvTable(Table):
                 codecs.lookup(encoding)
             except LookupError:
                 raise FileProblem(f"unknown encoding {encoding!r}") from None
-            bad = _scan(path, encoding)
-            if bad:
-                raise FileProblem(f"is not {encoding} text (byte 0x{bad[0]:02x} on line {bad[1]})")
+            nuls = _scan(path, encoding)
+            if not isinstance(nuls, int):
+                raise FileProblem(f"is not {encoding} text (byte 0x{nuls[0]:02x} on line {nuls[1]})")
         else:
-            encoding = detect_encoding(path)
+            encoding, nuls = _detect_encoding(path)
         self.encoding = encoding
+        self.may_hold_nul = nuls > 0
         if not delimiter:
             with path.open("r", encoding=encoding, newline="") as handle:
                 sample = handle.read(_SNIFF_CHARS)
@@ -210,6 +226,9 @@ class _CsvTable(Table):
             if any(cell.strip() for cell in header):
                 break
         header = [h.lstrip("\ufeff") for h in header]
+        if any("\x00" in h for h in header):
+            self.close()
+            raise FileProblem(f"has a NUL character in its header line (line {self.header_line})")
         self.header = header
 
     def records(self) -> Iterator[tuple[int, list[str] | str]]:
@@ -256,7 +275,7 @@ class _XlsxTable(Table):
     def __init__(self, path: Path, *, sheet: str | None) -> None:
         # lazy: openpyxl is heavy to import and only an .xlsx file needs it
         from openpyxl import load_workbook
-        from openpyxl.utils.exceptions import InvalidFileException
+        from openpyxl.utils.exceptions import InvalidFileException  # lazy: as above
 
         self.name = path.name
         try:
@@ -269,6 +288,7 @@ class _XlsxTable(Table):
             self.close()
             raise FileProblem(f"has no sheet {sheet!r} (sheets: {', '.join(map(repr, names))})")
         self.sheet = sheet or names[0]
+        self.may_hold_nul = True  # no scan of a workbook beforehand: read_rows checks every row
         self._rows = enumerate(self._book[self.sheet].iter_rows(values_only=True), start=1)
         for number, values in self._rows:
             cells = [cell_text(v) for v in values]
@@ -352,6 +372,7 @@ def canonical_translator(header: list[str], *, file: str) -> Translate:
     def translate(cells: list[str], line: int) -> CanonicalRow | list[RowError]:
         return parse_row({c: cells[i] for c, i in items}, file=file, line=line)
 
+    translate.positions = positions  # type: ignore[attr-defined]  # read_rows quotes a cell by column
     return translate
 
 
@@ -375,11 +396,23 @@ class RejectedRows:
 
 
 def read_rows(
-    table: Table, translate: Translate, report: ImportReport, *, rejects: RejectedRows | None = None
+    table: Table,
+    translate: Translate,
+    report: ImportReport,
+    *,
+    rejects: RejectedRows | None = None,
+    window: DateWindow | None = None,
 ) -> Iterator[CanonicalRow]:
-    """The valid rows of ``table``, in order; rejected rows go into ``report`` (and ``rejects``)."""
+    """The valid rows of ``table``, in order; rejected rows go into ``report`` (and ``rejects``).
+
+    A row holding a NUL character, or (with ``window``) a closed_at or rated_at outside the
+    window, is rejected on its own: the rest of the file still lands.
+    """
     name = table.name
-    width = len(table.header)
+    header = table.header
+    width = len(header)
+    check_nul = table.may_hold_nul
+    earliest, latest = (window.earliest, window.latest) if window is not None else (None, None)
     for line, record in table.records():
         if type(record) is str:
             report.read += 1
@@ -392,11 +425,26 @@ def read_rows(
         if (not first or first.isspace()) and not "".join(record).strip():
             continue  # a blank line, or a row of empty cells
         report.read += 1
+        result: CanonicalRow | list[RowError] | None
         if len(record) != width and not (len(record) > width and not any(f.strip() for f in record[width:])):
             reason = f"has {len(record)} fields, the header has {width}"
-            result: CanonicalRow | list[RowError] | None = [RowError(file=name, line=line, column="", value="", reason=reason)]
+            result = [RowError(file=name, line=line, column="", value="", reason=reason)]
+        elif check_nul and "\x00" in "".join(record):
+            result = [
+                RowError(file=name, line=line, column=header[i] if i < width else "", value=cell,
+                         reason="contains a NUL character")
+                for i, cell in enumerate(record)
+                if "\x00" in cell
+            ]
         else:
-            result = translate(record, line)
+            try:
+                result = translate(record, line)
+            except OverflowError:  # a date a mapping shifts past year 1 or 9999
+                result = [RowError(file=name, line=line, column="", value="", reason="holds a date out of range")]
+            if window is not None and type(result) is CanonicalRow:
+                closed, rated = result.closed_at, result.rated_at
+                if not (earliest <= closed < latest and (rated is None or earliest <= rated < latest)):
+                    result = _outside_window(result, window, translate, record, file=name, line=line)
         if result is None:
             report.skipped += 1
         elif type(result) is list:
@@ -407,3 +455,23 @@ def read_rows(
             report.valid += 1
             yield result
 
+
+def _outside_window(
+    row: CanonicalRow, window: DateWindow, translate: Translate, record: list[str], *, file: str, line: int
+) -> list[RowError]:
+    """Why ``row``'s closed_at or rated_at is outside ``window`` (one RowError per column)."""
+    closed, rated = row.closed_at, row.rated_at
+    # The file's own cell when the columns are canonical; else the time as read, in UTC.
+    positions: dict[str, int] = getattr(translate, "positions", None) or {}
+    labels: dict[str, str] = getattr(translate, "labels", None) or {}
+    errors = []
+    for column, moment in (("closed_at", closed), ("rated_at", rated)):
+        if moment is None or (column == "rated_at" and moment is closed):
+            continue  # no rating, or a rating time taken from closed_at (reported there)
+        problem = window.problem(moment)
+        if problem is None:
+            continue
+        at = positions.get(column)
+        value = record[at] if at is not None else f"{moment.isoformat(sep=' ')} UTC"
+        errors.append(RowError(file=file, line=line, column=labels.get(column, column), value=value, reason=problem))
+    return errors

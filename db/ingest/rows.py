@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, time, timedelta, timezone
 
 COLUMNS = (
     "interaction_id",
@@ -150,6 +150,37 @@ class InvalidValue(ValueError):
     """A cell that fails validation; the message is the reason shown to the user."""
 
 
+@dataclass(frozen=True, slots=True)
+class DateWindow:
+    """The times an imported row may carry: from ``earliest`` up to (not including) ``latest``, naive UTC.
+
+    Settings ``STARBOARD_EARLIEST_DATE`` and ``STARBOARD_MAX_DAYS_AHEAD`` (``for_today``):
+    a year-1 or year-9999 date is a typo, never a rating, and sorts every chart off scale.
+    """
+
+    earliest: datetime
+    latest: datetime
+    days_ahead: int = 1
+
+    @classmethod
+    def for_today(cls, *, earliest_date: date, max_days_ahead: int, today: date | None = None) -> "DateWindow":
+        today = today or datetime.now(timezone.utc).date()
+        latest = datetime.combine(today + timedelta(days=max_days_ahead + 1), time())
+        return cls(earliest=datetime.combine(earliest_date, time()), latest=latest, days_ahead=max_days_ahead)
+
+    def problem(self, moment: datetime) -> str | None:
+        """Why ``moment`` (naive UTC) is outside the window, or None."""
+        if moment < self.earliest:
+            return f"is before {self.earliest:%Y-%m-%d}, the earliest date accepted (STARBOARD_EARLIEST_DATE)"
+        if moment >= self.latest:
+            last = self.latest - timedelta(days=1)
+            days = f"{self.days_ahead} day{'s' if self.days_ahead != 1 else ''}"
+            return (
+                f"is after {last:%Y-%m-%d}, more than {days} after today in UTC (STARBOARD_MAX_DAYS_AHEAD)"
+            )
+        return None
+
+
 
 # --------------------------------------------------------------------------- parsing
 
@@ -162,7 +193,10 @@ def parse_time(value: str) -> datetime:
     except ValueError:
         raise InvalidValue("must be an ISO 8601 date-time, e.g. 2026-11-20T14:03:00Z") from None
     if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+        try:
+            moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+        except OverflowError:  # 0001-01-01T00:00:00+05:00 is before year 1 in UTC
+            raise InvalidValue("is out of range (before year 1 or after year 9999 in UTC)") from None
     return moment
 
 
@@ -203,6 +237,8 @@ def parse_tags(value: str) -> tuple[str, ...]:
     tags = dict.fromkeys(" ".join(t.split()).lower() for t in value.split(";"))
     tags.pop("", None)
     for tag in tags:
+        if "\x00" in tag:
+            raise InvalidValue("contains a NUL character")
         if len(tag) > MAX_TAG_LENGTH:
             raise InvalidValue(f"tag {_show(tag, 30)} is longer than {MAX_TAG_LENGTH} characters")
     return tuple(tags)

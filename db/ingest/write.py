@@ -17,11 +17,13 @@ from datetime import datetime
 from typing import Callable, Iterable, Iterator
 
 from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect, Engine
 
 from db.ingest.rows import CanonicalRow, ImportReport
 from db.models import Agent, Interaction, Rating, RatingTag, Site, Team, User, utcnow
 from db.recovery_store import open_cases
+from db.retry import with_retry
 from leaderboard.names import username_for
 from leaderboard.settings import get_settings
 
@@ -81,6 +83,25 @@ def write_rows(
     return report
 
 
+def _insert_or_get(conn: Connection, table, values: dict, *, key: tuple[str, ...], columns: tuple[str, ...]) -> tuple:
+    """Insert a reference row (site, team, agent, account) unless its unique ``key`` is taken; its ``columns``.
+
+    An idempotent upsert (INSERT ... ON CONFLICT DO NOTHING, then SELECT by the key): two
+    imports creating the same new site at once both end with the one site, where a plain
+    INSERT stopped the second with a unique-constraint error.
+    """
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        stmt = postgresql.insert(table).values(values).on_conflict_do_nothing(index_elements=list(key))
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(table).values(values).on_conflict_do_nothing(index_elements=list(key))
+    else:  # no portable ON CONFLICT: a clash is retried by the batch writer (with_retry, retry_conflicts)
+        stmt = insert(table).values(values)
+    conn.execute(stmt)
+    where = [table.c[k] == values[k] for k in key]
+    return tuple(conn.execute(select(*(table.c[c] for c in columns)).where(*where)).one())
+
+
 @dataclass
 class _Directory:
     """Ids of the sites, teams, agents and leaders, loaded once per import and extended as rows create them."""
@@ -111,35 +132,37 @@ class _Directory:
 
     def agent_id(self, conn: Connection, row: CanonicalRow) -> int:
         """The agent's id, creating the site, team and agent as needed (and moving the agent)."""
+        # New sites, teams, agents and accounts are upserts: another import may create the same one at once.
         site_id = self.sites.get(row.site.lower())
         if site_id is None:
-            result = conn.execute(insert(_SITE).values(name=row.site, timezone=self.new_site_timezone))
-            site_id = self.sites[row.site.lower()] = result.inserted_primary_key[0]
+            (site_id,) = _insert_or_get(
+                conn, _SITE, {"name": row.site, "timezone": self.new_site_timezone}, key=("name",), columns=("id",)
+            )
+            self.sites[row.site.lower()] = site_id
         team_key = (site_id, row.team.lower())
         team_id = self.teams.get(team_key)
         if team_id is None:
-            result = conn.execute(insert(_TEAM).values(name=row.team, site_id=site_id))
-            team_id = self.teams[team_key] = result.inserted_primary_key[0]
-            self.leaders[team_id] = None
+            team_id, leader_id = _insert_or_get(
+                conn, _TEAM, {"name": row.team, "site_id": site_id}, key=("site_id", "name"), columns=("id", "leader_id")
+            )
+            self.teams[team_key] = team_id
+            self.leaders[team_id] = leader_id
         if row.leader:
             self._lead(conn, team_id, row.leader)
         known = self.agents.get(row.agent)
         if known is None:
-            result = conn.execute(
-                insert(_AGENT).values(
-                    name=row.agent,
-                    # Stored in full: public screens shorten it when they show it (leaderboard.names).
-                    display_name=row.agent,
-                    team_id=team_id,
-                    active=True,
-                    hide_from_wall=False,
-                )
-            )
-            agent_id = result.inserted_primary_key[0]
-        else:
-            agent_id, current_team = known
-            if current_team != team_id:
-                conn.execute(update(_AGENT).where(_AGENT.c.id == agent_id).values(team_id=team_id))
+            values = {
+                "name": row.agent,
+                # Stored in full: public screens shorten it when they show it (leaderboard.names).
+                "display_name": row.agent,
+                "team_id": team_id,
+                "active": True,
+                "hide_from_wall": False,
+            }
+            known = _insert_or_get(conn, _AGENT, values, key=("name",), columns=("id", "team_id"))
+        agent_id, current_team = known
+        if current_team != team_id:
+            conn.execute(update(_AGENT).where(_AGENT.c.id == agent_id).values(team_id=team_id))
         self.agents[row.agent] = (agent_id, team_id)
         return agent_id
 
@@ -173,20 +196,19 @@ class _Directory:
             suffix = f".{n}"
             username = base[: MAX_USERNAME_LENGTH - len(suffix)] + suffix
         if known is None:
-            result = conn.execute(
-                insert(_USER).values(
-                    username=username,
-                    display_name=name,
-                    role="leader",
-                    password_hash="",  # no password yet: an admin sets one before the leader can sign in
-                    disabled=False,
-                    failed_logins=0,
-                    created_at=utcnow(),
-                )
+            values = {
+                "username": username,
+                "display_name": name,
+                "role": "leader",
+                "password_hash": "",  # no password yet: an admin sets one before the leader can sign in
+                "disabled": False,
+                "failed_logins": 0,
+                "created_at": utcnow(),
+            }
+            user_id, role, display = _insert_or_get(
+                conn, _USER, values, key=("username",), columns=("id", "role", "display_name")
             )
-            user_id = result.inserted_primary_key[0]
-            self.users[username] = (user_id, "leader", wanted)
-            return user_id
+            known = self.users[username] = (user_id, role, " ".join(display.split()).casefold())
         user_id, role, display = known
         if role == "agent":  # an agent promoted to team leader
             conn.execute(update(_USER).where(_USER.c.id == user_id).values(role="leader"))
@@ -434,13 +456,34 @@ class BatchWriter:
         self._flush(batch)
 
     def _flush(self, batch: list[CanonicalRow]) -> None:
+        """Write ``batch`` in one transaction, run again when another writer was in the way.
+
+        A locked SQLite file, a PostgreSQL serialization failure or deadlock, or a key another
+        import landed first (the same file twice at once) rolls the batch back; it is then
+        planned and written afresh (``db.retry.with_retry``), from a directory read anew.
+        """
         if not batch:
             return
-        with self.engine.begin() as conn:
-            if self.directory is None:
-                self.directory = _Directory.load(conn)
-                self.directory.new_site_timezone = self.new_site_timezone
-            self._write_batch(conn, batch)
+        report = self.report
+        counted = (report.inserted, report.updated, report.unchanged)
+
+        def write() -> None:
+            with self.engine.begin() as conn:
+                if self.directory is None:
+                    self.directory = _Directory.load(conn)
+                    self.directory.new_site_timezone = self.new_site_timezone
+                self._write_batch(conn, batch)
+
+        def forget(_exc: BaseException | None = None) -> None:
+            # The rolled-back transaction's new ids and counts never happened.
+            self.directory = None
+            report.inserted, report.updated, report.unchanged = counted
+
+        try:
+            with_retry(write, retry_conflicts=True, on_retry=forget)
+        except BaseException:
+            forget()
+            raise
         if self.progress is not None:
             self.progress(self.report)
 

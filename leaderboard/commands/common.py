@@ -11,7 +11,8 @@ from typing import Any, Iterable, Sequence
 
 from sqlalchemy.engine import Engine
 
-from db.engine import make_engine
+from db.engine import make_engine, missing_sqlite_file
+from leaderboard.cli import UserError
 from leaderboard.settings import Settings, get_settings
 from leaderboard.text import write_csv
 
@@ -34,8 +35,31 @@ def settings_for(args: argparse.Namespace) -> Settings:
     return get_settings().with_db(getattr(args, "db", None))
 
 
-def engine_for(args: argparse.Namespace) -> Engine:
-    """The database of ``--db`` (else the settings), upgraded to the newest revision."""
+def refuse_missing_database(args: argparse.Namespace) -> None:
+    """Raise UserError when the database is a SQLite file that does not exist.
+
+    A mistyped ``--db`` (or DATABASE_URL, STARBOARD_DB) must not quietly start an empty
+    database in a new folder: only ``seed`` and ``db upgrade`` (and ``db revision``) create one.
+    """
+    url = settings_for(args).database_url
+    missing = missing_sqlite_file(url)
+    if missing is None:
+        return
+    given = "--db" if getattr(args, "db", None) else "DATABASE_URL/STARBOARD_DB, else the default"
+    raise UserError(
+        f"no database at {missing} (from {given}): check the path, or create one with "
+        "`python -m leaderboard db upgrade` (empty) or `python -m leaderboard seed` (demo data)"
+    )
+
+
+def engine_for(args: argparse.Namespace, *, may_create: bool = False) -> Engine:
+    """The database of ``--db`` (else the settings), upgraded to the newest revision.
+
+    A SQLite file that does not exist is refused (``refuse_missing_database``) unless
+    ``may_create``: the commands that make a database say so.
+    """
+    if not may_create:
+        refuse_missing_database(args)
     return make_engine(settings_for(args).database_url)
 
 

@@ -13,7 +13,14 @@ import sys
 from db import migrate
 from db.engine import make_engine
 from leaderboard.cli import UserError
-from leaderboard.commands.common import add_db_argument, add_format_argument, engine_for, settings_for, write_rows
+from leaderboard.commands.common import (
+    add_db_argument,
+    add_format_argument,
+    engine_for,
+    refuse_missing_database,
+    settings_for,
+    write_rows,
+)
 
 HISTORY_COLUMNS = ("revision", "revises", "message", "head", "current")
 
@@ -54,13 +61,15 @@ def register(subparsers) -> None:
     rev.set_defaults(handler=run_revision)
 
 
-def _engine(args: argparse.Namespace):
-    # Only look: current and history must not change the database they describe.
+def _engine(args: argparse.Namespace, *, may_create: bool = False):
+    # Only look: current and history must not change (nor create) the database they describe.
+    if not may_create:
+        refuse_missing_database(args)
     return make_engine(settings_for(args).database_url, create=False)
 
 
 def run_upgrade(args: argparse.Namespace) -> int:
-    engine = _engine(args)
+    engine = _engine(args, may_create=True)  # an empty database on purpose: the one way besides seed
     try:
         print(migrate.upgrade(engine).describe())
     finally:
@@ -105,7 +114,7 @@ def run_revision(args: argparse.Namespace) -> int:
     message = args.message.strip()
     if not message:
         raise UserError("give the revision a message (-m 'what it changes')")
-    engine = engine_for(args)
+    engine = engine_for(args, may_create=True)
     try:
         path = migrate.revision(engine, message=message, autogenerate=args.autogenerate)
     finally:

@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from db.ingest import COLUMNS, DEFAULT_BATCH_SIZE, ImportReport, RejectedRows, import_file
 from db.mapping import MappingError, load_mapping
+from db.retry import DatabaseBusy
 from leaderboard.cli import UserError
 from leaderboard.commands.common import add_db_argument, engine_for
 
@@ -40,6 +41,9 @@ def register(subparsers) -> None:
             "the first line printed says how the file was read. Valid rows land, rejected rows are listed\n"
             "on stderr with their line number; importing the same file again changes nothing, and an\n"
             "interrupted import finishes when run again. Unknown sites, teams and agents are created.\n"
+            "A row dated before STARBOARD_EARLIEST_DATE (2000-01-01) or more than STARBOARD_MAX_DAYS_AHEAD\n"
+            "days (1) after today is rejected, as is a line holding a NUL byte. The database must exist\n"
+            "(`db upgrade` creates an empty one); another writer's lock is waited out, then reported.\n"
             "Exit code: 0 every row landed, 1 some rows were rejected, 2 the file could not be read."
         ),
     )
@@ -83,6 +87,8 @@ def run(args: argparse.Namespace) -> int:
             progress=_progress_printer() if sys.stderr.isatty() else None,
             rejects=RejectedRows(rejects_file) if rejects_file else None,
         )
+    except DatabaseBusy as exc:
+        raise UserError(f"{exc} (batches already written stay: run the import again to finish)") from None
     except SQLAlchemyError as exc:
         # Batches already written stay (each is its own transaction); the import can simply be run again.
         raise UserError(f"database error, import stopped (run it again to finish): {_first_line(exc)}") from None

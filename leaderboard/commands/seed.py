@@ -46,7 +46,7 @@ def _utc_time(text: str) -> datetime:
 def run(args: argparse.Namespace) -> int:
     if args.days < 1:
         raise UserError("--days must be at least 1")
-    engine = engine_for(args)
+    engine = engine_for(args, may_create=True)
     try:
         if args.reset:
             SQLModel.metadata.drop_all(engine)

@@ -75,7 +75,11 @@ def _interrupt(_signum, _frame) -> None:
 def _feed(
     *, engine: Engine, personas: list[tuple[Persona, str]], rng: random.Random, rate: float, duration: float | None
 ) -> int:
-    """Add one rating (and a few unrated interactions) every 60/rate seconds; returns ratings added."""
+    """Add one rating (and a few unrated interactions) every 60/rate seconds; returns ratings added.
+
+    Each write goes through the import's batch writer, so it waits out another writer's lock
+    (``db.retry.with_retry``) instead of crashing with "database is locked".
+    """
     interval = 60.0 / rate
     started = time.monotonic()
     added = 0
@@ -91,8 +95,10 @@ def _feed(
                 wait = min(wait, started + duration - time.monotonic())
             if wait > 0:
                 time.sleep(wait)
-    finally:
-        print(f"added {added} rating{'s' if added != 1 else ''}", file=sys.stderr)
+    except KeyboardInterrupt:
+        pass  # Ctrl-C or a service stop: the normal end of a feed without --duration
+    # Not after an error (a database busy past every retry): that ends in its one line alone.
+    print(f"added {added} rating{'s' if added != 1 else ''}", file=sys.stderr)
     return added
 
 

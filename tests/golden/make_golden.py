@@ -84,6 +84,7 @@ def main() -> None:
         for name, args in DEMO_CASES:
             (HERE / f"rank_{name}.csv").write_text(cli("rank", *args, "--format", "csv", "--db", demo))
         gen = f"sqlite:///{tmp}/gen.db"
+        cli("db", "upgrade", "--db", gen)  # import never creates a database (a mistyped --db would)
         cli("import", str(HERE / "ratings_10k.csv"), "--db", gen)
         for name, args in GEN_CASES:
             (HERE / f"rank_{name}.csv").write_text(cli("rank", *args, "--format", "csv", "--db", gen))
