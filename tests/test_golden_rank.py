@@ -36,6 +36,7 @@ def test_the_shared_demo_floor_is_the_golden_one():
 @pytest.fixture(scope="module")
 def gen_db(tmp_path_factory) -> str:
     url = f"sqlite:///{tmp_path_factory.mktemp('golden') / 'gen.db'}"
+    _quiet("db", "upgrade", "--db", url)  # only seed and db upgrade create a database
     _quiet("import", str(GOLDEN / "ratings_10k.csv"), "--db", url)
     return url
 
