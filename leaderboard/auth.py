@@ -133,11 +133,12 @@ def throttle_delay(failures: int, *, free_failures: int, max_delay: float) -> fl
 def throttle_wait(
     *, failures: int, last_failure_at: datetime | None, now: datetime, free_failures: int, max_delay: float
 ) -> float:
-    """Seconds left before the next attempt may be checked (0: now)."""
+    """Seconds left before the next attempt may be checked (0: now; never more than the delay itself,
+    even when ``last_failure_at`` is ahead of ``now``, e.g. another server's clock)."""
     if last_failure_at is None:
         return 0.0
     delay = throttle_delay(failures, free_failures=free_failures, max_delay=max_delay)
-    return max(0.0, delay - (now - last_failure_at).total_seconds())
+    return max(0.0, min(delay, delay - (now - last_failure_at).total_seconds()))
 
 
 def throttled_message(seconds: float) -> str:

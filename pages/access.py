@@ -94,6 +94,15 @@ def _demo_accounts() -> tuple[list[tuple[str, str]], str] | None:
         return accounts.demo_accounts(session=session)
 
 
+def client_address() -> str | None:
+    """The client's address as plain text, for slowing down repeated failures from one place.
+
+    None on localhost, and whenever Streamlit has no address (a test harness).
+    """
+    address = st.context.ip_address
+    return address if isinstance(address, str) and address else None
+
+
 def sign_in_form(*, key: str = "signin") -> None:
     """The sign-in form: Username, Password, Sign in. Reruns the app once signed in."""
     reason = st.session_state.pop("signed_out_reason", None)
@@ -105,10 +114,7 @@ def sign_in_form(*, key: str = "signin") -> None:
         submitted = st.form_submit_button("Sign in", type="primary", width="stretch")
     if submitted:
         with Session(get_engine()) as session:
-            # The address only slows down repeated failures from one place (None on localhost).
-            result = accounts.sign_in(
-                session=session, username=username, password=password, address=st.context.ip_address
-            )
+            result = accounts.sign_in(session=session, username=username, password=password, address=client_address())
         if result.viewer is None:
             st.error(result.message)
         else:
