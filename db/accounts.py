@@ -149,7 +149,8 @@ def sign_in(
             max_delay=ADDRESS_MAX_DELAY_SECONDS,
         )
         if wait > 0:
-            _failed(session=session, keys=keys, name=name, address=address, reason="address throttled", now=now, settings=settings)
+            reason = "address throttled"
+            _failed(session=session, keys=keys, name=name, address=address, reason=reason, now=now, settings=settings)
             return SignIn(None, throttled_message(wait))
     wait = throttle_wait(
         **state[keys[0]], now=now, free_failures=settings.max_failed_logins, max_delay=ACCOUNT_MAX_DELAY_SECONDS
