@@ -392,3 +392,32 @@ def test_account_commands_bound_the_username(session, people):
         accounts.add_user(session=session, username="b" * 500, role="agent", password="ocean-lamp-violet-42")
     with pytest.raises(AuthError, match="no user named"):
         accounts.set_password(session=session, username="c" * 5000, password="ocean-lamp-violet-42")
+
+
+# --- the seed and older databases keep their demo accounts working --------------------------------
+
+
+def test_seed_marks_its_accounts_as_demo_accounts(session, people):
+    from db.seed import _demo_passwords
+
+    _demo_passwords(session=session)
+    session.add(AppMeta(key="demo", value="1"))
+    session.commit()
+    assert all(u.demo for u in session.exec(select(User)).all())
+    assert attempt(session, "admin", password=DEMO_PASSWORD).viewer is not None
+
+
+def test_a_release9_demo_database_keeps_its_demo_accounts_after_the_upgrade(db_url):
+    """Revision 0003 marks the accounts the seed made (created up to seeded_at), not ones added later."""
+    from db.engine import make_engine
+    from tests.test_migrations import load_release9
+
+    load_release9(db_url)
+    engine = make_engine(db_url)
+    try:
+        with Session(engine) as session:
+            demo = {u.username: u.demo for u in session.exec(select(User)).all()}
+            assert demo["admin"] and demo["grace.kim"] and not demo["qa.lead"]
+            assert accounts.demo_database(session=session)
+    finally:
+        engine.dispose()
