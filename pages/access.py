@@ -17,7 +17,7 @@ import streamlit as st
 from sqlmodel import Session
 
 from db import accounts
-from leaderboard.auth import ROLE_LABELS, Role, Viewer
+from leaderboard.auth import MAX_PASSWORD_LENGTH, MAX_USERNAME_LENGTH, ROLE_LABELS, Role, Viewer
 from leaderboard.settings import get_settings
 from leaderboard.text import markdown_text
 from pages.common import get_engine
@@ -109,8 +109,11 @@ def sign_in_form(*, key: str = "signin") -> None:
     if reason:
         st.info(reason)
     with st.form(key=f"{key}_form", clear_on_submit=False, border=True):
-        username = st.text_input("Username", key=f"{key}_username", autocomplete="username")
-        password = st.text_input("Password", type="password", key=f"{key}_password", autocomplete="current-password")
+        username = st.text_input("Username", key=f"{key}_username", autocomplete="username", max_chars=MAX_USERNAME_LENGTH)
+        password = st.text_input(
+            "Password", type="password", key=f"{key}_password", autocomplete="current-password",
+            max_chars=MAX_PASSWORD_LENGTH,
+        )
         submitted = st.form_submit_button("Sign in", type="primary", width="stretch")
     if submitted:
         with Session(get_engine()) as session:
