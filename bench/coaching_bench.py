@@ -53,9 +53,9 @@ from bench.common import (
     table_counts,
     time_call,
 )
-from db.accounts import viewer_for_user_id
+from db.accounts import viewer_for_user
 from db.engine import make_engine
-from db.models import CoachingPrompt, Team
+from db.models import CoachingPrompt, Team, User
 from leaderboard import coaching
 from leaderboard.auth import Viewer
 from leaderboard.settings import Settings, sqlite_url
@@ -206,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     with Session(engine) as session:
         leader_team = created[0].team_id if created else None
         lead_id = session.get(Team, leader_team).leader_id if leader_team else None
-        leader = viewer_for_user_id(session=session, user_id=lead_id) if lead_id else None
+        leader = viewer_for_user(session=session, user=session.get(User, lead_id)) if lead_id else None
 
         queue_all, frame = time_call("open_prompts, admin (every team)",
                                      lambda: coaching.open_prompts(session=session, viewer=admin, now=now), runs=runs)

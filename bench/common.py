@@ -290,7 +290,7 @@ def build_dataset(url: str, spec: BuildSpec, *, log: Callable[[str], None] = pri
             site_index = int(team_site[team_id - 1])
             per_site_count[site_index] += 1
             user_rows.append(
-                (team_id, f"leader{team_id:03d}", f"Leader {team_id}", "leader", "", 0, None, 0, f"{now:%Y-%m-%d %H:%M:%S}.000000")
+                (team_id, f"leader{team_id:03d}", f"Leader {team_id}", "leader", "", 0, None, f"{now:%Y-%m-%d %H:%M:%S}.000000")
             )
             team_rows.append((team_id, f"Team {per_site_count[site_index]:02d}", site_index + 1, team_id))
         # Teams differ in size (some 30 agents, some 70): agents drawn with uneven team weights.
@@ -321,7 +321,7 @@ def build_dataset(url: str, spec: BuildSpec, *, log: Callable[[str], None] = pri
         )
         conn.executemany(
             "INSERT INTO app_user (id, username, display_name, role, password_hash, disabled, site_id,"
-            " failed_logins, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             user_rows,
         )
         conn.executemany("INSERT INTO team (id, name, site_id, leader_id) VALUES (?, ?, ?, ?)", team_rows)

@@ -3,25 +3,40 @@
 from __future__ import annotations
 
 import functools
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Callable
 
-from sqlalchemy import func, update
+from sqlalchemy import case, delete, func, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import Engine
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
-from db.models import Agent, AuditLog, DisplayToken, Rating, Site, Team, User, utcnow
+from db.models import AppMeta, Agent, AuditLog, DisplayToken, Rating, SignInThrottle, Site, Team, User, utcnow
 from db.queries import ScopeError, meta_value, resolve_scope
 from leaderboard.auth import (
+    ACCOUNT_MAX_DELAY_SECONDS,
     ACCOUNT_ROLES,
+    ADDRESS_FREE_FACTOR,
+    ADDRESS_MAX_DELAY_SECONDS,
+    DEMO_PASSWORD,
+    MAX_PASSWORD_LENGTH,
+    MAX_USERNAME_LENGTH,
+    SIGN_IN_FAILED,
     AuthError,
     Role,
     Viewer,
+    bounded_username,
+    check_new_password,
     display_viewer,
-    failure_delay_seconds,
     hash_password,
-    lock_until,
     new_display_token,
     require_viewer,
+    throttle_wait,
+    throttled_message,
     token_digest,
     verify_password,
 )
@@ -32,8 +47,10 @@ DISPLAY_COLUMNS = ("name", "site", "team", "created_at", "created_by", "revoked_
 
 
 def audit(session: Session, *, actor: str, action: str, target: str = "", detail: str = "") -> None:
-    """Record who did what; committed with the caller's transaction."""
-    session.add(AuditLog(actor=actor or "system", action=action, target=target, detail=detail))
+    """Record who did what; committed with the caller's transaction. Cut to the columns' lengths."""
+    session.add(
+        AuditLog(actor=(actor or "system")[:120], action=action[:60], target=target[:200], detail=detail)
+    )
 
 
 def audit_entries(*, session: Session, limit: int = 200, action: str | None = None) -> list[AuditLog]:
@@ -65,67 +82,167 @@ def viewer_for_user(*, session: Session, user: User) -> Viewer:
     )
 
 
-def viewer_for_user_id(*, session: Session, user_id: int) -> Viewer | None:
-    """The viewer for a signed-in session, re-read each time (a disabled account stops at once)."""
+def viewer_for_user_id(*, session: Session, user_id: int, auth_version: int) -> Viewer | None:
+    """The viewer for a signed-in session, re-read each time.
+
+    None when the account is gone or disabled, or when its password, role or
+    enabled state changed since the session signed in (``auth_version`` differs):
+    such a change ends every open session of the account at once.
+    """
     user = session.get(User, user_id)
-    if user is None or user.disabled:
+    if user is None or user.disabled or user.auth_version != auth_version:
         return None
     return viewer_for_user(session=session, user=user)
 
 
 @dataclass(frozen=True)
 class SignIn:
+    """The outcome of a sign-in: a viewer, or a message (the same for every kind of failure)."""
+
     viewer: Viewer | None
     message: str = ""
-    delay_seconds: float = 0.0
+    # The account's auth_version at sign-in: the session keeps it (see viewer_for_user_id).
+    auth_version: int = 0
+
+
+def account_key(username: str) -> str:
+    """The throttle key of a typed username (known or not)."""
+    return "account:" + bounded_username(username).casefold()
+
+
+def address_key(address: str) -> str:
+    """The throttle key of a client address."""
+    return "address:" + address.strip()[:120]
 
 
 def sign_in(
-    *, session: Session, username: str, password: str, now: datetime | None = None, settings: Settings | None = None
+    *,
+    session: Session,
+    username: str,
+    password: str,
+    address: str | None = None,
+    now: datetime | None = None,
+    settings: Settings | None = None,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> SignIn:
-    """Check a username and password, counting failures and locking after too many."""
+    """Check a username and password from a client ``address`` (None when unknown).
+
+    Every failure counts, atomically, against the name typed and the address.
+    Past a few, an account name's next attempt waits (``sleep``, capped low, so
+    its owner still gets in) and an address's attempts are refused until its
+    delay has passed. An unknown name, a wrong password, a disabled account and
+    the demo password outside the demo all get the same answer after the same
+    work (one argon2 check). Inputs are bounded before any query.
+    """
     settings = settings or get_settings()
     now = now or utcnow()
-    name = (username or "").strip()
-    user = session.exec(select(User).where(func.lower(User.username) == name.lower())).first()
-    generic = "Wrong username or password."
-    if user is None:
-        # Same work as a real check, so timing does not reveal which usernames exist.
-        verify_password(_dummy_hash(), password)
-        audit(session, actor=name or "?", action="sign_in_failed", target=name, detail="unknown user")
-        session.commit()
-        return SignIn(None, generic)
-    if user.disabled:
-        audit(session, actor=user.username, action="sign_in_failed", target=user.username, detail="disabled")
-        session.commit()
-        return SignIn(None, "This account is disabled. Ask an admin.")
-    if user.locked_until and user.locked_until > now:
-        minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
-        audit(session, actor=user.username, action="sign_in_failed", target=user.username, detail="locked")
-        session.commit()
-        return SignIn(None, f"Too many failed sign-ins. Try again in {minutes} min.")
-    if not verify_password(user.password_hash, password):
-        user.failed_logins += 1
-        user.locked_until = lock_until(
-            failed_logins=user.failed_logins,
+    typed = (username or "").strip()
+    name = bounded_username(typed)
+    password = password or ""
+    keys = [account_key(name)] + ([address_key(address)] if address else [])
+    state = _throttle_state(session=session, keys=keys, now=now, settings=settings)
+    if address:
+        wait = throttle_wait(
+            **state[keys[1]],
             now=now,
-            max_failed=settings.max_failed_logins,
-            lockout_minutes=settings.lockout_minutes,
+            free_failures=settings.max_failed_logins * ADDRESS_FREE_FACTOR,
+            max_delay=ADDRESS_MAX_DELAY_SECONDS,
         )
-        detail = f"failure {user.failed_logins}" + (" - locked" if user.locked_until else "")
-        audit(session, actor=user.username, action="sign_in_failed", target=user.username, detail=detail)
-        session.add(user)
-        session.commit()
-        if user.locked_until:
-            return SignIn(None, f"Too many failed sign-ins. Locked for {settings.lockout_minutes} min.")
-        return SignIn(None, generic, failure_delay_seconds(user.failed_logins))
-    user.failed_logins = 0
-    user.locked_until = None
+        if wait > 0:
+            reason = "address throttled"
+            _failed(session=session, keys=keys, name=name, address=address, reason=reason, now=now, settings=settings)
+            return SignIn(None, throttled_message(wait))
+    wait = throttle_wait(
+        **state[keys[0]], now=now, free_failures=settings.max_failed_logins, max_delay=ACCOUNT_MAX_DELAY_SECONDS
+    )
+    if wait > 0:
+        # A wait, not a refusal: whoever else failed on this name, its owner still gets in.
+        session.rollback()  # no transaction left open while waiting
+        sleep(wait)
+        now += timedelta(seconds=wait)
+
+    user = None
+    if name and len(typed) <= MAX_USERNAME_LENGTH:
+        user = session.exec(select(User).where(func.lower(User.username) == name.lower())).first()
+    bounded = len(password) <= MAX_PASSWORD_LENGTH
+    # Unknown users (and accounts without a password) are checked against a dummy hash: the same work.
+    known_hash = user.password_hash if user is not None and user.password_hash else ""
+    matches = verify_password(known_hash or _dummy_hash(), password if bounded else "") and bool(known_hash) and bounded
+    reason = ""
+    if user is None:
+        reason = "unknown user" if len(typed) <= MAX_USERNAME_LENGTH else "username too long"
+    elif not bounded:
+        reason = "password too long"
+    elif not matches:
+        reason = "wrong password"
+    elif user.disabled:
+        reason = "disabled"
+    elif password == DEMO_PASSWORD and not (user.demo and demo_database(session=session)):
+        reason = "demo password outside the demo"
+    if reason:
+        _failed(session=session, keys=keys, name=name, address=address, reason=reason, now=now, settings=settings)
+        return SignIn(None, SIGN_IN_FAILED)
+    session.execute(delete(SignInThrottle).where(SignInThrottle.key == keys[0]))
     user.last_login_at = now
     session.add(user)
-    audit(session, actor=user.username, action="sign_in", target=user.username)
+    audit(session, actor=user.username, action="sign_in", target=user.username, detail=_from(address))
     session.commit()
-    return SignIn(viewer_for_user(session=session, user=user))
+    return SignIn(viewer_for_user(session=session, user=user), auth_version=user.auth_version)
+
+
+def _from(address: str | None) -> str:
+    return f"from {address}" if address else ""
+
+
+def _throttle_state(*, session: Session, keys: list[str], now: datetime, settings: Settings) -> dict[str, dict]:
+    """{key: {"failures", "last_failure_at"}} of recent failures (older ones are forgotten)."""
+    forget_before = now - timedelta(minutes=settings.lockout_minutes)
+    rows = session.exec(
+        select(SignInThrottle).where(SignInThrottle.key.in_(keys), SignInThrottle.last_failure_at >= forget_before)
+    ).all()
+    found = {r.key: {"failures": r.failures, "last_failure_at": r.last_failure_at} for r in rows}
+    return {k: found.get(k, {"failures": 0, "last_failure_at": None}) for k in keys}
+
+
+def _count_failure(*, session: Session, key: str, now: datetime, forget_before: datetime) -> int:
+    """One more failure for ``key``, in one atomic statement; returns the count (restarted when forgotten)."""
+    table = SignInThrottle.__table__
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert(table).values(key=key, failures=1, last_failure_at=now)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c.key],
+        set_={
+            "failures": case((table.c.last_failure_at < forget_before, 1), else_=table.c.failures + 1),
+            "last_failure_at": now,
+        },
+    ).returning(table.c.failures)
+    return int(session.execute(stmt).scalar_one())
+
+
+def _failed(
+    *, session: Session, keys: list[str], name: str, address: str | None, reason: str, now: datetime, settings: Settings
+) -> None:
+    """Count a failed attempt against every key, forget stale counts, audit it; commits."""
+    forget_before = now - timedelta(minutes=settings.lockout_minutes)
+    counts = [_count_failure(session=session, key=key, now=now, forget_before=forget_before) for key in keys]
+    detail = f"{reason}; failure {counts[0]} for this name" + (f", {counts[1]} from {address}" if address else "")
+    audit(session, actor=name or "?", action="sign_in_failed", target=name, detail=detail)
+    session.commit()
+    # Counts nobody added to lately are dropped (random names typed must not pile up). Best effort,
+    # in its own transaction: two of these deleting the same rows at once may deadlock on PostgreSQL.
+    try:
+        session.execute(delete(SignInThrottle).where(SignInThrottle.last_failure_at < forget_before))
+        session.commit()
+    except OperationalError:
+        session.rollback()
+
+
+def failed_sign_ins(*, session: Session, username: str | None = None, address: str | None = None) -> int:
+    """Recent failures counted for a typed username or a client address (0 when none)."""
+    key = account_key(username) if username is not None else address_key(address or "")
+    row = session.get(SignInThrottle, key)
+    return row.failures if row else 0
 
 
 @functools.cache
@@ -137,9 +254,12 @@ def _dummy_hash() -> str:
 
 
 def _find_user(session: Session, username: str) -> User:
-    user = session.exec(select(User).where(func.lower(User.username) == username.strip().lower())).first()
+    name = username.strip()
+    user = None
+    if len(name) <= MAX_USERNAME_LENGTH:
+        user = session.exec(select(User).where(func.lower(User.username) == name.lower())).first()
     if user is None:
-        raise AuthError(f"no user named {username!r}")
+        raise AuthError(f"no user named {bounded_username(username)!r}")
     return user
 
 
@@ -164,7 +284,12 @@ def add_user(
     username = username.strip()
     if not username:
         raise AuthError("a username is required")
+    if len(username) > MAX_USERNAME_LENGTH:
+        raise AuthError(f"a username may have at most {MAX_USERNAME_LENGTH} characters")
+    if display_name and len(display_name) > 120:
+        raise AuthError("a display name may have at most 120 characters")
     role = _account_role(role)
+    check_new_password(password, username=username)
     if session.exec(select(User).where(func.lower(User.username) == username.lower())).first():
         raise AuthError(f"user {username!r} already exists")
     user = User(
@@ -194,29 +319,41 @@ def add_user(
     return user
 
 
+def _end_sessions(user: User) -> None:
+    """Every open session of this account ends (its auth_version moves on, in the UPDATE itself)."""
+    user.auth_version = User.auth_version + 1
+
+
 def set_password(*, session: Session, username: str, password: str, actor: str = "admin") -> None:
+    """A new password (checked against the policy); the account's open sessions end."""
     user = _find_user(session, username)
+    check_new_password(password, username=user.username)
     user.password_hash = hash_password(password)
-    user.failed_logins = 0
-    user.locked_until = None
+    _end_sessions(user)
     session.add(user)
+    # A fresh start for the name: its owner (or an admin) just chose the password.
+    session.execute(delete(SignInThrottle).where(SignInThrottle.key == account_key(user.username)))
     audit(session, actor=actor, action="password_set", target=user.username)
     session.commit()
 
 
 def set_role(*, session: Session, username: str, role: str, actor: str = "admin") -> None:
+    """A new role; the account's open sessions end."""
     role = _account_role(role)
     user = _find_user(session, username)
     old = user.role
     user.role = role
+    _end_sessions(user)
     session.add(user)
     audit(session, actor=actor, action="role_changed", target=user.username, detail=f"{old} -> {role}")
     session.commit()
 
 
 def disable_user(*, session: Session, username: str, actor: str = "admin", disabled: bool = True) -> None:
+    """Disable (or enable) an account; its open sessions end."""
     user = _find_user(session, username)
     user.disabled = disabled
+    _end_sessions(user)
     session.add(user)
     audit(session, actor=actor, action="user_disabled" if disabled else "user_enabled", target=user.username)
     session.commit()
@@ -349,12 +486,39 @@ def purge_comments(*, session: Session, older_than_days: int, actor: str = "admi
     return count
 
 
+# --- the demo database ---------------------------------------------------------------------
+
+# app_meta key the seed writes ("1"); a file import that lands rows removes it (end_demo).
+DEMO_MARKER = "demo"
+
+
+def demo_database(*, session: Session) -> bool:
+    """Is this the seeded demo database, with no file imported into it since?
+
+    Only then does the demo password sign in, and only the seeded demo accounts.
+    """
+    return meta_value(session=session, key=DEMO_MARKER) == "1"
+
+
+def end_demo(engine: Engine) -> None:
+    """Real data arrived (a file import landed rows): no longer a demo database."""
+    with Session(engine) as session:
+        session.execute(delete(AppMeta).where(AppMeta.key == DEMO_MARKER))
+        session.commit()
+
+
 def demo_accounts(*, session: Session) -> tuple[list[tuple[str, str]], str] | None:
-    """(username, role) of the enabled accounts and the demo password, only on the seeded demo database."""
-    if meta_value(session=session, key="demo") != "1":
+    """(username, role) of the enabled seeded demo accounts and the demo password, or None.
+
+    Only while the database holds nothing but demo data: the seed's marker is
+    there (no file import since, see :func:`end_demo`) and no account exists
+    but the seeded ones (nobody added a real user).
+    """
+    if not demo_database(session=session):
         return None
-    password = meta_value(session=session, key="demo_password")
-    if not password:
+    if session.exec(select(User.id).where(User.demo.is_(False)).limit(1)).first() is not None:
         return None
-    users = session.exec(select(User).where(User.disabled.is_(False)).order_by(User.role, User.username)).all()
-    return [(u.username, u.role) for u in users], password
+    users = session.exec(
+        select(User).where(User.demo.is_(True), User.disabled.is_(False)).order_by(User.role, User.username)
+    ).all()
+    return [(u.username, u.role) for u in users], DEMO_PASSWORD

@@ -16,6 +16,7 @@ from typing import Optional
 from pydantic import NaiveDatetime
 
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlmodel import Field, Relationship, SQLModel
 
 ROLES = ("agent", "leader", "manager", "admin")
@@ -70,8 +71,11 @@ class User(SQLModel, table=True):
     disabled: bool = Field(default=False)
     # A manager's site (None: every site). Leaders' teams come from Team.leader_id.
     site_id: Optional[int] = _fk("site.id", ondelete="SET NULL", nullable=True)
-    failed_logins: int = Field(default=0)
-    locked_until: Optional[NaiveDatetime] = Field(default=None)
+    # Bumped by every change of password, role or enabled state: a signed-in session
+    # remembers the value it started with and ends when it differs.
+    auth_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # A seeded demo account (db.seed): only these sign in with the demo password, on a demo database.
+    demo: bool = Field(default=False, sa_column_kwargs={"server_default": sa_false()})
     last_login_at: Optional[NaiveDatetime] = Field(default=None)
     created_at: NaiveDatetime = Field(default_factory=utcnow)
 
@@ -297,6 +301,21 @@ class DisplayToken(SQLModel, table=True):
     created_at: NaiveDatetime = Field(default_factory=utcnow)
     created_by: str = Field(default="", max_length=120)
     revoked_at: Optional[NaiveDatetime] = Field(default=None)
+
+
+class SignInThrottle(SQLModel, table=True):
+    """Recent failed sign-ins per account name or client address, counted atomically.
+
+    ``key`` is ``account:<username, lower-cased>`` (for any name typed, known or
+    not) or ``address:<client address>``. Rows whose last failure is older than
+    the quiet period are forgotten (leaderboard.auth has the delays).
+    """
+
+    __tablename__ = "sign_in_throttle"
+
+    key: str = Field(primary_key=True, max_length=200)
+    failures: int = Field(default=0)
+    last_failure_at: NaiveDatetime = Field(default_factory=utcnow, index=True)
 
 
 class AuditLog(SQLModel, table=True):

@@ -42,6 +42,7 @@ from db.models import (
     User,
     utcnow,
 )
+from leaderboard.auth import DEMO_PASSWORD, hash_password
 from leaderboard.names import username_for
 from leaderboard.auth import hash_password
 from leaderboard.badge_rules import DEFAULT_CATALOGUE, VALUE_BADGES
@@ -604,17 +605,14 @@ def seed_demo(
     }
 
 
-# Every demo account signs in with this; the sign-in page shows it only on the demo database.
-DEMO_PASSWORD = "starboard-demo"
-
-
 def _demo_passwords(*, session: Session) -> None:
+    """Every seeded account is a demo account and signs in with DEMO_PASSWORD (only on this demo database)."""
     # One argon2 hash for all demo accounts: hashing is slow on purpose.
     hashed = hash_password(DEMO_PASSWORD)
     for user in session.scalars(select(User)).all():
         user.password_hash = hashed
+        user.demo = True
         session.add(user)
-    session.add(AppMeta(key="demo_password", value=DEMO_PASSWORD))
 
 
 def _recovery_history(*, session: Session, rng: random.Random, user_ids: dict[str, int], now: datetime) -> int:

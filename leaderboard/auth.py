@@ -9,11 +9,14 @@ what. The command line and background jobs pass :data:`SYSTEM_VIEWER`.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import math
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -40,21 +43,63 @@ ACCOUNT_ROLE_NAMES: tuple[str, ...] = tuple(r.value for r in ACCOUNT_ROLES)
 # Who coaches, works recovery cases and awards badges.
 COACH_ROLES: tuple[Role, ...] = (Role.LEADER, Role.MANAGER, Role.ADMIN)
 ROLE_LABELS = {Role.AGENT: "Agent", Role.LEADER: "Team leader", Role.MANAGER: "Manager", Role.ADMIN: "Admin"}
-MIN_PASSWORD_LENGTH = 8
+
+
+# --- password and sign-in policy -------------------------------------------------------
+
+MIN_PASSWORD_LENGTH = 12
+# Every input is bounded before it reaches the database or the hasher.
+MAX_PASSWORD_LENGTH = 1024
+MAX_USERNAME_LENGTH = 80  # app_user.username's column length
+# The seeded demo database's shared password: it signs in only the seeded demo
+# accounts, and only while the database is a demo one (see db.accounts.demo_database).
+DEMO_PASSWORD = "starboard-demo"
+# One message for an unknown user, a wrong password and a disabled account.
+SIGN_IN_FAILED = "Wrong username or password."
+COMMON_PASSWORDS_FILE = Path(__file__).resolve().parent / "data" / "common_passwords.txt"
 
 
 class AuthError(Exception):
     """A sign-in or account problem, phrased for the person at the keyboard."""
 
 
-def hash_password(password: str) -> str:
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """The shipped list of common passwords, lower-cased ("#" lines are comments)."""
+    lines = COMMON_PASSWORDS_FILE.read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip().casefold() for line in lines if line.strip() and not line.startswith("#"))
+
+
+def password_problem(password: str, *, username: str = "") -> str | None:
+    """Why a new password is refused (None: it is fine)."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise AuthError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+        return f"a password needs at least {MIN_PASSWORD_LENGTH} characters"
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return f"a password may have at most {MAX_PASSWORD_LENGTH} characters"
+    folded = password.strip().casefold()
+    if username and folded == username.strip().casefold():
+        return "a password may not be the username"
+    if folded == DEMO_PASSWORD.casefold():
+        return "that is the demo password, which everyone knows: pick another"
+    if folded in common_passwords():
+        return "that password is on the list of the most common passwords: pick another"
+    return None
+
+
+def check_new_password(password: str, *, username: str = "") -> None:
+    """AuthError when ``password`` may not be set (too short or long, common, the username, the demo one)."""
+    problem = password_problem(password, username=username)
+    if problem:
+        raise AuthError(problem)
+
+
+def hash_password(password: str) -> str:
+    """The argon2id hash (no policy here: see :func:`check_new_password`)."""
     return _HASHER.hash(password)
 
 
 def verify_password(password_hash: str, password: str) -> bool:
-    if not password_hash:
+    if not password_hash or len(password) > MAX_PASSWORD_LENGTH:
         return False
     try:
         return _HASHER.verify(password_hash, password)
@@ -62,18 +107,43 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
-def failure_delay_seconds(failed_logins: int) -> float:
-    """Each failed sign-in in a row waits longer: 0, 0.5, 1, 2, 4… seconds, capped at 8."""
-    if failed_logins <= 1:
+def bounded_username(username: str | None) -> str:
+    """A typed username, trimmed and cut to the column's length (for lookups of throttles and the audit)."""
+    return (username or "").strip()[:MAX_USERNAME_LENGTH]
+
+
+# Failed sign-ins slow down further attempts, counted per account name (known or
+# not, so the delays tell nothing about which accounts exist) and per client
+# address. There is no hard lock that anyone could trigger against someone else:
+# an account's delay is a wait (capped low: its owner always gets in after it),
+# an address's delay refuses attempts from that address until it has passed.
+ACCOUNT_MAX_DELAY_SECONDS = 10.0
+ADDRESS_MAX_DELAY_SECONDS = 300.0
+# An address may be a whole office behind one gateway: it gets more free failures.
+ADDRESS_FREE_FACTOR = 4
+
+
+def throttle_delay(failures: int, *, free_failures: int, max_delay: float) -> float:
+    """Seconds to wait after ``failures`` recent failures: 0 up to ``free_failures``, then 1, 2, 4 ... capped."""
+    if failures < max(1, free_failures):
         return 0.0
-    return min(8.0, 0.5 * 2 ** (failed_logins - 2))
+    return min(max_delay, 2.0 ** min(30, failures - max(1, free_failures)))
 
 
-def lock_until(*, failed_logins: int, now: datetime, max_failed: int, lockout_minutes: int) -> datetime | None:
-    """When the account unlocks after this many failures in a row (None: not locked)."""
-    if failed_logins >= max_failed:
-        return now + timedelta(minutes=lockout_minutes)
-    return None
+def throttle_wait(
+    *, failures: int, last_failure_at: datetime | None, now: datetime, free_failures: int, max_delay: float
+) -> float:
+    """Seconds left before the next attempt may be checked (0: now; never more than the delay itself,
+    even when ``last_failure_at`` is ahead of ``now``, e.g. another server's clock)."""
+    if last_failure_at is None:
+        return 0.0
+    delay = throttle_delay(failures, free_failures=free_failures, max_delay=max_delay)
+    return max(0.0, min(delay, delay - (now - last_failure_at).total_seconds()))
+
+
+def throttled_message(seconds: float) -> str:
+    """The answer while a client address must wait (the same for every username)."""
+    return f"Too many failed sign-ins from your network. Try again in {max(1, math.ceil(seconds))} s."
 
 
 def session_expired(*, last_seen: datetime, now: datetime, timeout_minutes: int) -> bool:

@@ -100,13 +100,16 @@ class Settings(BaseSettings):
         default=5,
         ge=1,
         validation_alias="STARBOARD_MAX_FAILED_LOGINS",
-        description="Failed sign-ins in a row before an account locks",
+        description=(
+            "Failed sign-ins on one username (4 times as many from one client address) "
+            "before further attempts are slowed down"
+        ),
     )
     lockout_minutes: int = Field(
         default=15,
         ge=0,
         validation_alias="STARBOARD_LOCKOUT_MINUTES",
-        description="How long a locked account stays locked, in minutes",
+        description="Quiet minutes after which failed sign-ins are forgotten",
     )
     public_name_style: PublicNameStyle = Field(
         default="first_initial",

@@ -4,7 +4,9 @@ Every page calls ``require_viewer`` as its first act: Streamlit serves a page
 script directly when a fresh server's first request names its path, before
 ``app.py`` has run, so the router alone protects nothing. Only ids and times
 live in ``st.session_state``; the viewer is re-read from the database on every
-run, so a disabled account or a revoked display stops at once.
+run, so a disabled account or a revoked display stops at once, and so does a
+session whose account's password or role changed since it signed in (the
+account's ``auth_version`` no longer matches the one the session keeps).
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import streamlit as st
 from sqlmodel import Session
 
 from db import accounts
-from leaderboard.auth import ROLE_LABELS, Role, Viewer
+from db.retry import DatabaseBusy, with_retry
+from leaderboard.auth import MAX_PASSWORD_LENGTH, MAX_USERNAME_LENGTH, ROLE_LABELS, Role, Viewer
 from leaderboard.settings import get_settings
 from leaderboard.text import markdown_text
 from pages.common import get_engine
@@ -46,11 +49,11 @@ def home_page(viewer: Viewer | None) -> str:
     return PAGE_FILES[menu[0] if menu else "signin"]
 
 
-AUTH_KEY = "starboard_auth"  # {"user_id": int, "last_seen": float}
+AUTH_KEY = "starboard_auth"  # {"user_id": int, "auth_version": int, "last_seen": float}
 
 
 def current_viewer() -> Viewer | None:
-    """The signed-in viewer, or None (not signed in, timed out, or disabled)."""
+    """The signed-in viewer, or None (not signed in, timed out, disabled, or its account changed)."""
     state = st.session_state.get(AUTH_KEY)
     if not state:
         return None
@@ -61,9 +64,12 @@ def current_viewer() -> Viewer | None:
         st.session_state["signed_out_reason"] = "Your session timed out. Please sign in again."
         return None
     with Session(get_engine()) as session:
-        viewer = accounts.viewer_for_user_id(session=session, user_id=int(state["user_id"]))
+        viewer = accounts.viewer_for_user_id(
+            session=session, user_id=int(state["user_id"]), auth_version=int(state.get("auth_version", -1))
+        )
     if viewer is None:
         st.session_state.pop(AUTH_KEY, None)
+        st.session_state["signed_out_reason"] = "You were signed out. Please sign in again."
         return None
     state["last_seen"] = now
     return viewer
@@ -84,9 +90,18 @@ def sign_out() -> None:
 
 
 def _demo_accounts() -> tuple[list[tuple[str, str]], str] | None:
-    """(username, role) of the demo accounts and their password, only on the seeded demo database."""
+    """(username, role) of the seeded demo accounts and their password, only while the database holds nothing else."""
     with Session(get_engine()) as session:
         return accounts.demo_accounts(session=session)
+
+
+def client_address() -> str | None:
+    """The client's address as plain text, for slowing down repeated failures from one place.
+
+    None on localhost, and whenever Streamlit has no address (a test harness).
+    """
+    address = st.context.ip_address
+    return address if isinstance(address, str) and address else None
 
 
 def sign_in_form(*, key: str = "signin") -> None:
@@ -95,19 +110,31 @@ def sign_in_form(*, key: str = "signin") -> None:
     if reason:
         st.info(reason)
     with st.form(key=f"{key}_form", clear_on_submit=False, border=True):
-        username = st.text_input("Username", key=f"{key}_username", autocomplete="username")
-        password = st.text_input("Password", type="password", key=f"{key}_password", autocomplete="current-password")
+        username = st.text_input("Username", key=f"{key}_username", autocomplete="username", max_chars=MAX_USERNAME_LENGTH)
+        password = st.text_input(
+            "Password", type="password", key=f"{key}_password", autocomplete="current-password",
+            max_chars=MAX_PASSWORD_LENGTH,
+        )
         submitted = st.form_submit_button("Sign in", type="primary", width="stretch")
     if submitted:
-        with Session(get_engine()) as session:
-            result = accounts.sign_in(session=session, username=username, password=password)
+        def attempt() -> accounts.SignIn:
+            with Session(get_engine()) as session:
+                return accounts.sign_in(session=session, username=username, password=password, address=client_address())
+
+        try:
+            # A long import may hold the database: the sign-in runs again a little later, then says so.
+            result = with_retry(attempt)
+        except DatabaseBusy as exc:
+            st.warning(f"{str(exc).capitalize()}.", icon=":material/hourglass_top:")
+            return
         if result.viewer is None:
-            if result.delay_seconds:
-                # Slow down guessing: each failure in a row waits longer.
-                time.sleep(result.delay_seconds)
             st.error(result.message)
         else:
-            st.session_state[AUTH_KEY] = {"user_id": result.viewer.user_id, "last_seen": time.time()}
+            st.session_state[AUTH_KEY] = {
+                "user_id": result.viewer.user_id,
+                "auth_version": result.auth_version,
+                "last_seen": time.time(),
+            }
             st.rerun()
     demo = _demo_accounts()
     if demo:

@@ -42,7 +42,7 @@ def app_as(username: str | None = "admin", *, role: str = "admin", timeout: int 
     """An AppTest of the whole app, signed in as ``username`` (None: signed out)."""
     at = AppTest.from_file(APP, default_timeout=timeout)
     if username is not None:
-        at.session_state[AUTH_KEY] = {"user_id": ensure_user(username, role=role), "last_seen": time.time()}
+        at.session_state[AUTH_KEY] = {"user_id": ensure_user(username, role=role), "auth_version": 0, "last_seen": time.time()}
     for key, value in params.items():
         at.query_params[key] = value
     return at

@@ -26,17 +26,22 @@ RELEASE9_COUNTS = {
     "display_token": 2, "audit_log": 3, "app_meta": 4,
 }
 
+# The demo revision comes right after this code's head, as the next release would ship it.
+HEAD = migrate.head()
+NEXT = f"{int(HEAD) + 1:04d}"
+AFTER = f"{int(HEAD) + 2:04d}"
+
 DEMO_REVISION = '''"""Demo: agents get a nickname, display names get longer.
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: NEXT
+Revises: HEAD
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "NEXT"
+down_revision = "HEAD"
 branch_labels = None
 depends_on = None
 
@@ -51,7 +56,7 @@ def downgrade() -> None:
     with op.batch_alter_table("agent") as batch_op:
         batch_op.alter_column("display_name", existing_type=sa.String(length=200), type_=sa.String(length=120))
         batch_op.drop_column("nickname")
-'''
+'''.replace("NEXT", NEXT).replace("HEAD", HEAD)
 
 
 def load_release9(url: str) -> None:
@@ -98,10 +103,10 @@ def clean_url(db_url):
 
 @pytest.fixture
 def demo_revision(tmp_path, monkeypatch):
-    """A copy of db/migrations with a revision 0002 added, as the next release would ship it."""
+    """A copy of db/migrations with the next revision added, as the next release would ship it."""
     folder = tmp_path / "migrations"
     shutil.copytree(migrate.MIGRATIONS_DIR, folder, ignore=shutil.ignore_patterns("__pycache__"))
-    (folder / "versions" / "0002_demo.py").write_text(DEMO_REVISION)
+    (folder / "versions" / f"{NEXT}_demo.py").write_text(DEMO_REVISION)
     monkeypatch.setattr(migrate, "MIGRATIONS_DIR", folder)
     migrate._script.cache_clear()
     yield folder
@@ -221,7 +226,7 @@ def test_a_later_revision_upgrades_a_release9_database_in_place(clean_url, demo_
     load_release9(clean_url)
     engine = make_engine(clean_url)
     try:
-        assert version_rows(engine) == ["0002"]
+        assert version_rows(engine) == [NEXT]
         assert counts(engine) == RELEASE9_COUNTS
         columns = {c["name"]: c for c in inspect(engine).get_columns("agent")}
         assert "nickname" in columns and columns["display_name"]["type"].length == 200
@@ -237,20 +242,20 @@ def test_a_later_revision_upgrades_a_release9_database_in_place(clean_url, demo_
 
 
 def test_db_upgrade_prints_from_and_to(clean_url, demo_revision, capsys):
-    engine = make_engine(clean_url)  # at 0002 (the demo head)
-    set_version(engine, "0001")
+    engine = make_engine(clean_url)  # at the demo head
+    set_version(engine, HEAD)
     engine.dispose()
     code, out, err = run_cli(capsys, "db", "upgrade", "--db", clean_url)
-    assert (code, out.strip(), err) == (0, "upgraded: 0001 -> 0002", "")
+    assert (code, out.strip(), err) == (0, f"upgraded: {HEAD} -> {NEXT}", "")
     code, out, _ = run_cli(capsys, "db", "upgrade", "--db", clean_url)
-    assert (code, out.strip()) == (0, "already at the newest revision 0002")
+    assert (code, out.strip()) == (0, f"already at the newest revision {NEXT}")
 
 
 def test_failed_upgrade_changes_nothing(clean_url, demo_revision):
     """The whole upgrade is one transaction: a failing revision leaves the database as it was."""
-    (demo_revision / "versions" / "0003_broken.py").write_text(
-        DEMO_REVISION.replace('revision = "0002"', 'revision = "0003"')
-        .replace('down_revision = "0001"', 'down_revision = "0002"')
+    (demo_revision / "versions" / f"{AFTER}_broken.py").write_text(
+        DEMO_REVISION.replace(f'revision = "{NEXT}"', f'revision = "{AFTER}"')
+        .replace(f'down_revision = "{HEAD}"', f'down_revision = "{NEXT}"')
         .replace("def upgrade() -> None:\n", "def upgrade() -> None:\n    op.execute('SELECT * FROM no_such_table')\n")
     )
     migrate._script.cache_clear()
@@ -305,11 +310,11 @@ def test_db_current_and_history(clean_url, capsys):
 def test_db_revision_writes_the_next_numbered_file(clean_url, demo_revision, capsys):
     code, out, err = run_cli(capsys, "db", "revision", "-m", "add team colour", "--autogenerate", "--db", clean_url)
     assert code == 0, err
-    written = demo_revision / "versions" / "0003_add_team_colour.py"
+    written = demo_revision / "versions" / f"{AFTER}_add_team_colour.py"
     assert written.exists() and str(written) in out
     source = written.read_text()
-    assert 'revision: str = "0003"' in source or "revision: str = '0003'" in source
-    assert "down_revision: Union[str, Sequence[str], None] = '0002'" in source
+    assert f'revision: str = "{AFTER}"' in source or f"revision: str = '{AFTER}'" in source
+    assert f"down_revision: Union[str, Sequence[str], None] = '{NEXT}'" in source
 
 
 def test_app_on_a_newer_database_shows_one_error_line(clean_url, monkeypatch):

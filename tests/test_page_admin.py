@@ -144,7 +144,7 @@ def test_admin_adds_a_user_linked_to_an_agent(db_env, floor):
     "first, second, role, message",
     [
         ("a-long-password", "different-password", "leader", "passwords differ"),
-        ("short", "short", "leader", "at least 8 characters"),
+        ("short", "short", "leader", "at least 12 characters"),
         ("a-long-password", "a-long-password", "agent", "needs the agent"),
     ],
 )

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from sqlalchemy.engine import Engine
 
+from db.accounts import end_demo
 from db.ingest.read import FileProblem, RejectedRows, Translate, canonical_translator, open_table, read_rows
 from db.ingest.rows import DateWindow, ImportReport
 from db.ingest.write import DEFAULT_BATCH_SIZE, NEW_SITE_TIMEZONE, BatchWriter, Progress
@@ -91,6 +92,8 @@ def import_file(
             BatchWriter(
                 engine=engine, report=report, batch_size=batch_size, progress=progress, new_site_timezone=site_tz
             ).write_all(rows)
+            if report.inserted or report.updated:
+                end_demo(engine)
     return report
 
 

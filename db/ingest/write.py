@@ -202,7 +202,6 @@ class _Directory:
                 "role": "leader",
                 "password_hash": "",  # no password yet: an admin sets one before the leader can sign in
                 "disabled": False,
-                "failed_logins": 0,
                 "created_at": utcnow(),
             }
             user_id, role, display = _insert_or_get(

@@ -9,7 +9,7 @@ import sys
 from sqlmodel import Session
 
 from db import accounts
-from leaderboard.auth import ACCOUNT_ROLE_NAMES, AuthError
+from leaderboard.auth import ACCOUNT_ROLE_NAMES, MIN_PASSWORD_LENGTH, AuthError
 from leaderboard.cli import UserError
 from leaderboard.commands.common import add_db_argument, add_format_argument, engine_for, write_rows
 
@@ -32,7 +32,11 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "users",
         help="manage sign-in accounts",
-        description="Manage accounts. Passwords are read from a prompt, or from stdin when it is not a terminal.",
+        description=(
+            "Manage accounts. Passwords are read from a prompt, or from stdin when it is not a terminal; "
+            f"a password has at least {MIN_PASSWORD_LENGTH} characters and may not be a common one, the "
+            "username or the demo password. A new password, role or disabling ends the account's open sessions."
+        ),
     )
     sub = parser.add_subparsers(dest="users_command", metavar="ACTION", required=True)
 
