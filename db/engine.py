@@ -10,7 +10,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
-from db import migrate
+from db import changes, migrate
 
 # How long a SQLite writer waits for a lock before giving up (ms). The wall and
 # an import or the simulator run in different processes against one file.
@@ -54,6 +54,8 @@ def make_engine(url: str, *, create: bool = True) -> Engine:
         except BaseException:
             engine.dispose()
             raise
+        # At the head revision now, so the change counter exists: every write moves it.
+        changes.track(engine)
     return engine
 
 
