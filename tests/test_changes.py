@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from db import changes, queries
 from db.ingest import write_rows
-from db.models import Agent, AuditLog, ChangeCounter, Rating, Site, utcnow
+from db.models import Agent, AuditLog, ChangeCounter, CoachingPrompt, Rating, Site, utcnow
 from db.recovery_store import exclude, undo_exclusion
 from leaderboard.auth import SYSTEM_VIEWER
 from tests.factories import add_rating, make_agent, make_user, rating_row
@@ -176,3 +176,21 @@ def test_the_counter_and_the_write_commit_together(engine, floor):
             changes.bump(writer)
             assert counter(engine) == before
         assert counter(engine) == before + 1
+
+
+def test_coaching_prompts_are_derived_and_move_nothing(engine, floor):
+    """The rules write prompts from the data; the coaching page runs the rules once per version,
+    so a rules run (or a Done, a Dismiss) must not move the version it is keyed on."""
+    with Session(engine) as session:
+        team_id = session.exec(select(Agent.team_id).where(Agent.name == "Ann Lee")).one()
+    before = counter(engine)
+    with Session(engine) as session:
+        prompt = CoachingPrompt(
+            dedupe_key="praise:ann", team_id=team_id, kind="praise", rule="praise", expires_at=utcnow()
+        )
+        session.add(prompt)
+        session.commit()
+        prompt.status = "dismissed"
+        session.add(prompt)
+        session.commit()
+    assert counter(engine) == before
