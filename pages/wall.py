@@ -143,8 +143,8 @@ try:
         with Session(get_engine()) as _session:
             site_name, team_name = accounts.display_scope_names(session=_session, viewer=viewer)
         config = replace(config, site=site_name, team=team_name)
-except UNREACHABLE:
-    log.warning("wall: database unreachable before the token check", exc_info=True)
+except UNREACHABLE as exc:
+    log.warning("wall: database unreachable before the token check (%s)", type(exc).__name__)
     _wait_for_database(min(config.refresh, config.rotate))
     raise  # not reached: _wait_for_database stops the run
 if viewer is None:
@@ -177,15 +177,24 @@ def live_wall() -> None:
     except queries.ScopeError as exc:
         st.html(_message(f"{exc}. Check this screen's address."))
         return
-    except Exception:  # noqa: BLE001 — a TV never shows a traceback; it keeps the last good data
-        log.warning("wall: showing the last good data", exc_info=True)
+    except UNREACHABLE as exc:  # the database is away: the last good data, marked "reconnecting"
+        log.warning("wall: database unreachable (%s)", type(exc).__name__)
+        reconnecting = True
+        data = _last_good().get(key)
+    except Exception:  # noqa: BLE001 — a TV never shows a traceback, even for a bug (logged in full)
+        log.exception("wall: showing the last good data")
         reconnecting = True
         data = _last_good().get(key)
     if data is None:
-        st.html(reconnecting_html() if reconnecting else _message("Connecting to the floor…"))
+        st.html(reconnecting_html())
         return
     panel = current_panel(data.panels(), rotate=config.rotate, clock=time.time(), pinned=config.panel)
-    banner = "" if reconnecting else _update_celebrations(url, config, data)
+    banner = ""
+    if not reconnecting:
+        try:
+            banner = _update_celebrations(url, config, data)
+        except UNREACHABLE:  # gone between two queries: the next refresh says "reconnecting"
+            banner = ""
     st.html(
         panel_html(data, panel, now=utcnow(), local_clock=_clock(data), reconnecting=reconnecting)
         + banner
