@@ -258,7 +258,7 @@ def _hostile_floor(database_url: str) -> None:
         engine.dispose()
 
 
-@pytest.mark.parametrize("top", [5, 25])
+@pytest.mark.parametrize("top", [5, 10, 25])
 def test_hostile_long_text_fits_the_screen_at_any_top(chromium, browser_db_url, screenshots, tmp_path, top):
     """Issue 12 item 11: a 62-character URL pushed two shout-outs off screen, a right-to-left override
     reversed the quote, and 12 rows (ties at top=10) cut names off. At 1920×1080 nothing sticks out."""
