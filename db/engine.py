@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, create_engine
 
-from db import migrate
+from db import changes, migrate
 from db.retry import DatabaseBusy, is_busy
 
 # How long a SQLite writer waits for a lock before giving up (ms). The wall and
@@ -133,6 +133,8 @@ def make_engine(url: str, *, create: bool = True) -> Engine:
         except BaseException:
             engine.dispose()
             raise
+        # At the head revision now, so the change counter exists: every write moves it.
+        changes.track(engine)
     return engine
 
 

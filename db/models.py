@@ -15,7 +15,7 @@ from typing import Optional
 
 from pydantic import NaiveDatetime
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer, UniqueConstraint
+from sqlalchemy import DDL, BigInteger, CheckConstraint, Column, ForeignKey, Index, Integer, UniqueConstraint, event
 from sqlalchemy import false as sa_false
 from sqlmodel import Field, Relationship, SQLModel
 
@@ -336,3 +336,21 @@ class AppMeta(SQLModel, table=True):
 
     key: str = Field(primary_key=True, max_length=60)
     value: str = Field(default="")
+
+
+class ChangeCounter(SQLModel, table=True):
+    """One row (id 1) whose value every write moves, in the writing transaction (``db.changes``).
+
+    Caches key on it: reading one row by its primary key costs the same at any size.
+    """
+
+    __tablename__ = "change_counter"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    value: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+
+
+# A schema made by create_all (a new database) gets its one row as the revision inserts it.
+event.listen(
+    ChangeCounter.__table__, "after_create", DDL("INSERT INTO change_counter (id, value) VALUES (1, 0)")
+)

@@ -12,18 +12,16 @@ from datetime import datetime
 from typing import Sequence
 
 import pandas as pd
-from sqlalchemy import case, exists, func, literal
+from sqlalchemy import case, exists, func
 from sqlmodel import Session, select
 
+from db import changes
 from db import scope as scope_sql
 from db.models import (
     Agent,
     AppMeta,
-    AuditLog,
     Badge,
     BadgeAward,
-    CoachingNote,
-    CoachingPrompt,
     Interaction,
     Rating,
     RatingTag,
@@ -259,24 +257,13 @@ def team_names(*, session: Session, site: str | None = None) -> list[str]:
     return list(dict.fromkeys(session.exec(stmt).all()))
 
 
-def data_version(*, session: Session) -> tuple:
-    """A cheap fingerprint that changes whenever ratings, awards or notes change.
+def data_version(*, session: Session) -> tuple[int]:
+    """The data's version for cache keys: the change counter, which every write moves (``db.changes``).
 
-    Max ids and counts come straight from primary-key indexes.
+    One primary-key lookup, whatever the size of the database; a tuple so callers may
+    add versions of their own to it.
     """
-    # Edits in place (an exclusion, a recovery update, a prompt done) are audited or add rows,
-    # so the newest audit entry and prompt move the version too.
-    row = session.exec(
-        select(
-            func.coalesce(func.max(Rating.id), literal(0)),
-            func.count(Rating.id),
-            select(func.coalesce(func.max(BadgeAward.id), 0)).scalar_subquery(),
-            select(func.coalesce(func.max(CoachingNote.id), 0)).scalar_subquery(),
-            select(func.coalesce(func.max(AuditLog.id), 0)).scalar_subquery(),
-            select(func.coalesce(func.max(CoachingPrompt.id), 0)).scalar_subquery(),
-        )
-    ).one()
-    return tuple(row)
+    return (changes.read(session),)
 
 
 def meta_value(*, session: Session, key: str) -> str | None:
@@ -288,11 +275,17 @@ def count_agents(*, session: Session) -> int:
     return int(session.exec(select(func.count(Agent.id))).one())
 
 
+def count_ratings(*, session: Session) -> int:
+    """Every stored rating, excluded ones included."""
+    return int(session.exec(select(func.count(Rating.id))).one())
+
+
 __all__ = [
     "Scope",
     "ScopeError",
     "agent_directory",
     "count_agents",
+    "count_ratings",
     "data_version",
     "interaction_sums",
     "meta_value",

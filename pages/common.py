@@ -25,8 +25,8 @@ from leaderboard.text import markdown_text
 
 APP_PATH = Path(__file__).resolve().parent.parent / "app.py"
 
-# Query results are recomputed at least this often even when the data version
-# has not moved ("today" rolls over; an edit in place keeps the version).
+# Query results are recomputed at least this often even when the data version has
+# not moved: "today" rolls over with the clock. (Every write moves the version.)
 DATA_TTL_SECONDS = 60
 
 
@@ -72,8 +72,8 @@ def get_engine() -> Engine:
         raise
 
 
-def data_version() -> tuple:
-    """A cheap fingerprint of the data (max ids and counts), part of every cache key."""
+def data_version() -> tuple[int]:
+    """The change counter (one row every write moves, ``db.changes``), part of every cache key."""
     with Session(get_engine()) as session:
         return tuple(queries.data_version(session=session))
 

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pandas as pd
 import streamlit as st
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from db import queries
@@ -44,7 +45,9 @@ def _seed_guard(url: str) -> _SeedGuard:
 def ensure_demo_data() -> bool:
     """Seed demo data into an empty database (when ``STARBOARD_AUTO_SEED`` allows); True if it did.
 
-    Cheap after the first call: the answer "this database has data" is remembered.
+    Cheap after the first call: the answer "this database has data" is remembered. An
+    unreachable database is asked again on the next run: the page itself says it is away
+    (the wall shows "reconnecting"), not this first-run check.
     """
     settings = app_settings()
     if not settings.auto_seed:
@@ -52,12 +55,16 @@ def ensure_demo_data() -> bool:
     guard = _seed_guard(settings.database_url)
     if guard.populated:
         return False
-    engine = get_engine()
+    try:
+        engine = get_engine()
+        empty = seed.is_empty(engine)
+    except OperationalError:
+        return False
     with guard.lock:
         if guard.populated:
             return False
         seeded = False
-        if seed.is_empty(engine):
+        if empty:
             with st.spinner("First run: building a demo contact center so there is something to look at…"):
                 seeded = bool(seed.ensure_seeded(engine))
         guard.populated = True
@@ -98,7 +105,7 @@ def load_filter_options(url: str, version: tuple) -> FilterOptions:
 @st.cache_data(ttl=FILTER_TTL_SECONDS, max_entries=16, show_spinner=False)
 def load_counts(url: str, version: tuple) -> dict[str, int]:
     with Session(get_engine()) as session:
-        return {"agents": queries.count_agents(session=session), "ratings": int(version[1])}
+        return {"agents": queries.count_agents(session=session), "ratings": queries.count_ratings(session=session)}
 
 
 @dataclass(frozen=True)

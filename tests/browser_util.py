@@ -357,3 +357,88 @@ def page(chromium):
 def screenshots() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+# --------------------------------------------------------------------------- helpers for tests with a server of their own
+
+
+def copy_database(source_url: str, path: Path) -> str:
+    """A copy of the SQLite database at ``source_url`` (read consistently, even while in use) at ``path``."""
+    import sqlite3  # lazy: only the tests that need a database of their own copy one
+
+    source = sqlite3.connect(source_url.removeprefix("sqlite:///"))
+    target = sqlite3.connect(path)
+    try:
+        source.backup(target)
+    finally:
+        target.close()
+        source.close()
+    return f"sqlite:///{path}"
+
+
+@contextmanager
+def own_server(database_url: str, log_path: Path, **extra_env: str) -> Iterator[StreamlitServer]:
+    """A Streamlit server for one test (its own database or settings); stopped afterwards."""
+    server = start_server(database_url=database_url, log_path=log_path, extra_env=extra_env)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@contextmanager
+def sqlite_unreachable(database_url: str) -> Iterator[None]:
+    """The SQLite file (and its -wal and -shm) moved away and a folder in its place: no connection
+    can open it and none can create a fresh empty file there; everything is put back afterwards."""
+    path = Path(database_url.removeprefix("sqlite:///"))
+    moved = []
+    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        if name.exists():
+            away = name.with_name(name.name + ".away")
+            name.rename(away)
+            moved.append((away, name))
+    path.mkdir()
+    try:
+        yield
+    finally:
+        path.rmdir()
+        for away, name in moved:
+            away.rename(name)
+
+
+def layout_problems(page, root: str = ".sb-wall") -> list[str]:
+    """What sticks out: an element outside the viewport or outside its parent, or text cut off
+    without meaning to be (truncation is allowed only where the CSS asks for it: an ellipsis or
+    a line clamp, whose own box must still fit)."""
+    return page.evaluate(
+        """(root) => {
+          const vw = window.innerWidth, vh = window.innerHeight, out = [];
+          const name = (e) => e.tagName.toLowerCase() + (e.className ? '.' + String(e.className).split(' ').join('.') : '');
+          const truncates = (e) => {
+            const s = getComputedStyle(e);
+            return s.textOverflow === 'ellipsis' || (s.webkitLineClamp && s.webkitLineClamp !== 'none');
+          };
+          const inside = (r, b) => r.left >= b.left - 1 && r.top >= b.top - 1 && r.right <= b.right + 1 && r.bottom <= b.bottom + 1;
+          const walk = (e) => {
+            for (const child of e.children) {
+              const r = child.getBoundingClientRect();
+              if (r.width > 0 || r.height > 0) {
+                if (!inside(r, {left: 0, top: 0, right: vw, bottom: vh}))
+                  out.push(`${name(child)} off screen: ${JSON.stringify([r.left, r.top, r.right, r.bottom].map(Math.round))}`);
+                else if (!inside(r, e.getBoundingClientRect()))
+                  out.push(`${name(child)} outside ${name(e)}`);
+                if (!truncates(child) && child.scrollWidth > child.clientWidth + 1 && getComputedStyle(child).display !== 'inline')
+                  out.push(`${name(child)} overflows sideways by ${child.scrollWidth - child.clientWidth}px`);
+                if (!truncates(child) && child.scrollHeight > child.clientHeight + 1 && getComputedStyle(child).display !== 'inline')
+                  out.push(`${name(child)} overflows downwards by ${child.scrollHeight - child.clientHeight}px`);
+              }
+              if (!truncates(child)) walk(child);
+            }
+          };
+          const top = document.querySelector(root);
+          if (!top) return ['no ' + root];
+          walk(top);
+          return out;
+        }""",
+        root,
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import itertools
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from db import accounts
 from db.models import Agent, Badge, BadgeAward, CoachingNote, Interaction, Rating, RatingTag, Site, Team, utcnow
-from leaderboard.wall import PANELS, WallConfig, celebrations, wall_data
+from leaderboard.wall import PANELS, WallConfig, WallData, celebrations, wall_data
 from leaderboard.wall_view import panel_html
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -224,3 +225,71 @@ def test_display_token_scope_wins_over_the_url(db_env, engine, wall_floor):
     at.run()
     bodies = _bodies(at)
     assert "Cora L." in bodies and "Ana R." not in bodies
+
+
+# --------------------------------------------------------------------------- issue 12: never stale, never broken
+
+
+def test_every_user_string_is_isolated_and_loses_its_bidi_overrides(engine, wall_floor):
+    """A right-to-left override in a comment or a name reversed the quote (issue 12 item 11)."""
+    with Session(engine) as session:
+        agent = session.get(Agent, wall_floor["Cora Lim"].id)
+        _rate(session, agent, 5, comment="\u202eGreat help\u202c thanks \u2067x\u2069", minutes_ago=0)
+        session.commit()
+        data = wall_data(session=session, config=WallConfig())
+    page = html.unescape(panel_html(data, "shoutouts", now=utcnow(), local_clock="", reconnecting=False))
+    assert not any(ch in page for ch in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+    assert "<bdi>Great help thanks x</bdi>" in page
+    assert "<bdi>Cora L.</bdi>" in page
+
+
+@pytest.mark.parametrize(("rows", "columns", "per_column"), [(5, 1, 5), (10, 1, 10), (12, 2, 6), (25, 2, 13), (31, 3, 11)])
+def test_many_rows_go_into_columns(rows, columns, per_column):
+    """12 rows (ties at top=10) cut names off; up to 25 and beyond now fit (issue 12 item 11)."""
+    data = WallData(
+        scope_label="Everyone",
+        generated_at=utcnow(),
+        week=[
+            {"rank": i + 1, "agent": f"Agent {i}", "team": "T", "score": 4.0, "avg_stars": 4.0, "ratings": 9,
+             "movement": None}
+            for i in range(rows)
+        ],
+    )
+    page = panel_html(data, "week", now=utcnow(), local_clock="", reconnecting=False)
+    assert f'style="--cols:{columns};--k:{per_column}"' in page
+    assert page.count('class="sb-row') == rows
+
+
+def test_wall_with_its_database_away_says_reconnecting(db_env, engine, wall_floor, tmp_path, monkeypatch):
+    """Opened while the database is away: the quiet state, never an OperationalError (issue 12 item 10)."""
+    token = _token(engine)
+    away = tmp_path / "away"
+    away.mkdir()  # a folder where the database file should be: nothing can open it
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{away}")
+    monkeypatch.setenv("STARBOARD_AUTO_SEED", "1")
+    at = _wall_app(engine, token=token, panel="week")
+    at.run()
+    assert not at.exception
+    assert "reconnecting" in _bodies(at)
+    assert "Ana R." not in _bodies(at)
+
+
+def test_wall_data_is_recomputed_when_a_rating_is_edited_in_place(db_env, engine, wall_floor):
+    """A 5★ corrected to 3★ kept its shout-out for 15 minutes: the cache key did not move (item 9)."""
+    with Session(engine) as session:
+        agent = session.get(Agent, wall_floor["Cora Lim"].id)
+        rating = _rate(session, agent, 5, comment="Corrected-later praise", minutes_ago=0)
+        session.commit()
+        rating_id = rating.id
+    at = _wall_app(engine, panel="shoutouts")
+    at.run()
+    assert "Corrected-later praise" in _bodies(at)
+    with Session(engine) as session:
+        rating = session.get(Rating, rating_id)
+        rating.stars = 3
+        session.add(rating)
+        session.commit()
+    time.sleep(1.1)  # the counter is read at most once a second
+    at.run()
+    assert not at.exception
+    assert "Corrected-later praise" not in _bodies(at)

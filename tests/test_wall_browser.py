@@ -8,22 +8,30 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 from sqlmodel import Session, select
 
+from db import accounts
 from db.engine import make_engine
-from db.models import Agent, Site, Team
+from db.ingest import write_rows
+from db.models import Agent, Rating, Site, Team, utcnow
 from tests.browser_util import (  # noqa: F401  (fixtures)
     ROOT,
     browser_db_url,
     chromium,
+    copy_database,
+    layout_problems,
+    own_server,
     page,
     screenshots,
+    sqlite_unreachable,
     streamlit_server,
 )
+from tests.factories import rating_row
 
 pytestmark = pytest.mark.browser
 
@@ -134,3 +142,163 @@ def test_wall_has_no_chrome_and_scales_to_4k(chromium, streamlit_server, screens
         assert size >= 80
     finally:
         context.close()
+
+
+# --------------------------------------------------------------------------- issue 12: never stale, never broken
+
+REFRESH = 2  # seconds: the wall's refresh in these tests
+
+
+def _token_in_process(database_url: str, name: str, **scope) -> str:
+    engine = make_engine(database_url)
+    try:
+        with Session(engine) as session:
+            return accounts.add_display(session=session, name=name, **scope)
+    finally:
+        engine.dispose()
+
+
+def _shoutout(page, text: str):
+    return page.locator(".sb-card", has_text=text)
+
+
+def test_a_praise_downgraded_in_place_leaves_an_open_wall_within_the_refresh(page, streamlit_server, screenshots, tmp_path):
+    """Issue 12 item 9: a 5★ corrected in place to 3★ kept showing as a shout-out for 15 minutes."""
+    _open_wall(page, streamlit_server, f"panel=shoutouts&refresh={REFRESH}&rotate=5")
+    unique = f"Sorted my refund in minutes {uuid.uuid4().hex[:6]}"
+    import_five_star(streamlit_server.database_url, tmp_path, unique)
+    _shoutout(page, unique).first.wait_for(state="visible", timeout=20_000)
+
+    engine = make_engine(streamlit_server.database_url)
+    try:
+        with Session(engine) as session:  # the correction: same row, same id, same counts
+            session.exec(update(Rating).where(Rating.comment == unique).values(stars=3))
+            session.commit()
+    finally:
+        engine.dispose()
+    corrected = time.monotonic()
+    page.wait_for_function(
+        "(text) => ![...document.querySelectorAll('.sb-card')].some(c => c.textContent.includes(text))",
+        arg=unique,
+        timeout=(REFRESH + 8) * 1000,
+    )
+    gone_after = time.monotonic() - corrected
+    page.screenshot(path=str(screenshots / "wall-downgraded-praise-gone.png"))
+    assert gone_after < REFRESH + 8
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_a_wall_opened_during_an_outage_says_reconnecting_and_recovers(chromium, browser_db_url, screenshots, tmp_path):
+    """Issue 12 item 10: opened while the database was away, the wall showed an OperationalError
+    box (the display token's check) and stayed on it after the database came back."""
+    url = copy_database(browser_db_url, tmp_path / "outage.db")
+    token = _token_in_process(url, "outage-tv")
+    # STARBOARD_AUTO_SEED=1: the first-run check on an unreachable database is a path too.
+    with own_server(url, tmp_path / "streamlit.log", STARBOARD_AUTO_SEED="1") as server:
+        context = chromium.new_context(viewport={"width": 1920, "height": 1080})
+        try:
+            tab = context.new_page()
+            with sqlite_unreachable(url):
+                tab.goto(f"{server.url}/wall?display={token}&panel=week&refresh={REFRESH}&rotate=5")
+                tab.get_by_text("reconnecting").first.wait_for(state="visible", timeout=45_000)
+                # Several refreshes later: still quiet, never an exception.
+                tab.wait_for_timeout((REFRESH * 3) * 1000)
+                tab.screenshot(path=str(screenshots / "wall-outage-reconnecting.png"))
+                assert tab.locator('[data-testid="stException"]').count() == 0, server.log_tail()
+                assert tab.get_by_text("reconnecting").first.is_visible()
+                assert tab.locator(".sb-row").count() == 0
+            back = time.monotonic()
+            tab.wait_for_selector('.sb-wall[data-panel="week"] .sb-row', state="visible", timeout=(REFRESH + 10) * 1000)
+            recovered_after = time.monotonic() - back
+            tab.screenshot(path=str(screenshots / "wall-outage-recovered.png"))
+            assert tab.locator('[data-testid="stException"]').count() == 0
+            assert tab.get_by_text("reconnecting").count() == 0
+            assert recovered_after < REFRESH + 10
+        finally:
+            context.close()
+
+
+# A 62-character unbroken URL, a right-to-left override, a long word salad, right-to-left script.
+LONG_URL = "https://support.example.com/tickets/8f3a9c1d2e4b6a7c8d9e0f1a2b3c"
+RLO = "\u202e"
+HOSTILE_COMMENTS = [
+    f"See {LONG_URL} thank you so much",
+    f"{RLO}Great service, she fixed everything",
+    "Supercalifragilisticexpialidocious" * 4 + " and " + "x" * 120,
+    "شكرا جزيلا على المساعدة الرائعة",
+]
+HOSTILE_NAMES = [
+    LONG_URL + " Smith",
+    f"{RLO}Ann Lee",
+    "Maximiliana-Konstantinopolous-Wolfeschlegelsteinhausen Bergerdorff",
+    "محمد علي",
+]
+
+
+def _hostile_floor(database_url: str) -> None:
+    """Site "Zeta": 28 agents on 26 teams (top=25 and ties), hostile names, hostile 5★ comments."""
+    engine = make_engine(database_url)
+    now = utcnow().replace(microsecond=0)
+    rows = []
+    for i in range(28):
+        agent = HOSTILE_NAMES[i] if i < len(HOSTILE_NAMES) else f"Agent{i:02d} Zulu"
+        team = f"Team {i % 26:02d} " + ("Extraordinarily-Long-Team-Name-Without-Spaces" if i % 5 == 0 else "Zeta")
+        for j in range(8):
+            # Three groups of equal ratings: ties in rank.
+            stars = 5 if j < 4 + i % 3 else 4
+            comment = HOSTILE_COMMENTS[i] if (i < len(HOSTILE_COMMENTS) and j == 7) else ""
+            rows.append(
+                rating_row(agent=agent, team=team, site="Zeta", stars=5 if comment else stars, comment=comment,
+                           rated_at=now - timedelta(minutes=40 - j - (i % 3)))
+            )
+    try:
+        report = write_rows(engine=engine, rows=rows)
+        assert report.rejected == 0, report.errors
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("top", [5, 10, 25])
+def test_hostile_long_text_fits_the_screen_at_any_top(chromium, browser_db_url, screenshots, tmp_path, top):
+    """Issue 12 item 11: a 62-character URL pushed two shout-outs off screen, a right-to-left override
+    reversed the quote, and 12 rows (ties at top=10) cut names off. At 1920×1080 nothing sticks out."""
+    url = copy_database(browser_db_url, tmp_path / "hostile.db")
+    _hostile_floor(url)
+    token = _token_in_process(url, "hostile-tv")
+    with own_server(url, tmp_path / "streamlit.log") as server:
+        context = chromium.new_context(viewport={"width": 1920, "height": 1080})
+        try:
+            tab = context.new_page()
+            for panel in ("week", "teams", "shoutouts"):
+                tab.goto(f"{server.url}/wall?display={token}&site=Zeta&top={top}&panel={panel}&refresh=60")
+                tab.wait_for_selector(f'.sb-wall[data-panel="{panel}"] .sb-body > *', state="visible", timeout=45_000)
+                tab.wait_for_timeout(500)  # fonts and the grid settle
+                tab.screenshot(path=str(screenshots / f"wall-hostile-top{top}-{panel}.png"))
+                assert tab.locator('[data-testid="stException"]').count() == 0
+                assert layout_problems(tab) == [], panel
+                boxes = tab.locator(".sb-row, .sb-card").evaluate_all(
+                    "els => els.map(e => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; })"
+                )
+                assert boxes, panel
+                for left, top_edge, right, bottom in boxes:
+                    assert left >= 0 and top_edge >= 0 and right <= 1920 and bottom <= 1080, (panel, boxes)
+                if panel == "week":
+                    rows = tab.locator(".sb-row").count()
+                    assert rows >= top, rows
+                    # Ordinary names are shown whole, however many rows.
+                    cut = tab.locator(".sb-row .sb-name").evaluate_all(
+                        "els => els.filter(e => e.textContent.length <= 24 && e.scrollWidth > e.clientWidth + 1)"
+                        ".map(e => e.textContent)"
+                    )
+                    assert cut == []
+                    size = tab.locator(".sb-row .sb-name").first.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
+                    assert size >= 20  # still readable across the room
+                if panel == "shoutouts":
+                    assert tab.locator(".sb-card").count() == 4
+                    # The override is gone and each string is isolated: the quote reads left to right.
+                    html_text = tab.locator(".sb-body").inner_html()
+                    assert RLO not in html_text
+                    assert tab.get_by_text("Great service, she fixed everything").count() == 1
+                    assert tab.locator(".sb-quote bdi").count() == 4
+        finally:
+            context.close()

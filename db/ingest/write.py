@@ -20,6 +20,7 @@ from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect, Engine
 
+from db import changes
 from db.ingest.rows import CanonicalRow, ImportReport
 from db.models import Agent, Interaction, Rating, RatingTag, Site, Team, User, utcnow
 from db.recovery_store import open_cases
@@ -472,6 +473,7 @@ class BatchWriter:
                     self.directory = _Directory.load(conn)
                     self.directory.new_site_timezone = self.new_site_timezone
                 self._write_batch(conn, batch)
+                changes.bump(conn)  # caches key on the counter: the batch and its bump commit together
 
         def forget(_exc: BaseException | None = None) -> None:
             # The rolled-back transaction's new ids and counts never happened.
