@@ -43,9 +43,8 @@ from db.models import (
     utcnow,
 )
 from leaderboard.auth import DEMO_PASSWORD, hash_password
-from leaderboard.names import username_for
-from leaderboard.auth import hash_password
 from leaderboard.badge_rules import DEFAULT_CATALOGUE, VALUE_BADGES
+from leaderboard.names import username_for
 
 # Called inside the seeding transaction once the history is written: awards automatic badges
 # (``leaderboard.badges.evaluate`` through ``leaderboard.demo``; storage never runs a use case itself).
