@@ -14,6 +14,8 @@ from pathlib import Path
 
 import streamlit as st
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlmodel import Session
 
 from db import queries
@@ -31,6 +33,15 @@ DATA_TTL_SECONDS = 60
 
 
 # --------------------------------------------------------------------------- engine and data version
+
+
+# What an unreachable database raises (refused, file gone, pool exhausted): the wall waits.
+UNREACHABLE = (DBAPIError, PoolTimeoutError, OSError, DatabaseUnavailable)
+
+
+def on_wall() -> bool:
+    """Whether this run is the wall (/wall), which never shows an error box."""
+    return (st.context.url or "").split("?", 1)[0].rstrip("/").endswith("/wall")
 
 
 def _cannot_start(problem: str) -> None:
@@ -62,8 +73,13 @@ def get_engine() -> Engine:
     """One engine (and connection pool) per database URL per server process, upgraded on first use."""
     try:
         return _engine_for(database_url())
-    except (DatabaseNewerError, DatabaseUnavailable) as exc:
+    except DatabaseUnavailable as exc:
+        if on_wall():
+            raise  # a wall TV shows its own quiet "reconnecting" screen and retries (pages/wall.py)
         # Not cached: the next run tries again, so the app recovers by itself when the database is back.
+        _cannot_start(str(exc))
+        raise
+    except DatabaseNewerError as exc:
         _cannot_start(str(exc))
         raise
     except DatabaseBusy as exc:

@@ -19,7 +19,7 @@ from contextvars import ContextVar
 
 import streamlit as st
 
-from pages import access, loaders
+from pages import access, common, loaders
 
 # name (URL path): (title, icon); page files and role menus live in pages/access.py.
 PAGES = {
@@ -50,8 +50,14 @@ def _inside_app():
 def run_app() -> None:
     """The whole app: page config, first-run demo data, the menu for who is signed in, the page."""
     st.set_page_config(page_title="Starboard", layout="wide", page_icon="⭐")
-    loaders.ensure_demo_data()
-    viewer = access.current_viewer()
+    on_wall = common.on_wall()
+    try:
+        loaders.ensure_demo_data()
+        viewer = access.current_viewer()
+    except common.UNREACHABLE:
+        if not on_wall:
+            raise
+        viewer = None  # the database is away: the wall page says "reconnecting" and retries by itself
     menu = access.MENUS.get(viewer.role, ()) if viewer else ()
     home = menu[0] if menu else "signin"
     pages = [
@@ -61,7 +67,6 @@ def run_app() -> None:
                 visibility="visible" if name in menu else "hidden")
         for name, (title, icon) in PAGES.items()
     ]
-    on_wall = (st.context.url or "").rstrip("/").endswith("/wall")
     nav = st.navigation(pages, position="sidebar" if viewer and not on_wall else "hidden")
     if viewer and not on_wall:
         access.sidebar_account(viewer)

@@ -14,8 +14,6 @@ from dataclasses import replace
 from datetime import datetime, timezone
 
 import streamlit as st
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlmodel import Session
 
 from db import accounts, queries
@@ -25,13 +23,11 @@ from leaderboard.text import html_text
 from leaderboard.wall import WallConfig, WallData, celebrations, current_panel, wall_data
 from leaderboard.wall_view import STYLE, celebration_html, panel_html, reconnecting_html
 from pages import access, nav
-from pages.common import database_url, get_engine
+from pages.common import UNREACHABLE, database_url, get_engine
 
 CELEBRATION_SECONDS = 8
 MAX_QUEUED_CELEBRATIONS = 5
 MAX_REMEMBERED_WALLS = 64
-# What an unreachable database raises (refused, file gone, pool exhausted): the wall waits.
-UNREACHABLE = (DBAPIError, PoolTimeoutError, OSError)
 # "today" and "this week" roll over with the clock, not with the data: every UTC offset in
 # use is a multiple of 15 minutes, so a site's midnight always starts a new clock bucket.
 ROLLOVER_SECONDS = 900
