@@ -35,6 +35,7 @@ from db.models import (
     Team,
     User,
 )
+from db.queries import AGENT_COLUMNS, agent_directory_select
 from db.scope import by_agent, by_team
 from db.scope import visible_agent_ids, visible_team_ids  # noqa: F401  (re-exported for leaderboard.coaching)
 from leaderboard.auth import DataKind, Viewer, require_viewer
@@ -44,19 +45,8 @@ _DIALECT_INSERT = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}
 # Bound parameters per IN list: far under SQLite's limit (32766) and PostgreSQL's (65535).
 _CHUNK = 900
 
-AGENT_FRAME_COLUMNS = (
-    "agent_id",
-    "agent",
-    "display_name",
-    "hide_from_wall",
-    "active",
-    "team_id",
-    "team",
-    "leader_id",
-    "site_id",
-    "site",
-    "timezone",
-)
+# ``db.queries.AGENT_COLUMNS`` with the team's leader after the team.
+AGENT_FRAME_COLUMNS = (*AGENT_COLUMNS[:7], "leader_id", *AGENT_COLUMNS[7:])
 RATING_FRAME_COLUMNS = (
     "rating_id",
     "interaction_id",
@@ -124,24 +114,7 @@ def agent_frame(
 ) -> pd.DataFrame:
     """Agents with team, team leader and site (one query) that ``viewer`` may see: ``AGENT_FRAME_COLUMNS``."""
     require_viewer(viewer)
-    stmt = (
-        select(
-            Agent.id,
-            Agent.name,
-            Agent.display_name,
-            Agent.hide_from_wall,
-            Agent.active,
-            Team.id,
-            Team.name,
-            Team.leader_id,
-            Site.id,
-            Site.name,
-            Site.timezone,
-        )
-        .join(Team, Team.id == Agent.team_id)
-        .join(Site, Site.id == Team.site_id)
-        .order_by(Agent.name)
-    )
+    stmt = agent_directory_select(Team.leader_id)
     if active_only:
         stmt = stmt.where(Agent.active.is_(True))
     if agent_ids is not None:

@@ -31,6 +31,7 @@ from db.models import (
     Team,
 )
 from leaderboard.auth import DataKind, Viewer, require_viewer
+from leaderboard.ranking import RATING_SUM_COLUMNS
 
 AGENT_COLUMNS = (
     "agent_id",
@@ -127,9 +128,12 @@ def _time_filter(column, start: datetime | None, end: datetime | None) -> list:
     return conditions
 
 
-def agent_directory(*, session: Session, scope: Scope = Scope()) -> pd.DataFrame:
-    """Every agent in the scope with their team and site."""
-    stmt = (
+def agent_directory_select(*team_columns):
+    """SELECT of ``AGENT_COLUMNS`` (``team_columns`` after team_id, team), agents by name.
+
+    ``db.coaching_store.agent_frame`` adds the team's leader this way.
+    """
+    return (
         select(
             Agent.id,
             Agent.name,
@@ -138,6 +142,7 @@ def agent_directory(*, session: Session, scope: Scope = Scope()) -> pd.DataFrame
             Agent.active,
             Team.id,
             Team.name,
+            *team_columns,
             Site.id,
             Site.name,
             Site.timezone,
@@ -146,6 +151,11 @@ def agent_directory(*, session: Session, scope: Scope = Scope()) -> pd.DataFrame
         .join(Site, Site.id == Team.site_id)
         .order_by(Agent.name)
     )
+
+
+def agent_directory(*, session: Session, scope: Scope = Scope()) -> pd.DataFrame:
+    """Every agent in the scope with their team and site."""
+    stmt = agent_directory_select()
     if scope.team_id is not None:
         stmt = stmt.where(Agent.team_id == scope.team_id)
     elif scope.site_id is not None:
@@ -183,17 +193,7 @@ def rating_sums(
     if agents is not None:
         stmt = stmt.where(Rating.agent_id.in_(agents))
     stmt = stmt.group_by(Rating.agent_id)
-    columns = [
-        "agent_id",
-        "ratings",
-        "star_sum",
-        "five_count",
-        "resolved_yes",
-        "resolved_answered",
-        "nps_n",
-        "promoters",
-        "detractors",
-    ]
+    columns = ["agent_id", *RATING_SUM_COLUMNS]
     return pd.DataFrame.from_records(_tuples(session.exec(stmt)), columns=columns[: 3 if rank_only else None])
 
 

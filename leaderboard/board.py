@@ -14,20 +14,7 @@ from leaderboard import ranking
 from leaderboard.periods import Period, local_date, resolve_period, zone
 from leaderboard.settings import Settings, get_settings
 
-TEAM_COLUMNS = (
-    "rank",
-    "team",
-    "site",
-    "agents",
-    "ratings",
-    "avg_stars",
-    "score",
-    "five_star_pct",
-    "response_rate",
-    "fcr_pct",
-    "nps",
-    "provisional",
-)
+TEAM_COLUMNS = ("rank", "team", "site", "agents", *ranking.RANK_MEASURES, "provisional")
 
 
 @dataclass(frozen=True)
