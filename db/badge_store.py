@@ -2,7 +2,7 @@
 
 The criteria (who earns what) live in ``leaderboard.badge_rules``; this module only
 reads and writes rows. Every query that returns an award's reason or evidence
-takes a ``viewer`` and filters with ``db.queries.visible_agents``.
+takes a ``viewer`` and filters with ``db.scope.by_agent``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from db.models import Agent, Badge, BadgeAward, Interaction, Rating, RatingTag, RecoveryCase, Site, Team, User
-from db.queries import visible_agents
+from db.scope import by_agent
 
 # The public columns of `badges list --format csv|json`, in order.
 AWARD_COLUMNS = ("agent", "badge", "kind", "awarded_at", "awarded_by", "reason", "evidence")
@@ -272,9 +272,7 @@ def week_praise(
         )
         .order_by(Rating.rated_at, Rating.id)
     )
-    allowed = visible_agents(viewer)
-    if allowed is not None:
-        stmt = stmt.where(Rating.agent_id.in_(allowed))
+    stmt = by_agent(stmt, viewer, Rating.agent_id)
     frame = pd.DataFrame.from_records(session.exec(stmt).all(), columns=columns)
     tags: dict[int, list[str]] = {}
     ids = [int(i) for i in frame["rating_id"]]
@@ -330,9 +328,7 @@ def award_rows(
         .join(Team, Team.id == Agent.team_id)
         .order_by(BadgeAward.awarded_at.desc(), BadgeAward.id.desc())
     )
-    allowed = visible_agents(viewer)
-    if allowed is not None:
-        stmt = stmt.where(BadgeAward.agent_id.in_(allowed))
+    stmt = by_agent(stmt, viewer, BadgeAward.agent_id)
     if agent_id is not None:
         stmt = stmt.where(BadgeAward.agent_id == agent_id)
     if since is not None:
