@@ -69,6 +69,11 @@ def movement_text(value, *, has_previous: bool) -> str:
     return ranking.movement_label(value) if has_previous else ""
 
 
+def _typed(table: pd.DataFrame, **dtypes) -> dict[str, pd.Series]:
+    """{column: table[column] as its dtype}, in the order given (spread into a frame's columns)."""
+    return {column: table[column].astype(dtype) for column, dtype in dtypes.items()}
+
+
 def ranked_frame(view: LeaderboardView) -> pd.DataFrame:
     """The ranked agents, one row each, with the columns ``AGENT_COLUMNS`` configures."""
     table = view.ranked
@@ -76,16 +81,19 @@ def ranked_frame(view: LeaderboardView) -> pd.DataFrame:
         {
             "rank": table["rank"].astype("Int64"),
             "movement": [movement_text(m, has_previous=view.has_previous) for m in table["movement"]],
-            "agent": table["agent"].astype(str),
-            "team": table["team"].astype(str),
-            "site": table["site"].astype(str),
-            "score": table["score"].astype("float64"),
-            "avg_stars": table["avg_stars"].astype("float64"),
-            "ratings": table["ratings"].astype("int64"),
-            "five_star_pct": table["five_star_pct"].astype("float64"),
-            "response_rate": table["response_rate"].astype("float64"),
-            "fcr_pct": table["fcr_pct"].astype("float64"),
-            "nps": table["nps"].astype("float64"),
+            **_typed(
+                table,
+                agent=str,
+                team=str,
+                site=str,
+                score="float64",
+                avg_stars="float64",
+                ratings="int64",
+                five_star_pct="float64",
+                response_rate="float64",
+                fcr_pct="float64",
+                nps="float64",
+            ),
             "trend": [_spark(view.sparks.get(int(a))) for a in table["agent_id"]],
         }
     ).reset_index(drop=True)
@@ -115,14 +123,9 @@ def provisional_frame(view: LeaderboardView) -> pd.DataFrame:
     need = view.settings.min_ratings
     return pd.DataFrame(
         {
-            "agent": table["agent"].astype(str),
-            "team": table["team"].astype(str),
-            "site": table["site"].astype(str),
-            "ratings": table["ratings"].astype("int64"),
+            **_typed(table, agent=str, team=str, site=str, ratings="int64"),
             "to_go": (need - table["ratings"]).clip(lower=0).astype("int64"),
-            "avg_stars": table["avg_stars"].astype("float64"),
-            "response_rate": table["response_rate"].astype("float64"),
-            "fcr_pct": table["fcr_pct"].astype("float64"),
+            **_typed(table, avg_stars="float64", response_rate="float64", fcr_pct="float64"),
         }
     ).reset_index(drop=True)
 
@@ -132,18 +135,19 @@ def team_frame(view: LeaderboardView) -> pd.DataFrame:
     if teams.empty:
         return pd.DataFrame(columns=["rank", "team", "site", "agents", "ratings", "score", "avg_stars", "fcr_pct", "nps"])
     return pd.DataFrame(
-        {
-            "rank": teams["rank"].astype("Int64"),
-            "team": teams["team"].astype(str),
-            "site": teams["site"].astype(str),
-            "agents": teams["agents"].astype("int64"),
-            "ratings": teams["ratings"].astype("int64"),
-            "score": teams["score"].astype("float64"),
-            "avg_stars": teams["avg_stars"].astype("float64"),
-            "response_rate": teams["response_rate"].astype("float64"),
-            "fcr_pct": teams["fcr_pct"].astype("float64"),
-            "nps": teams["nps"].astype("float64"),
-        }
+        _typed(
+            teams,
+            rank="Int64",
+            team=str,
+            site=str,
+            agents="int64",
+            ratings="int64",
+            score="float64",
+            avg_stars="float64",
+            response_rate="float64",
+            fcr_pct="float64",
+            nps="float64",
+        )
     ).reset_index(drop=True)
 
 
