@@ -23,6 +23,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
+from db.chunks import chunks
 from db.models import (
     Agent,
     AppMeta,
@@ -42,8 +43,6 @@ from leaderboard.auth import DataKind, Viewer, require_viewer
 
 RULES_META_KEY = "coaching_rules"
 _DIALECT_INSERT = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}
-# Bound parameters per IN list: far under SQLite's limit (32766) and PostgreSQL's (65535).
-_CHUNK = 900
 
 # ``db.queries.AGENT_COLUMNS`` with the team's leader after the team.
 AGENT_FRAME_COLUMNS = (*AGENT_COLUMNS[:7], "leader_id", *AGENT_COLUMNS[7:])
@@ -57,11 +56,6 @@ RATING_FRAME_COLUMNS = (
     "rated_at",
 )
 NOTE_FRAME_COLUMNS = ("note_id", "agent_id", "author_id", "kind", "visibility", "rating_id", "created_at")
-
-
-def _chunks(values: Sequence, size: int = _CHUNK) -> Iterable[Sequence]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
 
 
 # --- who may see what -----------------------------------------------------------------
@@ -146,7 +140,7 @@ def user_names(*, session: Session, user_ids: Iterable[int]) -> dict[int, tuple[
     """{user id: (username, display name)}."""
     ids = sorted({int(i) for i in user_ids if i is not None and not pd.isna(i)})
     names: dict[int, tuple[str, str]] = {}
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         for uid, username, display in session.exec(
             select(User.id, User.username, User.display_name).where(User.id.in_(list(chunk)))
         ).all():
@@ -323,7 +317,7 @@ def last_non_five_before(
     their previous streak names the current one.
     """
     result: dict[int, int] = {}
-    for chunk in _chunks(sorted({int(a) for a in agent_ids})):
+    for chunk in chunks(sorted({int(a) for a in agent_ids})):
         ranked = (
             select(
                 Rating.agent_id.label("agent_id"),
@@ -459,7 +453,7 @@ def existing_dedupe_keys(*, session: Session, keys: Iterable[str]) -> set[str]:
     """The subset of ``keys`` already used by a prompt (any status)."""
     wanted = sorted(set(keys))
     found: set[str] = set()
-    for chunk in _chunks(wanted):
+    for chunk in chunks(wanted):
         found.update(
             session.exec(select(CoachingPrompt.dedupe_key).where(CoachingPrompt.dedupe_key.in_(list(chunk)))).all()
         )
@@ -479,7 +473,7 @@ def open_prompt_agent_ids(*, session: Session, now: datetime, team_ids: Sequence
 def insert_prompts(*, session: Session, rows: Sequence[dict]) -> list[CoachingPrompt]:
     """Insert prompts in bulk, skipping any whose dedupe key already exists; returns the new ones.
 
-    Keys are checked first (one query per 900 keys), then inserted with
+    Keys are checked first (one query per ``db.chunks.CHUNK`` keys), then inserted with
     ON CONFLICT DO NOTHING on SQLite and PostgreSQL, so two generators
     racing each other never fail on the unique key. Flushed, not committed.
     """

@@ -16,6 +16,7 @@ from sqlalchemy import case, exists, func, literal
 from sqlmodel import Session, select
 
 from db import scope as scope_sql
+from db.chunks import chunks
 from db.models import (
     Agent,
     AppMeta,
@@ -483,17 +484,22 @@ def feedback(
         stmt = stmt.where(Rating.stars >= min_stars)
     rows = session.exec(stmt).all()
     frame = pd.DataFrame.from_records(rows, columns=list(FEEDBACK_COLUMNS[:-2]))
-    went: dict[int, list[str]] = {}
-    improve: dict[int, list[str]] = {}
     ids = [int(i) for i in frame["rating_id"]] if len(frame) else []
-    for chunk_start in range(0, len(ids), 900):  # stay under SQLite's bound-parameter limit
-        chunk = ids[chunk_start : chunk_start + 900]
-        for rating_id, kind, tag in session.exec(
-            select(RatingTag.rating_id, RatingTag.kind, RatingTag.tag)
-            .where(RatingTag.rating_id.in_(chunk))
-            .order_by(RatingTag.tag)
-        ).all():
-            (went if kind == "went_well" else improve).setdefault(rating_id, []).append(tag)
-    frame["went_well"] = [went.get(i, []) for i in ids]
-    frame["to_improve"] = [improve.get(i, []) for i in ids]
+    tags = rating_tags(session=session, rating_ids=ids)
+    frame["went_well"] = [tags["went_well"].get(i, []) for i in ids]
+    frame["to_improve"] = [tags["to_improve"].get(i, []) for i in ids]
     return frame
+
+
+def rating_tags(
+    *, session: Session, rating_ids: Sequence[int], kind: str | None = None
+) -> dict[str, dict[int, list[str]]]:
+    """{"went_well": {rating id: tags}, "to_improve": {...}}, each list alphabetical (``kind``: only that kind)."""
+    found: dict[str, dict[int, list[str]]] = {"went_well": {}, "to_improve": {}}
+    for chunk in chunks(list(rating_ids)):
+        stmt = select(RatingTag.rating_id, RatingTag.kind, RatingTag.tag).where(RatingTag.rating_id.in_(list(chunk)))
+        if kind is not None:
+            stmt = stmt.where(RatingTag.kind == kind)
+        for rating_id, tag_kind, tag in session.exec(stmt.order_by(RatingTag.tag)).all():
+            found.setdefault(tag_kind, {}).setdefault(int(rating_id), []).append(tag)
+    return found
