@@ -9,14 +9,8 @@ from sqlmodel import Session
 from db.queries import ScopeError
 from leaderboard.auth import SYSTEM_VIEWER
 from leaderboard.cli import UserError
-from leaderboard.commands.common import (
-    add_db_argument,
-    add_format_argument,
-    add_period_scope_arguments,
-    engine_for,
-    settings_for,
-    write_rows,
-)
+from leaderboard.commands import common
+from leaderboard.commands.common import add_db_argument, add_format_argument, engine_for, settings_for, write_rows
 from leaderboard.periods import PeriodError
 from leaderboard.ratios import BY_CHOICES, RATIO_COLUMNS, ratio_rows, ratio_table
 
@@ -32,7 +26,7 @@ def register(subparsers) -> None:
             "and shown as '5.2 : 1' in the table format."
         ),
     )
-    add_period_scope_arguments(parser)
+    common.add_period_scope_arguments(parser)
     parser.add_argument("--by", choices=BY_CHOICES, default="agent", help="one row per agent, leader or team (default: agent)")
     add_format_argument(parser)
     add_db_argument(parser)
