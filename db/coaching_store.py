@@ -187,13 +187,16 @@ def interaction_exists(*, session: Session, interaction_id: str) -> bool:
 # --- ratings and tags in a window ----------------------------------------------------------
 
 
-def _rating_window(stmt, *, start: datetime | None, end: datetime | None):
+def _rating_window(
+    stmt, *, start: datetime | None, end: datetime | None, team_ids: Sequence[int] | None, viewer: Viewer
+):
+    """``stmt`` limited to non-excluded ratings with ``start <= rated_at <= end`` of agents ``viewer`` may see."""
     stmt = stmt.where(Rating.excluded_cause.is_(None))
     if start is not None:
         stmt = stmt.where(Rating.rated_at >= start)
     if end is not None:
         stmt = stmt.where(Rating.rated_at <= end)
-    return stmt
+    return _agent_filter(stmt, _unindexed(Rating.agent_id), team_ids=team_ids, site_id=None, viewer=viewer)
 
 
 def window_ratings(
@@ -215,8 +218,7 @@ def window_ratings(
         Rating.comment,
         Rating.rated_at,
     ).join(Interaction, Interaction.id == Rating.interaction_id)
-    stmt = _rating_window(stmt, start=start, end=end)
-    stmt = _agent_filter(stmt, _unindexed(Rating.agent_id), team_ids=team_ids, site_id=None, viewer=viewer)
+    stmt = _rating_window(stmt, start=start, end=end, team_ids=team_ids, viewer=viewer)
     stmt = stmt.order_by(Rating.rated_at, Rating.id)
     return _frame(session.exec(stmt).all(), RATING_FRAME_COLUMNS)
 
@@ -232,8 +234,7 @@ def window_tags(
     """rating_id, kind, tag of the tags on the ratings ``window_ratings`` returns (one join, no id lists)."""
     require_viewer(viewer)
     stmt = select(RatingTag.rating_id, RatingTag.kind, RatingTag.tag).join(Rating, Rating.id == RatingTag.rating_id)
-    stmt = _rating_window(stmt, start=start, end=end)
-    stmt = _agent_filter(stmt, _unindexed(Rating.agent_id), team_ids=team_ids, site_id=None, viewer=viewer)
+    stmt = _rating_window(stmt, start=start, end=end, team_ids=team_ids, viewer=viewer)
     stmt = stmt.order_by(RatingTag.rating_id, RatingTag.tag)
     return _frame(session.exec(stmt).all(), ["rating_id", "kind", "tag"])
 
