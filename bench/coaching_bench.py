@@ -27,7 +27,6 @@ import io
 import os
 import pstats
 import sys
-import tempfile
 import time
 from collections import Counter
 from datetime import datetime
@@ -43,8 +42,10 @@ from sqlmodel import Session
 from bench.common import (
     BuildSpec,
     Stopwatch,
+    add_dataset_arguments,
     bench_now,
     build_dataset,
+    dataset_file,
     file_size_mb,
     fmt_ms,
     peak_rss_mb,
@@ -132,23 +133,12 @@ def clear_prompts(engine) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--db", help="SQLite file to reuse (built there and kept if it does not exist)")
-    ap.add_argument("--ratings", type=int, default=1_000_000)
-    ap.add_argument("--agents", type=int, default=2_000)
-    ap.add_argument("--quick", action="store_true", help="50,000 ratings over 200 agents, fewer runs")
+    add_dataset_arguments(ap)
     ap.add_argument("--runs", type=int, help="measured runs (default 5, quick 3)")
     ap.add_argument("--profile", action="store_true", help="print a cProfile of one generation")
     args = ap.parse_args(argv)
-    if args.quick:
-        args.ratings, args.agents = 50_000, 200
+    path, tmp = dataset_file(args, prefix="starboard-coaching-bench-")
     runs = args.runs or (3 if args.quick else 5)
-
-    tmp = None
-    if args.db:
-        path = Path(args.db).expanduser().resolve()
-    else:
-        tmp = tempfile.TemporaryDirectory(prefix="starboard-coaching-bench-")
-        path = Path(tmp.name) / "bench.db"
     url = sqlite_url(path)
 
     print(f"Starboard coaching bench  (SQLite file {path})")

@@ -9,10 +9,12 @@ The schema (tables, indexes, check constraints) is always created by
 
 from __future__ import annotations
 
+import argparse
 import os
 import resource
 import statistics
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -249,6 +251,13 @@ class _IndexesDeferred:
             self.conn.execute(sql)
 
 
+def _bulk_insert(conn, table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> None:
+    """INSERT ``rows`` into ``table`` inside the caller's transaction, its plain indexes rebuilt once after."""
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+    with _IndexesDeferred(conn, table):
+        _exec_many(conn, sql, rows)
+
+
 def _local_to_utc(local: np.ndarray, tz: str) -> np.ndarray:
     """Naive local datetime64 values in ``tz`` -> naive UTC datetime64[us] (DST-aware)."""
     index = pd.DatetimeIndex(local)
@@ -378,13 +387,9 @@ def build_dataset(url: str, spec: BuildSpec, *, log: Callable[[str], None] = pri
         )
         generated = sw_now(sw)
         conn.execute("BEGIN")
-        with _IndexesDeferred(conn, "interaction"):
-            _exec_many(
-                conn,
-                "INSERT INTO interaction (id, interaction_id, agent_id, channel, contact_reason, closed_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                rows,
-            )
+        _bulk_insert(
+            conn, "interaction", ("id", "interaction_id", "agent_id", "channel", "contact_reason", "closed_at"), rows
+        )
         conn.commit()
         del closed_text, rows
     report.seconds["interactions"] = sw.seconds
@@ -444,13 +449,13 @@ def build_dataset(url: str, spec: BuildSpec, *, log: Callable[[str], None] = pri
         )
         generated = sw_now(sw)
         conn.execute("BEGIN")
-        with _IndexesDeferred(conn, "rating"):
-            _exec_many(
-                conn,
-                "INSERT INTO rating (id, interaction_id, agent_id, stars, comment, resolved, nps, rated_at,"
-                " excluded_cause, excluded_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
+        _bulk_insert(
+            conn,
+            "rating",
+            ("id", "interaction_id", "agent_id", "stars", "comment", "resolved", "nps", "rated_at",
+             "excluded_cause", "excluded_reason"),
+            rows,
+        )
         conn.execute(
             "INSERT INTO app_meta (key, value) VALUES ('bench_now', ?), ('bench_seed', ?)",
             (now.isoformat(" "), str(spec.seed)),
@@ -493,3 +498,27 @@ def file_size_mb(path: str | os.PathLike[str]) -> float:
     p = Path(path)
     total = sum(q.stat().st_size for q in (p, Path(f"{p}-wal")) if q.exists())
     return total / (1024 * 1024)
+
+
+# --- A bench's own database -------------------------------------------------------
+
+
+def add_dataset_arguments(ap: argparse.ArgumentParser) -> None:
+    """--db, --ratings, --agents and --quick: the SQLite file a bench builds (or reuses) and its size."""
+    ap.add_argument("--db", help="SQLite file to reuse (built there and kept if it does not exist)")
+    ap.add_argument("--ratings", type=int, default=1_000_000)
+    ap.add_argument("--agents", type=int, default=2_000)
+    ap.add_argument("--quick", action="store_true", help="50,000 ratings over 200 agents, fewer runs")
+
+
+def dataset_file(args: argparse.Namespace, *, prefix: str) -> tuple[Path, tempfile.TemporaryDirectory | None]:
+    """The SQLite file of ``--db``, else ``bench.db`` in a new temporary folder (returned too, to clean up).
+
+    ``--quick`` sets ``args.ratings`` and ``args.agents`` to 50,000 and 200.
+    """
+    if args.quick:
+        args.ratings, args.agents = 50_000, 200
+    if args.db:
+        return Path(args.db).expanduser().resolve(), None
+    tmp = tempfile.TemporaryDirectory(prefix=prefix)
+    return Path(tmp.name) / "bench.db", tmp

@@ -26,7 +26,6 @@ import cProfile
 import io
 import pstats
 import sys
-import tempfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -41,8 +40,10 @@ from sqlmodel import Session
 from bench.common import (
     BuildSpec,
     Stopwatch,
+    add_dataset_arguments,
     bench_now,
     build_dataset,
+    dataset_file,
     file_size_mb,
     fmt_ms,
     machine_line,
@@ -168,27 +169,16 @@ def profile(label: str, fn, *, top: int = 25) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--db", help="SQLite file to reuse (built there and kept if it does not exist)")
-    ap.add_argument("--ratings", type=int, default=1_000_000)
-    ap.add_argument("--agents", type=int, default=2_000)
+    add_dataset_arguments(ap)
     ap.add_argument("--interactions", type=int, help="default: ratings / 0.35")
     ap.add_argument("--now", type=datetime.fromisoformat,
                     help="build the data up to this UTC time (YYYY-MM-DDTHH:MM), for identical rebuilds")
     ap.add_argument("--seed", type=int, default=BuildSpec.seed)
-    ap.add_argument("--quick", action="store_true", help="50,000 ratings over 200 agents, fewer runs")
     ap.add_argument("--runs", type=int, help="measured runs per figure (default 9, quick 5)")
     ap.add_argument("--profile", action="store_true", help="print a cProfile of the week and all-time boards")
     args = ap.parse_args(argv)
-    if args.quick:
-        args.ratings, args.agents = 50_000, 200
+    path, tmp = dataset_file(args, prefix="starboard-bench-")
     runs = args.runs or (5 if args.quick else 9)
-
-    tmp = None
-    if args.db:
-        path = Path(args.db).expanduser().resolve()
-    else:
-        tmp = tempfile.TemporaryDirectory(prefix="starboard-bench-")
-        path = Path(tmp.name) / "bench.db"
     url = sqlite_url(path)
 
     print(f"Starboard leaderboard bench  (SQLite file {path})")

@@ -2,7 +2,7 @@
 
 The criteria (who earns what) live in ``leaderboard.badge_rules``; this module only
 reads and writes rows. Every query that returns an award's reason or evidence
-takes a ``viewer`` and filters with ``db.queries.visible_agents``.
+takes a ``viewer`` and filters with ``db.scope.by_agent``.
 """
 
 from __future__ import annotations
@@ -15,8 +15,10 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from db.models import Agent, Badge, BadgeAward, Interaction, Rating, RatingTag, RecoveryCase, Site, Team, User
-from db.queries import visible_agents
+from db.models import Agent, Badge, BadgeAward, Interaction, Rating, RecoveryCase, Site, Team, User
+from db.chunks import chunks
+from db.queries import rating_tags
+from db.scope import by_agent
 
 # The public columns of `badges list --format csv|json`, in order.
 AWARD_COLUMNS = ("agent", "badge", "kind", "awarded_at", "awarded_by", "reason", "evidence")
@@ -32,15 +34,6 @@ AWARD_EXTRA_COLUMNS = (
     "period_key",
     "awarded_by_id",
 )
-
-# SQLite allows 999 bound parameters per statement in old builds; stay under it.
-_CHUNK = 900
-
-
-def _chunks(values: Sequence, size: int = _CHUNK) -> Iterable[Sequence]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
 
 # --- catalogue and names ------------------------------------------------------------
 
@@ -117,7 +110,7 @@ def external_ids(*, session: Session, interaction_pks: Iterable[int]) -> dict[in
     """{Interaction.id: Interaction.interaction_id} for the given primary keys."""
     pks = sorted({int(p) for p in interaction_pks})
     found: dict[int, str] = {}
-    for chunk in _chunks(pks):
+    for chunk in chunks(pks):
         stmt = select(Interaction.id, Interaction.interaction_id).where(Interaction.id.in_(list(chunk)))
         found.update({int(pk): ext for pk, ext in session.exec(stmt).all()})
     return found
@@ -272,19 +265,10 @@ def week_praise(
         )
         .order_by(Rating.rated_at, Rating.id)
     )
-    allowed = visible_agents(viewer)
-    if allowed is not None:
-        stmt = stmt.where(Rating.agent_id.in_(allowed))
+    stmt = by_agent(stmt, viewer, Rating.agent_id)
     frame = pd.DataFrame.from_records(session.exec(stmt).all(), columns=columns)
-    tags: dict[int, list[str]] = {}
     ids = [int(i) for i in frame["rating_id"]]
-    for chunk in _chunks(ids):
-        for rating_id, tag in session.exec(
-            select(RatingTag.rating_id, RatingTag.tag)
-            .where(RatingTag.rating_id.in_(list(chunk)), RatingTag.kind == "went_well")
-            .order_by(RatingTag.tag)
-        ).all():
-            tags.setdefault(int(rating_id), []).append(tag)
+    tags = rating_tags(session=session, rating_ids=ids, kind="went_well")["went_well"]
     frame["went_well"] = [tags.get(i, []) for i in ids]
     return frame
 
@@ -330,9 +314,7 @@ def award_rows(
         .join(Team, Team.id == Agent.team_id)
         .order_by(BadgeAward.awarded_at.desc(), BadgeAward.id.desc())
     )
-    allowed = visible_agents(viewer)
-    if allowed is not None:
-        stmt = stmt.where(BadgeAward.agent_id.in_(allowed))
+    stmt = by_agent(stmt, viewer, BadgeAward.agent_id)
     if agent_id is not None:
         stmt = stmt.where(BadgeAward.agent_id == agent_id)
     if since is not None:
@@ -343,7 +325,7 @@ def award_rows(
     if award_ids is None:
         return pd.DataFrame.from_records(session.exec(stmt).all(), columns=columns)
     rows: list = []
-    for chunk in _chunks(sorted({int(i) for i in award_ids})):
+    for chunk in chunks(sorted({int(i) for i in award_ids})):
         rows.extend(session.exec(stmt.where(BadgeAward.id.in_(list(chunk)))).all())
     frame = pd.DataFrame.from_records(rows, columns=columns)
     return frame.sort_values(["awarded_at", "award_id"], ascending=False, kind="mergesort").reset_index(drop=True)

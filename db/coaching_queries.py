@@ -1,7 +1,7 @@
 """Reads the coaching use cases (``leaderboard.coaching``) need beyond ``db.coaching_store``.
 
-Keyword-only and typed, session first; visibility comes from ``db.coaching_store``'s
-viewer subqueries (this module adds no rule of its own about who sees what).
+Keyword-only and typed, session first; visibility comes from ``db.scope``'s
+viewer filters (this module adds no rule of its own about who sees what).
 """
 
 from __future__ import annotations
@@ -10,9 +10,10 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from db.coaching_store import visible_agent_ids, visible_team_ids
+from db.coaching_store import visible_team_ids
 from db.models import Agent, CoachingNote, Interaction, Rating, Site, Team, User
 from db.queries import Scope
+from db.scope import by_agent
 from leaderboard.auth import Viewer
 
 NOTE_HISTORY_ROW = ("note_id", "created_at", "agent_id", "agent", "kind", "visibility", "display", "username", "text", "iid")
@@ -47,7 +48,7 @@ def note_history_rows(
 ) -> list[tuple]:
     """Coaching notes with their text, newest first, as ``NOTE_HISTORY_ROW`` tuples.
 
-    Filtered by ``coaching_store.visible_agent_ids(viewer)``; the caller decides
+    Filtered by ``db.scope.by_agent`` (agent detail); the caller decides
     what ``viewer=None`` means (``leaderboard.coaching.notes_history``: nothing).
     """
     stmt = (
@@ -71,9 +72,7 @@ def note_history_rows(
         .order_by(CoachingNote.created_at.desc(), CoachingNote.id.desc())
         .limit(max(1, int(limit)))
     )
-    allowed = visible_agent_ids(viewer)
-    if allowed is not None:
-        stmt = stmt.where(CoachingNote.agent_id.in_(allowed))
+    stmt = by_agent(stmt, viewer, CoachingNote.agent_id)
     if team_id is not None:
         stmt = stmt.where(Agent.team_id == team_id)
     if agent_id is not None:

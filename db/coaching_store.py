@@ -23,6 +23,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
+from db.chunks import chunks
 from db.models import (
     Agent,
     AppMeta,
@@ -35,28 +36,16 @@ from db.models import (
     Team,
     User,
 )
+from db.queries import AGENT_COLUMNS, agent_directory_select
 from db.scope import by_agent, by_team
 from db.scope import visible_agent_ids, visible_team_ids  # noqa: F401  (re-exported for leaderboard.coaching)
 from leaderboard.auth import DataKind, Viewer, require_viewer
 
 RULES_META_KEY = "coaching_rules"
 _DIALECT_INSERT = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}
-# Bound parameters per IN list: far under SQLite's limit (32766) and PostgreSQL's (65535).
-_CHUNK = 900
 
-AGENT_FRAME_COLUMNS = (
-    "agent_id",
-    "agent",
-    "display_name",
-    "hide_from_wall",
-    "active",
-    "team_id",
-    "team",
-    "leader_id",
-    "site_id",
-    "site",
-    "timezone",
-)
+# ``db.queries.AGENT_COLUMNS`` with the team's leader after the team.
+AGENT_FRAME_COLUMNS = (*AGENT_COLUMNS[:7], "leader_id", *AGENT_COLUMNS[7:])
 RATING_FRAME_COLUMNS = (
     "rating_id",
     "interaction_id",
@@ -67,11 +56,6 @@ RATING_FRAME_COLUMNS = (
     "rated_at",
 )
 NOTE_FRAME_COLUMNS = ("note_id", "agent_id", "author_id", "kind", "visibility", "rating_id", "created_at")
-
-
-def _chunks(values: Sequence, size: int = _CHUNK) -> Iterable[Sequence]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
 
 
 # --- who may see what -----------------------------------------------------------------
@@ -124,24 +108,7 @@ def agent_frame(
 ) -> pd.DataFrame:
     """Agents with team, team leader and site (one query) that ``viewer`` may see: ``AGENT_FRAME_COLUMNS``."""
     require_viewer(viewer)
-    stmt = (
-        select(
-            Agent.id,
-            Agent.name,
-            Agent.display_name,
-            Agent.hide_from_wall,
-            Agent.active,
-            Team.id,
-            Team.name,
-            Team.leader_id,
-            Site.id,
-            Site.name,
-            Site.timezone,
-        )
-        .join(Team, Team.id == Agent.team_id)
-        .join(Site, Site.id == Team.site_id)
-        .order_by(Agent.name)
-    )
+    stmt = agent_directory_select(Team.leader_id)
     if active_only:
         stmt = stmt.where(Agent.active.is_(True))
     if agent_ids is not None:
@@ -173,7 +140,7 @@ def user_names(*, session: Session, user_ids: Iterable[int]) -> dict[int, tuple[
     """{user id: (username, display name)}."""
     ids = sorted({int(i) for i in user_ids if i is not None and not pd.isna(i)})
     names: dict[int, tuple[str, str]] = {}
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         for uid, username, display in session.exec(
             select(User.id, User.username, User.display_name).where(User.id.in_(list(chunk)))
         ).all():
@@ -220,13 +187,16 @@ def interaction_exists(*, session: Session, interaction_id: str) -> bool:
 # --- ratings and tags in a window ----------------------------------------------------------
 
 
-def _rating_window(stmt, *, start: datetime | None, end: datetime | None):
+def _rating_window(
+    stmt, *, start: datetime | None, end: datetime | None, team_ids: Sequence[int] | None, viewer: Viewer
+):
+    """``stmt`` limited to non-excluded ratings with ``start <= rated_at <= end`` of agents ``viewer`` may see."""
     stmt = stmt.where(Rating.excluded_cause.is_(None))
     if start is not None:
         stmt = stmt.where(Rating.rated_at >= start)
     if end is not None:
         stmt = stmt.where(Rating.rated_at <= end)
-    return stmt
+    return _agent_filter(stmt, _unindexed(Rating.agent_id), team_ids=team_ids, site_id=None, viewer=viewer)
 
 
 def window_ratings(
@@ -248,8 +218,7 @@ def window_ratings(
         Rating.comment,
         Rating.rated_at,
     ).join(Interaction, Interaction.id == Rating.interaction_id)
-    stmt = _rating_window(stmt, start=start, end=end)
-    stmt = _agent_filter(stmt, _unindexed(Rating.agent_id), team_ids=team_ids, site_id=None, viewer=viewer)
+    stmt = _rating_window(stmt, start=start, end=end, team_ids=team_ids, viewer=viewer)
     stmt = stmt.order_by(Rating.rated_at, Rating.id)
     return _frame(session.exec(stmt).all(), RATING_FRAME_COLUMNS)
 
@@ -265,8 +234,7 @@ def window_tags(
     """rating_id, kind, tag of the tags on the ratings ``window_ratings`` returns (one join, no id lists)."""
     require_viewer(viewer)
     stmt = select(RatingTag.rating_id, RatingTag.kind, RatingTag.tag).join(Rating, Rating.id == RatingTag.rating_id)
-    stmt = _rating_window(stmt, start=start, end=end)
-    stmt = _agent_filter(stmt, _unindexed(Rating.agent_id), team_ids=team_ids, site_id=None, viewer=viewer)
+    stmt = _rating_window(stmt, start=start, end=end, team_ids=team_ids, viewer=viewer)
     stmt = stmt.order_by(RatingTag.rating_id, RatingTag.tag)
     return _frame(session.exec(stmt).all(), ["rating_id", "kind", "tag"])
 
@@ -350,7 +318,7 @@ def last_non_five_before(
     their previous streak names the current one.
     """
     result: dict[int, int] = {}
-    for chunk in _chunks(sorted({int(a) for a in agent_ids})):
+    for chunk in chunks(sorted({int(a) for a in agent_ids})):
         ranked = (
             select(
                 Rating.agent_id.label("agent_id"),
@@ -486,7 +454,7 @@ def existing_dedupe_keys(*, session: Session, keys: Iterable[str]) -> set[str]:
     """The subset of ``keys`` already used by a prompt (any status)."""
     wanted = sorted(set(keys))
     found: set[str] = set()
-    for chunk in _chunks(wanted):
+    for chunk in chunks(wanted):
         found.update(
             session.exec(select(CoachingPrompt.dedupe_key).where(CoachingPrompt.dedupe_key.in_(list(chunk)))).all()
         )
@@ -506,7 +474,7 @@ def open_prompt_agent_ids(*, session: Session, now: datetime, team_ids: Sequence
 def insert_prompts(*, session: Session, rows: Sequence[dict]) -> list[CoachingPrompt]:
     """Insert prompts in bulk, skipping any whose dedupe key already exists; returns the new ones.
 
-    Keys are checked first (one query per 900 keys), then inserted with
+    Keys are checked first (one query per ``db.chunks.CHUNK`` keys), then inserted with
     ON CONFLICT DO NOTHING on SQLite and PostgreSQL, so two generators
     racing each other never fail on the unique key. Flushed, not committed.
     """

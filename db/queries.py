@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 
 from db import changes
 from db import scope as scope_sql
+from db.chunks import chunks
 from db.models import (
     Agent,
     AppMeta,
@@ -29,6 +30,7 @@ from db.models import (
     Team,
 )
 from leaderboard.auth import DataKind, Viewer, require_viewer
+from leaderboard.ranking import RATING_SUM_COLUMNS
 
 AGENT_COLUMNS = (
     "agent_id",
@@ -125,9 +127,12 @@ def _time_filter(column, start: datetime | None, end: datetime | None) -> list:
     return conditions
 
 
-def agent_directory(*, session: Session, scope: Scope = Scope()) -> pd.DataFrame:
-    """Every agent in the scope with their team and site."""
-    stmt = (
+def agent_directory_select(*team_columns):
+    """SELECT of ``AGENT_COLUMNS`` (``team_columns`` after team_id, team), agents by name.
+
+    ``db.coaching_store.agent_frame`` adds the team's leader this way.
+    """
+    return (
         select(
             Agent.id,
             Agent.name,
@@ -136,6 +141,7 @@ def agent_directory(*, session: Session, scope: Scope = Scope()) -> pd.DataFrame
             Agent.active,
             Team.id,
             Team.name,
+            *team_columns,
             Site.id,
             Site.name,
             Site.timezone,
@@ -144,6 +150,11 @@ def agent_directory(*, session: Session, scope: Scope = Scope()) -> pd.DataFrame
         .join(Site, Site.id == Team.site_id)
         .order_by(Agent.name)
     )
+
+
+def agent_directory(*, session: Session, scope: Scope = Scope()) -> pd.DataFrame:
+    """Every agent in the scope with their team and site."""
+    stmt = agent_directory_select()
     if scope.team_id is not None:
         stmt = stmt.where(Agent.team_id == scope.team_id)
     elif scope.site_id is not None:
@@ -181,17 +192,7 @@ def rating_sums(
     if agents is not None:
         stmt = stmt.where(Rating.agent_id.in_(agents))
     stmt = stmt.group_by(Rating.agent_id)
-    columns = [
-        "agent_id",
-        "ratings",
-        "star_sum",
-        "five_count",
-        "resolved_yes",
-        "resolved_answered",
-        "nps_n",
-        "promoters",
-        "detractors",
-    ]
+    columns = ["agent_id", *RATING_SUM_COLUMNS]
     return pd.DataFrame.from_records(_tuples(session.exec(stmt)), columns=columns[: 3 if rank_only else None])
 
 
@@ -476,17 +477,22 @@ def feedback(
         stmt = stmt.where(Rating.stars >= min_stars)
     rows = session.exec(stmt).all()
     frame = pd.DataFrame.from_records(rows, columns=list(FEEDBACK_COLUMNS[:-2]))
-    went: dict[int, list[str]] = {}
-    improve: dict[int, list[str]] = {}
     ids = [int(i) for i in frame["rating_id"]] if len(frame) else []
-    for chunk_start in range(0, len(ids), 900):  # stay under SQLite's bound-parameter limit
-        chunk = ids[chunk_start : chunk_start + 900]
-        for rating_id, kind, tag in session.exec(
-            select(RatingTag.rating_id, RatingTag.kind, RatingTag.tag)
-            .where(RatingTag.rating_id.in_(chunk))
-            .order_by(RatingTag.tag)
-        ).all():
-            (went if kind == "went_well" else improve).setdefault(rating_id, []).append(tag)
-    frame["went_well"] = [went.get(i, []) for i in ids]
-    frame["to_improve"] = [improve.get(i, []) for i in ids]
+    tags = rating_tags(session=session, rating_ids=ids)
+    frame["went_well"] = [tags["went_well"].get(i, []) for i in ids]
+    frame["to_improve"] = [tags["to_improve"].get(i, []) for i in ids]
     return frame
+
+
+def rating_tags(
+    *, session: Session, rating_ids: Sequence[int], kind: str | None = None
+) -> dict[str, dict[int, list[str]]]:
+    """{"went_well": {rating id: tags}, "to_improve": {...}}, each list alphabetical (``kind``: only that kind)."""
+    found: dict[str, dict[int, list[str]]] = {"went_well": {}, "to_improve": {}}
+    for chunk in chunks(list(rating_ids)):
+        stmt = select(RatingTag.rating_id, RatingTag.kind, RatingTag.tag).where(RatingTag.rating_id.in_(list(chunk)))
+        if kind is not None:
+            stmt = stmt.where(RatingTag.kind == kind)
+        for rating_id, tag_kind, tag in session.exec(stmt.order_by(RatingTag.tag)).all():
+            found.setdefault(tag_kind, {}).setdefault(int(rating_id), []).append(tag)
+    return found

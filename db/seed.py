@@ -357,14 +357,8 @@ def draw_interaction(
     went_well, to_improve = tags_for(rng, stars=stars, reason=reason, weakness=persona.weakness)
     resolved = None if rng.random() < 0.12 else rng.random() < RESOLVED_RATE[stars]
     nps = None if rng.random() < 0.2 else rng.randint(*NPS_RANGE[stars])
-    return CanonicalRow(
-        interaction_id=interaction_id,
-        agent=persona.name,
-        team=persona.team,
-        site=persona.site,
-        channel=channel,
-        contact_reason=reason,
-        closed_at=closed_at,
+    return replace(
+        row,
         rated_at=rated_at.replace(microsecond=0),
         stars=stars,
         comment=comment_for(rng, stars=stars, reason=reason, name=persona.name),

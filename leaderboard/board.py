@@ -14,20 +14,7 @@ from leaderboard import ranking
 from leaderboard.periods import Period, local_date, resolve_period, zone
 from leaderboard.settings import Settings, get_settings
 
-TEAM_COLUMNS = (
-    "rank",
-    "team",
-    "site",
-    "agents",
-    "ratings",
-    "avg_stars",
-    "score",
-    "five_star_pct",
-    "response_rate",
-    "fcr_pct",
-    "nps",
-    "provisional",
-)
+TEAM_COLUMNS = ("rank", "team", "site", "agents", *ranking.RANK_MEASURES, "provisional")
 
 
 @dataclass(frozen=True)
@@ -43,8 +30,10 @@ class Board:
         return int(self.agents["ratings"].sum()) == 0 if len(self.agents) else True
 
 
-def period_for(*, scope: Scope, spec: str, tz: str | None = None, now: datetime | None = None) -> Period:
-    """The period in the scope's own time zone (a site's or team's), else ``tz``, else UTC."""
+def period_for(*, scope: Scope, spec: str | Period, tz: str | None = None, now: datetime | None = None) -> Period:
+    """The period in the scope's own time zone (a site's or team's), else ``tz``, else UTC (a Period: as is)."""
+    if isinstance(spec, Period):
+        return spec
     return resolve_period(spec, tz=zone(scope.timezone or tz), now=now)
 
 
@@ -82,8 +71,7 @@ def build_board(
     """
     settings = settings or get_settings()
     scope = scope or queries.resolve_scope(session=session, site=site, team=team)
-    if not isinstance(period, Period):
-        period = period_for(scope=scope, spec=period, tz=tz, now=now)
+    period = period_for(scope=scope, spec=period, tz=tz, now=now)
     directory = queries.agent_directory(session=session, scope=scope)
     sums = _sums(session=session, scope=scope, period=period, directory=directory)
     prior = ranking.prior_mean(sums)

@@ -87,6 +87,18 @@ def star_distribution_chart(distribution: pd.DataFrame, *, height: int = 230) ->
     return (bars + labels).properties(height=height).configure_view(stroke=None)
 
 
+def day_axis(frame: pd.DataFrame) -> alt.X:
+    """The x encoding of a chart with one row per day, in the frame's order.
+
+    Adds to ``frame`` (in place) ``label`` ("Mon 03", on the axis) and ``when``
+    ("Mon 03 Dec", for tooltips), both from its ``day`` column (dates).
+    """
+    frame["label"] = [d.strftime("%a %d") for d in frame["day"]]
+    frame["when"] = [d.strftime("%a %d %b") for d in frame["day"]]
+    order = list(frame["label"])
+    return alt.X("label:O", sort=order, title=None, axis=alt.Axis(labelAngle=0, labelColor=LABEL_COLOUR))
+
+
 def daily_average_chart(days: pd.DataFrame, *, prior: float | None = None, height: int = 230) -> alt.Chart:
     """Average stars per day (gold line, right axis) over the number of ratings per day (grey bars).
 
@@ -94,10 +106,7 @@ def daily_average_chart(days: pd.DataFrame, *, prior: float | None = None, heigh
     ``prior`` (C, the period's average) is drawn as a dashed rule for reference.
     """
     frame = days[["day", "avg_stars", "ratings"]].copy()
-    frame["label"] = [d.strftime("%a %d") for d in frame["day"]]
-    frame["when"] = [d.strftime("%a %d %b") for d in frame["day"]]
-    order = list(frame["label"])
-    x = alt.X("label:O", sort=order, title=None, axis=alt.Axis(labelAngle=0, labelColor=LABEL_COLOUR))
+    x = day_axis(frame)
     tooltip = [
         alt.Tooltip("when:N", title="Day"),
         alt.Tooltip("avg_stars:Q", title="Average ★", format=".2f"),

@@ -36,6 +36,15 @@ STATUS_COLOURS = {
 KIND_COLOURS = {"praise": "#F5B700", "criticism": "#5B6B86"}
 
 
+def _colour_key(field: str, colours: dict[str, str]) -> alt.Color:
+    """Colour ``field`` by ``colours`` ({value: colour}, in legend order); the legend below the chart."""
+    return alt.Color(
+        field,
+        scale=alt.Scale(domain=list(colours), range=list(colours.values())),
+        legend=alt.Legend(orient="bottom", title=None, labelColor=LABEL_COLOUR),
+    )
+
+
 def _top(values: pd.Series, target: float) -> float:
     """The y-axis top: above the target and every ratio, with room for the "no criticism" marks."""
     highest = float(values.max()) if values.notna().any() else 0.0
@@ -110,11 +119,7 @@ def ratio_bars_chart(table: pd.DataFrame, *, target: float, height: int | None =
     frame["text"] = [lab or s for lab, s in zip(frame["ratio_label"], frame["status"])]
     order = list(frame["name"])
     y = alt.Y("name:N", sort=order, title=None, axis=alt.Axis(labelColor=LABEL_COLOUR, labelLimit=180))
-    colour = alt.Color(
-        "status:N",
-        scale=alt.Scale(domain=list(STATUS_COLOURS), range=list(STATUS_COLOURS.values())),
-        legend=alt.Legend(orient="bottom", title=None, labelColor=LABEL_COLOUR),
-    )
+    colour = _colour_key("status:N", STATUS_COLOURS)
     tooltip = [
         alt.Tooltip("name:N", title="Who"),
         alt.Tooltip("praise:Q", title="Praise"),
@@ -151,11 +156,7 @@ def notes_weekly_chart(weekly: pd.DataFrame, *, height: int = 200) -> alt.Chart:
         .encode(
             x=alt.X("week_start:T", title=None, timeUnit="yearmonthdate", axis=alt.Axis(format="%d %b", labelColor=LABEL_COLOUR)),
             y=alt.Y("sum(notes):Q", title="Notes", axis=alt.Axis(titleColor=LABEL_COLOUR, tickMinStep=1)),
-            color=alt.Color(
-                "kind:N",
-                scale=alt.Scale(domain=list(KIND_COLOURS), range=list(KIND_COLOURS.values())),
-                legend=alt.Legend(orient="bottom", title=None, labelColor=LABEL_COLOUR),
-            ),
+            color=_colour_key("kind:N", KIND_COLOURS),
             tooltip=[
                 alt.Tooltip("week:N", title="Week"),
                 alt.Tooltip("kind:N", title="Kind"),
@@ -238,11 +239,7 @@ def tag_breakdown_chart(tags: pd.DataFrame, *, limit: int = 10, height: int | No
         axis=alt.Axis(labelColor=LABEL_COLOUR, labelLimit=160, ticks=False, domain=False, labelOverlap=False),
     )
     x = alt.X("signed:Q", title=None, scale=scale, axis=None)
-    colour = alt.Color(
-        "kind:N",
-        scale=alt.Scale(domain=list(TAG_COLOURS), range=list(TAG_COLOURS.values())),
-        legend=alt.Legend(orient="bottom", title=None, labelColor=LABEL_COLOUR),
-    )
+    colour = _colour_key("kind:N", TAG_COLOURS)
     tooltip = [alt.Tooltip("tag:N", title="Tag"), alt.Tooltip("kind:N", title="Named as"),
                alt.Tooltip("count:Q", title="Ratings")]
     base = alt.Chart(long)

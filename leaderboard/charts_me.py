@@ -13,7 +13,8 @@ import math
 import altair as alt
 import pandas as pd
 
-LABEL_COLOUR = "#C3CAD6"
+from leaderboard.charts import LABEL_COLOUR, day_axis
+
 MINE_COLOUR = "#F5B700"
 TEAM_COLOUR = "#8A96AA"
 BAR_COLOUR = "#5B6B86"
@@ -38,10 +39,7 @@ def my_trend_chart(trend: pd.DataFrame, *, me: str = "You", team: str = "Team", 
     ``team_ratings`` (``leaderboard.me.trend_frame``). Days without ratings leave a gap.
     """
     frame = trend[["day", "mine", "my_ratings", "team", "team_ratings"]].copy()
-    frame["label"] = [d.strftime("%a %d") for d in frame["day"]]
-    frame["when"] = [d.strftime("%a %d %b") for d in frame["day"]]
-    order = list(frame["label"])
-    x = alt.X("label:O", sort=order, title=None, axis=alt.Axis(labelAngle=0, labelColor=LABEL_COLOUR))
+    x = day_axis(frame)
     tooltip = [
         alt.Tooltip("when:N", title="Day"),
         alt.Tooltip("mine:Q", title=f"{me} ★", format=".2f"),

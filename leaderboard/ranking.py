@@ -16,8 +16,8 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-# Sums the queries return per agent (or per team) for a period.
-SUM_COLUMNS = (
+# Sums of the ratings the queries return per agent (or per team) for a period.
+RATING_SUM_COLUMNS = (
     "ratings",
     "star_sum",
     "five_count",
@@ -26,16 +26,12 @@ SUM_COLUMNS = (
     "nps_n",
     "promoters",
     "detractors",
-    "closed",
-    "rated",
 )
+# Every sum a rank is computed from: the ratings' and the interactions' (closed, rated).
+SUM_COLUMNS = (*RATING_SUM_COLUMNS, "closed", "rated")
 
-# The public columns of `rank --format csv|json`, in order.
-RANK_COLUMNS = (
-    "rank",
-    "agent",
-    "team",
-    "site",
+# The measures a rank row shows, for agents and for teams alike.
+RANK_MEASURES = (
     "ratings",
     "avg_stars",
     "score",
@@ -43,9 +39,10 @@ RANK_COLUMNS = (
     "response_rate",
     "fcr_pct",
     "nps",
-    "movement",
-    "provisional",
 )
+
+# The public columns of `rank --format csv|json`, in order.
+RANK_COLUMNS = ("rank", "agent", "team", "site", *RANK_MEASURES, "movement", "provisional")
 
 # Scores are compared after rounding so float noise never splits a tie.
 TIE_DECIMALS = 9

@@ -78,12 +78,6 @@ WEEKLY_COLUMNS = (
 # --- tables from the database ----------------------------------------------------------
 
 
-def _period(scope: Scope, period: str | Period, tz: str | None, now: datetime | None) -> Period:
-    if isinstance(period, Period):
-        return period
-    return period_for(scope=scope, spec=period, tz=tz, now=now)
-
-
 def _team_labels(teams: pd.DataFrame) -> dict[int, str]:
     """Team name, or SITE/TEAM when the name is used at several sites."""
     if teams.empty:
@@ -121,7 +115,7 @@ def ratio_table(
     settings = settings or get_settings()
     target = settings.ratio_target
     scope = scope or resolve_scope(session=session, site=site, team=team)
-    period = _period(scope, period, tz, now)
+    period = period_for(scope=scope, spec=period, tz=tz, now=now)
     start, end = period.utc_bounds()
     team_ids = [scope.team_id] if scope.team_id is not None else None
     agents = store.agent_frame(session=session, team_ids=team_ids, site_id=scope.site_id, viewer=viewer)

@@ -129,6 +129,17 @@ def ratio_sentence(ratio: dict) -> str:
     return f"{ratio['praise']} praise, no criticism yet" if ratio["praise"] else "no notes yet"
 
 
+def flash_logged(lead: str, who: str, note, *, me: Viewer, author_id: int | None, ratio: dict) -> None:
+    """Flash "<lead> for <who> logged <where>: <text>" and the author's praise ratio this week."""
+    where = "in public" if note.visibility == "public" else "1:1"
+    whose = "Your" if author_id == me.user_id else "The team leader's"
+    flash(
+        "success",
+        f"{lead} for **{md(who)}** logged {where}: “{md(note.text)}”  \n"
+        f"{whose} ratio this week: **{md(ratio_sentence(ratio))}**",
+    )
+
+
 def team_labels(teams: pd.DataFrame) -> dict[int, str]:
     """The URL name of each team: its name, or SITE/TEAM when the viewer sees two teams of that name."""
     repeated = teams["team"].str.casefold().duplicated(keep=False)
@@ -174,13 +185,7 @@ def on_done(prompt_id: int, who: str, kind: str, team_id: int, author_id: int | 
     if note is None:
         flash("success", f"Done: {md(who)} ({kind}) is off the list.")
         return
-    where = "in public" if note.visibility == "public" else "1:1"
-    whose = "Your" if author_id == me.user_id else "The team leader's"
-    flash(
-        "success",
-        f"Done: {note.kind} for **{md(who)}** logged {where}: “{md(note.text)}”  \n"
-        f"{whose} ratio this week: **{md(ratio_sentence(ratio))}**",
-    )
+    flash_logged(f"Done: {note.kind}", who, note, me=me, author_id=author_id, ratio=ratio)
 
 
 def on_dismiss(prompt_id: int, who: str) -> None:
@@ -273,13 +278,7 @@ def note_dialog(team_id: int, author_id: int | None) -> None:
                 st.error(md(exc))
                 return
             ratio = coaching.given_ratio(session=session, viewer=me, team_id=team_id, author_id=author_id)
-        where = "in public" if note.visibility == "public" else "1:1"
-        whose = "Your" if author_id == me.user_id else "The team leader's"
-        flash(
-            "success",
-            f"{note.kind.capitalize()} for **{md(target['agent'])}** logged {where}: “{md(note.text)}”  \n"
-            f"{whose} ratio this week: **{md(ratio_sentence(ratio))}**",
-        )
+        flash_logged(note.kind.capitalize(), target["agent"], note, me=me, author_id=author_id, ratio=ratio)
         close_note()
         st.rerun()
     if cancel_col.button("Cancel", key="co_note_cancel", width="stretch"):

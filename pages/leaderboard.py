@@ -18,6 +18,26 @@ from leaderboard.settings import get_settings
 from pages import access, common, filters, loaders, nav, ranking_tables
 from pages.common import md
 
+# The headline figures beside the ratings count: (label, key, value format, change format, help).
+HEADLINE_MEASURES = (
+    (
+        "Average ★",
+        "avg_stars",
+        "{:.2f}",
+        "{:+.2f}",
+        "Mean stars of every rating in the period. Changes under each figure are against the previous period of the same length",
+    ),
+    ("Response rate", "response_rate", "{:.0f}%", "{:+.1f} pts", "Rated ÷ closed interactions (healthy programs see 30–40%)"),
+    (
+        "FCR",
+        "fcr_pct",
+        "{:.0f}%",
+        "{:+.1f} pts",
+        "First-contact resolution: share of answers to 'was your issue resolved?' that say yes",
+    ),
+    ("NPS", "nps", "{:+.0f}", "{:+.0f}", "% promoters (9–10) − % detractors (0–6)"),
+)
+
 nav.enter()
 viewer = access.require_viewer()
 settings = get_settings()
@@ -85,34 +105,14 @@ if board.empty:
 now, before = view.totals, view.previous_totals or {}
 cols = st.columns(6)
 cols[0].metric("Ratings", f"{int(now['ratings']):,}", border=True, help="Ratings given in the period (excluded ones left out)")
-cols[1].metric(
-    "Average ★",
-    common.fmt_number(now["avg_stars"], "{:.2f}"),
-    **common.delta(now["avg_stars"], before.get("avg_stars"), "{:+.2f}"),
-    border=True,
-    help="Mean stars of every rating in the period. Changes under each figure are against the previous period of the same length",
-)
-cols[2].metric(
-    "Response rate",
-    common.fmt_number(now["response_rate"], "{:.0f}%"),
-    **common.delta(now["response_rate"], before.get("response_rate"), "{:+.1f} pts"),
-    border=True,
-    help="Rated ÷ closed interactions (healthy programs see 30–40%)",
-)
-cols[3].metric(
-    "FCR",
-    common.fmt_number(now["fcr_pct"], "{:.0f}%"),
-    **common.delta(now["fcr_pct"], before.get("fcr_pct"), "{:+.1f} pts"),
-    border=True,
-    help="First-contact resolution: share of answers to 'was your issue resolved?' that say yes",
-)
-cols[4].metric(
-    "NPS",
-    common.fmt_number(now["nps"], "{:+.0f}"),
-    **common.delta(now["nps"], before.get("nps"), "{:+.0f}"),
-    border=True,
-    help="% promoters (9–10) − % detractors (0–6)",
-)
+for col, (label, key, fmt, delta_fmt, help_text) in zip(cols[1:5], HEADLINE_MEASURES):
+    col.metric(
+        label,
+        common.fmt_number(now[key], fmt),
+        **common.delta(now[key], before.get(key), delta_fmt),
+        border=True,
+        help=help_text,
+    )
 cols[5].metric(
     "Prior C",
     common.fmt_number(board.prior, "{:.2f} ★"),

@@ -69,23 +69,39 @@ def movement_text(value, *, has_previous: bool) -> str:
     return ranking.movement_label(value) if has_previous else ""
 
 
+# The dtype of each column the tables show as it comes from the board.
+_DTYPES = {
+    "rank": "Int64",
+    "agent": str,
+    "team": str,
+    "site": str,
+    "agents": "int64",
+    "ratings": "int64",
+    "score": "float64",
+    "avg_stars": "float64",
+    "five_star_pct": "float64",
+    "response_rate": "float64",
+    "fcr_pct": "float64",
+    "nps": "float64",
+}
+
+
+def _typed(table: pd.DataFrame, columns: tuple[str, ...]) -> dict[str, pd.Series]:
+    """{column: table[column] as its ``_DTYPES`` type}, in the order given (spread into a frame's columns)."""
+    return {column: table[column].astype(_DTYPES[column]) for column in columns}
+
+
 def ranked_frame(view: LeaderboardView) -> pd.DataFrame:
     """The ranked agents, one row each, with the columns ``AGENT_COLUMNS`` configures."""
     table = view.ranked
     return pd.DataFrame(
         {
-            "rank": table["rank"].astype("Int64"),
+            **_typed(table, ("rank",)),
             "movement": [movement_text(m, has_previous=view.has_previous) for m in table["movement"]],
-            "agent": table["agent"].astype(str),
-            "team": table["team"].astype(str),
-            "site": table["site"].astype(str),
-            "score": table["score"].astype("float64"),
-            "avg_stars": table["avg_stars"].astype("float64"),
-            "ratings": table["ratings"].astype("int64"),
-            "five_star_pct": table["five_star_pct"].astype("float64"),
-            "response_rate": table["response_rate"].astype("float64"),
-            "fcr_pct": table["fcr_pct"].astype("float64"),
-            "nps": table["nps"].astype("float64"),
+            **_typed(
+                table,
+                ("agent", "team", "site", "score", "avg_stars", "ratings", "five_star_pct", "response_rate", "fcr_pct", "nps"),
+            ),
             "trend": [_spark(view.sparks.get(int(a))) for a in table["agent_id"]],
         }
     ).reset_index(drop=True)
@@ -115,14 +131,9 @@ def provisional_frame(view: LeaderboardView) -> pd.DataFrame:
     need = view.settings.min_ratings
     return pd.DataFrame(
         {
-            "agent": table["agent"].astype(str),
-            "team": table["team"].astype(str),
-            "site": table["site"].astype(str),
-            "ratings": table["ratings"].astype("int64"),
+            **_typed(table, ("agent", "team", "site", "ratings")),
             "to_go": (need - table["ratings"]).clip(lower=0).astype("int64"),
-            "avg_stars": table["avg_stars"].astype("float64"),
-            "response_rate": table["response_rate"].astype("float64"),
-            "fcr_pct": table["fcr_pct"].astype("float64"),
+            **_typed(table, ("avg_stars", "response_rate", "fcr_pct")),
         }
     ).reset_index(drop=True)
 
@@ -131,20 +142,8 @@ def team_frame(view: LeaderboardView) -> pd.DataFrame:
     teams = view.board.teams
     if teams.empty:
         return pd.DataFrame(columns=["rank", "team", "site", "agents", "ratings", "score", "avg_stars", "fcr_pct", "nps"])
-    return pd.DataFrame(
-        {
-            "rank": teams["rank"].astype("Int64"),
-            "team": teams["team"].astype(str),
-            "site": teams["site"].astype(str),
-            "agents": teams["agents"].astype("int64"),
-            "ratings": teams["ratings"].astype("int64"),
-            "score": teams["score"].astype("float64"),
-            "avg_stars": teams["avg_stars"].astype("float64"),
-            "response_rate": teams["response_rate"].astype("float64"),
-            "fcr_pct": teams["fcr_pct"].astype("float64"),
-            "nps": teams["nps"].astype("float64"),
-        }
-    ).reset_index(drop=True)
+    columns = ("rank", "team", "site", "agents", "ratings", "score", "avg_stars", "response_rate", "fcr_pct", "nps")
+    return pd.DataFrame(_typed(teams, columns)).reset_index(drop=True)
 
 
 def export_csv(view: LeaderboardView) -> bytes:

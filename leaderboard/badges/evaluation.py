@@ -152,6 +152,25 @@ def _period_evidence(frame: pd.DataFrame, winners: pd.DataFrame, period: str, or
     return head.groupby(["agent_id", period])["interaction_pk"].agg(list).to_dict()
 
 
+def _period_candidates(
+    code: str, frame: pd.DataFrame, winners: pd.DataFrame, *, period: str, order: list[str], reasons: list[str]
+) -> pd.DataFrame:
+    """Candidates of ``code`` for the (agent, period) rows of ``winners``: keyed by the period, awarded
+    at its end, the agent's best ratings of the period (by ``order``, from ``frame``) as evidence."""
+    start, end = f"{period}_start", f"{period}_end"
+    evidence = _period_evidence(frame, winners, start, order)
+    return pd.DataFrame(
+        {
+            "code": code,
+            "agent_id": winners["agent_id"],
+            "period_key": [_period_key(period, w) for w in winners[start]],
+            "awarded_at": winners[end],
+            "reason": reasons,
+            "evidence": [evidence[(a, w)] for a, w in zip(winners["agent_id"], winners[start])],
+        }
+    )
+
+
 def _weekly(frame: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     """weekly_top, most_improved and perfect_week for every completed week."""
     done = frame[frame["week_done"]]
@@ -171,22 +190,11 @@ def _weekly(frame: pd.DataFrame, settings: Settings) -> pd.DataFrame:
 
     top = ranked[ranked["rank"] == 1]
     if len(top):
-        evidence = _period_evidence(done, top, "week_start", ["stars"])
-        out.append(
-            pd.DataFrame(
-                {
-                    "code": WEEKLY_TOP.code,
-                    "agent_id": top["agent_id"],
-                    "period_key": [week_key(w.date()) for w in top["week_start"]],
-                    "awarded_at": top["week_end"],
-                    "reason": [
-                        f"#1 of {t} in {week_key(w.date())} (fair score {s:.2f} on {n} ratings)"
-                        for t, w, s, n in zip(top["team"], top["week_start"], top["score"], top["ratings"])
-                    ],
-                    "evidence": [evidence[(a, w)] for a, w in zip(top["agent_id"], top["week_start"])],
-                }
-            )
-        )
+        reasons = [
+            f"#1 of {t} in {week_key(w.date())} (fair score {s:.2f} on {n} ratings)"
+            for t, w, s, n in zip(top["team"], top["week_start"], top["score"], top["ratings"])
+        ]
+        out.append(_period_candidates(WEEKLY_TOP.code, done, top, period="week", order=["stars"], reasons=reasons))
 
     previous = ranked[["team_id", "agent_id", "week_start", "score"]].rename(columns={"score": "prev_score"})
     previous["week_start"] = previous["week_start"] + pd.Timedelta(days=7)
@@ -195,47 +203,27 @@ def _weekly(frame: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     both = both[both["gain"] > MOST_IMPROVED.min_gain]
     improved = both[both["gain"] == both.groupby(keys)["gain"].transform("max")]
     if len(improved):
-        evidence = _period_evidence(done, improved, "week_start", ["stars"])
-        out.append(
-            pd.DataFrame(
-                {
-                    "code": MOST_IMPROVED.code,
-                    "agent_id": improved["agent_id"],
-                    "period_key": [week_key(w.date()) for w in improved["week_start"]],
-                    "awarded_at": improved["week_end"],
-                    "reason": [
-                        f"Fair score up {g:+.2f} in {week_key(w.date())} ({p:.2f} → {s:.2f}), the most in {t}"
-                        for t, w, g, p, s in zip(
-                            improved["team"],
-                            improved["week_start"],
-                            improved["gain"],
-                            improved["prev_score"],
-                            improved["score"],
-                        )
-                    ],
-                    "evidence": [evidence[(a, w)] for a, w in zip(improved["agent_id"], improved["week_start"])],
-                }
+        reasons = [
+            f"Fair score up {g:+.2f} in {week_key(w.date())} ({p:.2f} → {s:.2f}), the most in {t}"
+            for t, w, g, p, s in zip(
+                improved["team"],
+                improved["week_start"],
+                improved["gain"],
+                improved["prev_score"],
+                improved["score"],
             )
+        ]
+        out.append(
+            _period_candidates(MOST_IMPROVED.code, done, improved, period="week", order=["stars"], reasons=reasons)
         )
 
     perfect = weeks[(weeks["ratings"] >= PERFECT_WEEK.min_ratings) & (weeks["five_count"] == weeks["ratings"])]
     if len(perfect):
-        evidence = _period_evidence(done, perfect, "week_start", [])
-        out.append(
-            pd.DataFrame(
-                {
-                    "code": PERFECT_WEEK.code,
-                    "agent_id": perfect["agent_id"],
-                    "period_key": [week_key(w.date()) for w in perfect["week_start"]],
-                    "awarded_at": perfect["week_end"],
-                    "reason": [
-                        f"Every rating 5★ in {week_key(w.date())} ({n} ratings)"
-                        for w, n in zip(perfect["week_start"], perfect["ratings"])
-                    ],
-                    "evidence": [evidence[(a, w)] for a, w in zip(perfect["agent_id"], perfect["week_start"])],
-                }
-            )
-        )
+        reasons = [
+            f"Every rating 5★ in {week_key(w.date())} ({n} ratings)"
+            for w, n in zip(perfect["week_start"], perfect["ratings"])
+        ]
+        out.append(_period_candidates(PERFECT_WEEK.code, done, perfect, period="week", order=[], reasons=reasons))
     return pd.concat(out, ignore_index=True) if out else _empty_candidates()
 
 
@@ -261,20 +249,11 @@ def _fcr(frame: pd.DataFrame) -> pd.DataFrame:
     best = months[months["fcr_pct"] == months.groupby(keys)["fcr_pct"].transform("max")]
     if best.empty:
         return _empty_candidates()
-    evidence = _period_evidence(done, best, start, ["resolved_yes"])
-    return pd.DataFrame(
-        {
-            "code": FCR_CHAMPION.code,
-            "agent_id": best["agent_id"],
-            "period_key": [_period_key(period, m) for m in best[start]],
-            "awarded_at": best[end],
-            "reason": [
-                f"Best first-contact resolution in {t} in {_period_key(period, m)}: {p:.0f}% on {n} answers"
-                for t, m, p, n in zip(best["team"], best[start], best["fcr_pct"], best["answered"])
-            ],
-            "evidence": [evidence[(a, m)] for a, m in zip(best["agent_id"], best[start])],
-        }
-    )
+    reasons = [
+        f"Best first-contact resolution in {t} in {_period_key(period, m)}: {p:.0f}% on {n} answers"
+        for t, m, p, n in zip(best["team"], best[start], best["fcr_pct"], best["answered"])
+    ]
+    return _period_candidates(FCR_CHAMPION.code, done, best, period=period, order=["resolved_yes"], reasons=reasons)
 
 
 def _recoveries(session: Session, now: datetime) -> pd.DataFrame:

@@ -35,6 +35,7 @@ from leaderboard.coaching.rules import (
     CoachingRules,
     _draft,
     _Inputs,
+    _best_line,
     _rule_low,
     _rule_praise,
     _rule_ratio,
@@ -42,12 +43,12 @@ from leaderboard.coaching.rules import (
     _rule_stretch,
     _rule_training,
     _training_table,
+    _weekly_agent_draft,
     team_ranks,
 )
 from leaderboard.coaching.texts import (
     _ago,
     _first_name,
-    _praise_line,
     _pydt,
     _short,
     evidence_item,
@@ -216,21 +217,17 @@ def _rule_checkin(session: Session, inp: _Inputs, team_ids: Sequence[int] | None
         then = _pydt(last_at.get(agent_id))
         if then is not None and now - then < due:
             continue
-        team_id = agent["team_id"]
-        best = inp.best.get(agent_id)
         drafts.append(
-            _draft(
+            _weekly_agent_draft(
                 inp,
                 RULE_CHECKIN,
-                key=f"{RULE_CHECKIN}:a{agent_id}:{inp.team_weeks[team_id]}",
-                team_id=team_id,
                 agent_id=agent_id,
-                evidence=[evidence_item(best)] if best is not None else [],
-                **checkin_texts(
+                team_id=agent["team_id"],
+                texts=checkin_texts(
                     first=agent["first"],
                     days_since=(now - then).days if then is not None else None,
                     after_days=rules.checkin_after_days,
-                    best_line=_praise_line(best) if best is not None else None,
+                    best_line=_best_line(inp, agent_id),
                 ),
             )
         )

@@ -294,6 +294,26 @@ def _draft(inp: _Inputs, rule: str, *, key: str, team_id: int, agent_id: int | N
     }
 
 
+def _best_line(inp: _Inputs, agent_id: int) -> str | None:
+    """The agent's best recent praise as a line for a prompt's text (None without one)."""
+    best = inp.best.get(agent_id)
+    return _praise_line(best) if best is not None else None
+
+
+def _weekly_agent_draft(inp: _Inputs, rule: str, *, agent_id: int, team_id: int, texts: dict,
+                        evidence: list[dict] | None = None, topic: str | None = None) -> dict:
+    """A prompt about one agent, at most one per rule (and ``topic``), agent and team week.
+
+    ``evidence`` defaults to the agent's best recent praise (none when there is none).
+    """
+    if evidence is None:
+        best = inp.best.get(agent_id)
+        evidence = [evidence_item(best)] if best is not None else []
+    week = inp.team_weeks[team_id]
+    key = f"{rule}:a{agent_id}:{topic}:{week}" if topic is not None else f"{rule}:a{agent_id}:{week}"
+    return _draft(inp, rule, key=key, team_id=team_id, agent_id=agent_id, evidence=evidence, **texts)
+
+
 def _training_table(improve: pd.DataFrame, *, min_agents: int) -> pd.DataFrame:
     """team_id, tag, agents, ratings, agent_ids, last_seen for tags shared by ``min_agents``+ agents of a team."""
     columns = ["team_id", "tag", "agents", "ratings", "agent_ids", "last_seen"]
@@ -411,7 +431,7 @@ def _rule_low(inp: _Inputs, training: set[tuple[int, str]], tag_counts: Mapping[
                     stars=int(row["stars"]),
                     ago=_ago(_pydt(row["rated_at"]), now),
                     more=len(rows) - 1,
-                    best_line=_praise_line(best) if best is not None else None,
+                    best_line=_best_line(inp, agent_id),
                 ),
             )
         )
@@ -426,23 +446,19 @@ def _rule_ratio(inp: _Inputs, received: pd.DataFrame) -> list[dict]:
         if agent_id not in inp.info or ratio_rules.ratio_status(praise, criticism, target) != ratio_rules.BELOW_TARGET:
             continue
         agent = inp.info[agent_id]
-        team_id = agent["team_id"]
-        best = inp.best.get(agent_id)
         drafts.append(
-            _draft(
+            _weekly_agent_draft(
                 inp,
                 RULE_RATIO,
-                key=f"{RULE_RATIO}:a{agent_id}:{inp.team_weeks[team_id]}",
-                team_id=team_id,
                 agent_id=agent_id,
-                evidence=[evidence_item(best)] if best is not None else [],
-                **ratio_texts(
+                team_id=agent["team_id"],
+                texts=ratio_texts(
                     first=agent["first"],
                     praise=praise,
                     criticism=criticism,
                     ratio_label=ratio_rules.ratio_label(praise, criticism),
                     target_label=ratio_rules.target_label(target),
-                    best_line=_praise_line(best) if best is not None else None,
+                    best_line=_best_line(inp, agent_id),
                 ),
             )
         )
@@ -475,16 +491,15 @@ def _rule_repeat(inp: _Inputs, training: set[tuple[int, str]]) -> list[dict]:
         rows = [inp.rating(rid) for rid in evidence_ids[(agent_id, tag)]]
         a_total, t_total = int(agent_total.get(agent_id, 0)), int(team_total.get(team_id, 0))
         t_count = int(team_tag.get((team_id, tag), 0))
-        best = inp.best.get(agent_id)
         drafts.append(
-            _draft(
+            _weekly_agent_draft(
                 inp,
                 RULE_REPEAT,
-                key=f"{RULE_REPEAT}:a{agent_id}:{tag}:{inp.team_weeks[team_id]}",
-                team_id=team_id,
                 agent_id=agent_id,
+                team_id=team_id,
+                topic=tag,
                 evidence=[evidence_item(r) for r in rows],
-                **repeat_tag_texts(
+                texts=repeat_tag_texts(
                     first=agent["first"],
                     tag=tag,
                     count=count,
@@ -493,7 +508,7 @@ def _rule_repeat(inp: _Inputs, training: set[tuple[int, str]]) -> list[dict]:
                     team_total=t_total,
                     days=days,
                     ago=_ago(_pydt(rows[0]["rated_at"]), now),
-                    best_line=_praise_line(best) if best is not None else None,
+                    best_line=_best_line(inp, agent_id),
                 ),
             )
         )
@@ -551,16 +566,13 @@ def _rule_stretch(inp: _Inputs, candidates: pd.DataFrame) -> list[dict]:
         agent_id, team_id = int(row["agent_id"]), int(row["team_id"])
         if agent_id not in inp.info:
             continue
-        best = inp.best.get(agent_id)
         drafts.append(
-            _draft(
+            _weekly_agent_draft(
                 inp,
                 RULE_STRETCH,
-                key=f"{RULE_STRETCH}:a{agent_id}:{inp.team_weeks[team_id]}",
-                team_id=team_id,
                 agent_id=agent_id,
-                evidence=[evidence_item(best)] if best is not None else [],
-                **stretch_texts(
+                team_id=team_id,
+                texts=stretch_texts(
                     first=inp.info[agent_id]["first"],
                     rank=row["rank"],
                     ranked=row["ranked"],

@@ -84,6 +84,13 @@ def _records(frame: pd.DataFrame) -> list[dict]:
     ]
 
 
+def _named(found, what: str, name: str):
+    """``found`` (a row looked up by ``name``), or a UserError "no <what> named <name>"."""
+    if found is None:
+        raise UserError(f"no {what} named {name!r}")
+    return found
+
+
 def run_list(args: argparse.Namespace) -> int:
     since = None
     if args.since:
@@ -91,10 +98,7 @@ def run_list(args: argparse.Namespace) -> int:
     with Session(engine_for(args)) as session:
         agent_id = None
         if args.agent:
-            agent = store.find_agent(session=session, name=args.agent)
-            if agent is None:
-                raise UserError(f"no agent named {args.agent!r}")
-            agent_id = agent.id
+            agent_id = _named(store.find_agent(session=session, name=args.agent), "agent", args.agent).id
         frame = badges.list_awards(session=session, viewer=_OPERATOR, agent_id=agent_id, since=since)
     write_rows(_records(frame), store.AWARD_COLUMNS, args.format)
     return 0
@@ -102,12 +106,8 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_award(args: argparse.Namespace) -> int:
     with Session(engine_for(args), expire_on_commit=False) as session:
-        agent = store.find_agent(session=session, name=args.agent)
-        if agent is None:
-            raise UserError(f"no agent named {args.agent!r}")
-        user = store.find_user(session=session, username=args.by)
-        if user is None:
-            raise UserError(f"no user named {args.by!r}")
+        agent = _named(store.find_agent(session=session, name=args.agent), "agent", args.agent)
+        user = _named(store.find_user(session=session, username=args.by), "user", args.by)
         try:
             row = badges.award(
                 session=session,
@@ -141,15 +141,14 @@ def run_evaluate(args: argparse.Namespace) -> int:
         except PeriodError as exc:
             raise UserError(str(exc)) from None
         frame = store.award_rows(session=session, viewer=_OPERATOR, award_ids=[a.id for a in new])
+    frame = frame.sort_values(["awarded_at", "agent"], kind="mergesort")
     if args.format == "table":
         if frame.empty:
             print("no new awards")
             return 0
-        frame = frame.sort_values(["awarded_at", "agent"], kind="mergesort")
         write_rows(_records(frame), store.AWARD_COLUMNS, "table")
         print(f"{len(frame)} new award{'s' if len(frame) != 1 else ''}", file=sys.stderr)
         return 0
-    frame = frame.sort_values(["awarded_at", "agent"], kind="mergesort")
     write_rows(_records(frame), store.AWARD_COLUMNS, args.format)
     return 0
 
@@ -171,9 +170,7 @@ def run_candidates(args: argparse.Namespace) -> int:
     with Session(engine_for(args)) as session:
         viewer = _OPERATOR
         if args.as_user:
-            user = store.find_user(session=session, username=args.as_user)
-            if user is None:
-                raise UserError(f"no user named {args.as_user!r}")
+            user = _named(store.find_user(session=session, username=args.as_user), "user", args.as_user)
             viewer = viewer_for_user(session=session, user=user)
         frame = badges.value_candidates(session=session, viewer=viewer, week_start=monday, tz=tz)
     columns = ("agent", "team", "badge", "ratings", "interaction_id", "matched", "quote", "already_awarded")

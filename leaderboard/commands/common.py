@@ -108,3 +108,18 @@ def _csv_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+def add_period_scope_arguments(parser: argparse.ArgumentParser) -> None:
+    """--period, --site, --team and --tz: the period and scope a leaderboard-like report covers."""
+    # imported here, not at the top, only because this branch appends to common.py (another edits its head): hoist on merge
+    from leaderboard.periods import PERIODS
+
+    parser.add_argument(
+        "--period",
+        default="week",
+        help=f"{', '.join(PERIODS)}, or START..END as YYYY-MM-DD..YYYY-MM-DD (default: week)",
+    )
+    parser.add_argument("--site", help="only this site")
+    parser.add_argument("--team", help="only this team (SITE/TEAM when the name is used at several sites)")
+    parser.add_argument("--tz", help="time zone for days and weeks when the scope spans sites (default: UTC)")

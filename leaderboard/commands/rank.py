@@ -12,11 +12,12 @@ from leaderboard.cli import UserError
 from leaderboard.commands.common import (
     add_db_argument,
     add_format_argument,
+    add_period_scope_arguments,
     engine_for,
     settings_for,
     write_rows,
 )
-from leaderboard.periods import PERIODS, PeriodError
+from leaderboard.periods import PeriodError
 from leaderboard.ranking import RANK_COLUMNS
 
 
@@ -30,14 +31,7 @@ def register(subparsers) -> None:
             "fewer than the minimum ratings are provisional (listed, not ranked)."
         ),
     )
-    parser.add_argument(
-        "--period",
-        default="week",
-        help=f"{', '.join(PERIODS)}, or START..END as YYYY-MM-DD..YYYY-MM-DD (default: week)",
-    )
-    parser.add_argument("--site", help="only this site")
-    parser.add_argument("--team", help="only this team (SITE/TEAM when the name is used at several sites)")
-    parser.add_argument("--tz", help="time zone for days and weeks when the scope spans sites (default: UTC)")
+    add_period_scope_arguments(parser)
     add_format_argument(parser)
     add_db_argument(parser)
     parser.set_defaults(handler=run)

@@ -9,8 +9,9 @@ from sqlmodel import Session
 from db.queries import ScopeError
 from leaderboard.auth import SYSTEM_VIEWER
 from leaderboard.cli import UserError
+from leaderboard.commands import common
 from leaderboard.commands.common import add_db_argument, add_format_argument, engine_for, settings_for, write_rows
-from leaderboard.periods import PERIODS, PeriodError
+from leaderboard.periods import PeriodError
 from leaderboard.ratios import BY_CHOICES, RATIO_COLUMNS, ratio_rows, ratio_table
 
 
@@ -25,14 +26,7 @@ def register(subparsers) -> None:
             "and shown as '5.2 : 1' in the table format."
         ),
     )
-    parser.add_argument(
-        "--period",
-        default="week",
-        help=f"{', '.join(PERIODS)}, or START..END as YYYY-MM-DD..YYYY-MM-DD (default: week)",
-    )
-    parser.add_argument("--site", help="only this site")
-    parser.add_argument("--team", help="only this team (SITE/TEAM when the name is used at several sites)")
-    parser.add_argument("--tz", help="time zone for days and weeks when the scope spans sites (default: UTC)")
+    common.add_period_scope_arguments(parser)
     parser.add_argument("--by", choices=BY_CHOICES, default="agent", help="one row per agent, leader or team (default: agent)")
     add_format_argument(parser)
     add_db_argument(parser)
