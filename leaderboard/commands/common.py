@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 
 from db.engine import make_engine, missing_sqlite_file
 from leaderboard.cli import UserError
+from leaderboard.periods import PERIODS
 from leaderboard.settings import Settings, get_settings
 from leaderboard.text import write_csv
 
@@ -112,9 +113,6 @@ def _csv_text(value: Any) -> str:
 
 def add_period_scope_arguments(parser: argparse.ArgumentParser) -> None:
     """--period, --site, --team and --tz: the period and scope a leaderboard-like report covers."""
-    # imported here, not at the top, only because this branch appends to common.py (another edits its head): hoist on merge
-    from leaderboard.periods import PERIODS
-
     parser.add_argument(
         "--period",
         default="week",
