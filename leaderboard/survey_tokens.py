@@ -96,3 +96,9 @@ def verify_form(form: str, survey_token: str, *, secret: bytes, now: datetime) -
     age = _seconds(now) - int(issued)
     if age < -60 or age > FORM_MAX_AGE.total_seconds():
         raise SurveyTokenError("expired")
+
+
+def survey_link(interaction_id: str, *, base_url: str, secret: bytes, now: datetime, days: int) -> str:
+    """The full survey URL of an interaction, valid ``days`` days from ``now``."""
+    token = sign_survey(interaction_id, secret=secret, expires_at=now + timedelta(days=days))
+    return f"{base_url.rstrip('/')}/s/{token}"
