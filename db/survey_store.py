@@ -48,10 +48,10 @@ def server_secret(*, engine: Engine, configured: str = "") -> bytes:
 
 @dataclass(frozen=True)
 class SurveySubject:
-    """What the survey page shows about one interaction (the agent's public name, never the full one)."""
+    """What the survey page needs about one interaction (it shows the agent's public name only)."""
 
     interaction_id: str
-    agent_public_name: str
+    agent: str  # the full name: the page shows leaderboard.names.public_name of it
     team: str
     channel: str
     answered_at: datetime | None  # first answer, None when not answered yet
@@ -67,7 +67,7 @@ def interaction_exists(*, engine: Engine, interaction_id: str) -> bool:
 def subject(*, engine: Engine, interaction_id: str) -> SurveySubject | None:
     """The interaction a survey link names (None when it is gone)."""
     stmt = (
-        select(Interaction.interaction_id, Agent.display_name, Team.name, Interaction.channel, SurveyResponse.first_at)
+        select(Interaction.interaction_id, Agent.name, Team.name, Interaction.channel, SurveyResponse.first_at)
         .join(Agent, Agent.id == Interaction.agent_id)
         .join(Team, Team.id == Agent.team_id)
         .outerjoin(SurveyResponse, SurveyResponse.interaction_id == Interaction.id)

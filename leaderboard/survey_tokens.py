@@ -16,12 +16,14 @@ import base64
 import binascii
 import hashlib
 import hmac
+import re
 from datetime import datetime, timedelta, timezone
 
 # Forms older than this are refused (the page is simply opened again).
 FORM_MAX_AGE = timedelta(hours=24)
 
 _EPOCH = datetime(1970, 1, 1)
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
 
 
 class SurveyTokenError(ValueError):
@@ -37,6 +39,8 @@ def _b64(data: bytes) -> str:
 
 
 def _unb64(text: str) -> bytes:
+    if not _B64URL.fullmatch(text):
+        raise SurveyTokenError("malformed")
     try:
         return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (binascii.Error, ValueError):

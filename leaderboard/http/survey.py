@@ -10,6 +10,7 @@ from starlette.responses import HTMLResponse, Response
 from db import survey_store
 from db.models import utcnow
 from leaderboard.http import context
+from leaderboard.names import public_name
 from leaderboard.http.survey_page import MAX_COMMENT, message_page, survey_form, tag_lists, text, thanks_page
 from leaderboard.survey_tokens import SurveyTokenError, form_token, verify_form, verify_survey
 
@@ -62,7 +63,7 @@ async def survey_get(request: Request) -> Response:
         survey_form(
             action=f"/s/{token}",
             form_token=form_token(token, secret=secret, issued_at=now),
-            agent=subject.agent_public_name,
+            agent=public_name(subject.agent, context.settings().public_name_style),
             team=subject.team,
             stars=_whole(request.query_params.get("stars"), 1, 5),
         )
@@ -109,7 +110,8 @@ async def survey_post(request: Request) -> Response:
     if error:
         page = survey_form(
             action=f"/s/{token}", form_token=form_token(token, secret=secret, issued_at=now),
-            agent=subject.agent_public_name, team=subject.team, stars=stars, went_well=went_well,
+            agent=public_name(subject.agent, context.settings().public_name_style), team=subject.team,
+            stars=stars, went_well=went_well,
             to_improve=to_improve, comment=comment[:MAX_COMMENT], resolved=resolved, nps=nps, error=error,
         )
         return _page(page, 422)
