@@ -84,6 +84,7 @@ async def _authorize(request: Request) -> apikeys.KeyHolder:
     if holder is None:
         raise Problem(401, "missing, unknown or revoked API key (send Authorization: Bearer KEY)",
                       {"WWW-Authenticate": "Bearer"})
+    request.state.key_name = holder.name  # the log names the key from here on, a 429 too
     wait = LIMITER.retry_after(holder.name, limit=context.settings().api_rate_limit)
     if wait is not None:
         raise Problem(429, "too many requests for this key; retry later", {"Retry-After": str(wait)})
@@ -173,7 +174,6 @@ async def _logged(request: Request, handler) -> Response:
 
 async def _ratings(request: Request):
     holder = await _authorize(request)
-    request.state.key_name = holder.name
     payload = await _body(request)
     items = payload if isinstance(payload, list) else [payload]
     if isinstance(payload, list) and not payload:
@@ -200,7 +200,6 @@ async def ratings(request: Request) -> Response:
 
 async def _interactions(request: Request):
     holder = await _authorize(request)
-    request.state.key_name = holder.name
     payload = await _body(request)
     if not isinstance(payload, dict):
         raise Problem(400, "send one JSON object: interaction_id, agent, team, site, channel, contact_reason, closed_at")
