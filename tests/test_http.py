@@ -83,6 +83,11 @@ def test_health_is_503_when_the_database_is_away(tmp_path):
     try:
         health = requests.get(f"{server.url}/api/v1/health", timeout=30)
         assert (health.status_code, health.json()) == (503, {"ok": False, "db": "unavailable"})
+        survey = requests.get(f"{server.url}/s/abc.def", timeout=30)
+        assert survey.status_code == 503 and "Please try again in a few minutes" in survey.text
+        api = requests.post(f"{server.url}/api/v1/ratings", data="{}", headers={"Authorization": "Bearer x"},
+                            timeout=30)
+        assert api.status_code == 503 and api.json() == {"error": "the database is unavailable; retry later"}
         assert "Traceback" not in server.log_tail(200)
     finally:
         server.stop()
@@ -228,3 +233,26 @@ def test_interactions_creates_then_updates_and_returns_a_working_survey_url(live
     assert bad.status_code == 422 and "column agent: value '': is required" in bad.json()["errors"]
     assert post(live, "/api/v1/interactions", key, [body]).status_code == 400
     assert post(live, "/api/v1/interactions", None, body).status_code == 401
+
+
+# --------------------------------------------------------------------------- the apikeys command (in-process)
+
+
+def test_apikeys_add_list_revoke(engine, db_url):
+    added = run_cli("apikeys", "add", "zendesk", "--source", "Zendesk", db=db_url)
+    assert added.returncode == 0, added.stderr
+    key = added.stdout.strip().splitlines()[-1]
+    assert key.startswith("sbk_") and len(key) > 40
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT key_hash, source FROM api_key WHERE name = 'zendesk'")).one()
+    assert key not in stored[0] and len(stored[0]) == 64 and stored[1] == "zendesk"  # only a digest
+    again = run_cli("apikeys", "add", "zendesk", db=db_url)
+    assert again.returncode == 2 and "already exists" in again.stderr
+    listed = run_cli("apikeys", "list", "--format", "json", db=db_url)
+    assert [row["name"] for row in json.loads(listed.stdout)] == ["zendesk"] and key not in listed.stdout
+    assert run_cli("apikeys", "revoke", "zendesk", db=db_url).returncode == 0
+    unknown = run_cli("apikeys", "revoke", "nobody", db=db_url)
+    assert unknown.returncode == 2 and "no API key named 'nobody'" in unknown.stderr
+    with engine.connect() as conn:
+        actions = conn.execute(text("SELECT action FROM audit_log WHERE target = 'zendesk' ORDER BY id")).scalars().all()
+    assert actions == ["apikey_added", "apikey_revoked"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import logging
 from urllib.parse import parse_qs
 
 from starlette.requests import Request
@@ -15,6 +17,8 @@ from leaderboard.http.survey_page import MAX_COMMENT, message_page, survey_form,
 from leaderboard.survey_tokens import SurveyTokenError, form_token, verify_form, verify_survey
 
 MAX_FORM_BYTES = 64 * 1024
+
+log = logging.getLogger("starboard.survey")
 
 # No script may run, nothing loads from elsewhere, the form posts only here, nobody frames it;
 # the link's token never leaks in a Referer header; no cache keeps a customer's page.
@@ -46,6 +50,21 @@ def _whole(value: str | None, low: int, high: int) -> int | None:
     return number if low <= number <= high else None
 
 
+def _friendly(handler):
+    """The database away (or any other failure) is a friendly page and a 503, never a traceback."""
+
+    @functools.wraps(handler)
+    async def guarded(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except Exception as exc:  # shown to a customer: one polite page; the log names the kind only
+            log.warning("survey %s failed: %s", request.method, type(exc).__name__)
+            return _page(message_page("link", "unavailable_title", "unavailable_body"), 503)
+
+    return guarded
+
+
+@_friendly
 async def survey_get(request: Request) -> Response:
     token = request.path_params["token"]
     secret = await context.run(context.secret)
@@ -70,6 +89,7 @@ async def survey_get(request: Request) -> Response:
     )
 
 
+@_friendly
 async def survey_post(request: Request) -> Response:
     token = request.path_params["token"]
     secret = await context.run(context.secret)
