@@ -16,6 +16,7 @@ from sqlalchemy import text
 
 from db import survey_store
 from db.models import utcnow
+from leaderboard.http.api import RateLimiter
 from leaderboard.survey_tokens import verify_survey
 from tests.browser_util import start_server
 from tests.cli_util import run_cli
@@ -256,3 +257,11 @@ def test_apikeys_add_list_revoke(engine, db_url):
     with engine.connect() as conn:
         actions = conn.execute(text("SELECT action FROM audit_log WHERE target = 'zendesk' ORDER BY id")).scalars().all()
     assert actions == ["apikey_added", "apikey_revoked"]
+
+
+def test_rate_limiter_window_per_key():
+    limiter = RateLimiter()
+    assert [limiter.retry_after("a", limit=3, now=10.0 + i / 10) for i in range(3)] == [None, None, None]
+    assert limiter.retry_after("a", limit=3, now=10.5) == 1
+    assert limiter.retry_after("b", limit=3, now=10.5) is None  # another key has its own window
+    assert limiter.retry_after("a", limit=3, now=11.0) is None  # the first request left the window

@@ -149,31 +149,29 @@ def _write_one(*, engine, row: CanonicalRow) -> str:
 
 
 async def _logged(request: Request, handler) -> Response:
-    """Run ``handler``; log the request (never its payload) whatever happens."""
-    key_name, counts = "", {}
+    """Run ``handler`` (it returns status, body, counts); log the request, never its payload."""
+    counts: dict[str, int] = {}
     try:
-        status, body, headers, key_name, counts = await handler(request)
-        response = _json(status, body, headers)
+        status, body, counts = await handler(request)
+        response = _json(status, body)
     except Problem as exc:
-        key_name = key_name or ""
         response = _json(exc.status, {"error": str(exc)}, exc.headers)
     except Exception as exc:  # the database went away mid-request: one line, never a traceback
         log.warning("api %s failed: %s", request.url.path, type(exc).__name__)
         return _json(503, {"error": "the database is unavailable; retry later"})
+    key_name = getattr(request.state, "key_name", "")  # set by _authorize once the key is known
     try:
         await context.with_engine(
-            apikeys.log_request, key_name=getattr(request.state, "key_name", key_name),
-            path=request.url.path, status=response.status_code, counts=counts,
+            apikeys.log_request, key_name=key_name, path=request.url.path, status=response.status_code, counts=counts
         )
     except Exception as exc:  # logging must not turn an answer into an error
         log.warning("api request log failed: %s", type(exc).__name__)
-    log.info("api %s key=%s status=%s counts=%s", request.url.path,
-             getattr(request.state, "key_name", key_name) or "-", response.status_code, counts)
+    log.info("api %s key=%s status=%s counts=%s", request.url.path, key_name or "-", response.status_code, counts)
     return response
 
 
 async def _ratings(request: Request):
-    holder = await _authorize(request)
+    await _authorize(request)
     payload = await _body(request)
     items = payload if isinstance(payload, list) else [payload]
     if isinstance(payload, list) and not payload:
@@ -191,7 +189,7 @@ async def _ratings(request: Request):
             status = await context.with_engine(_write_one, row=row)
         counts[status] += 1
         results.append({"interaction_id": interaction_id, "status": status, "errors": errors})
-    return (207 if counts["rejected"] else 200), {"results": results, "counts": counts}, {}, holder.name, counts
+    return (207 if counts["rejected"] else 200), {"results": results, "counts": counts}, counts
 
 
 async def ratings(request: Request) -> Response:
@@ -199,7 +197,7 @@ async def ratings(request: Request) -> Response:
 
 
 async def _interactions(request: Request):
-    holder = await _authorize(request)
+    await _authorize(request)
     payload = await _body(request)
     if not isinstance(payload, dict):
         raise Problem(400, "send one JSON object: interaction_id, agent, team, site, channel, contact_reason, closed_at")
@@ -209,7 +207,7 @@ async def _interactions(request: Request):
     if row is None:
         counts["rejected"] = 1
         body = {"interaction_id": interaction_id, "status": "rejected", "errors": errors}
-        return 422, body, {}, holder.name, counts
+        return 422, body, counts
     status = await context.with_engine(_write_one, row=row)
     counts[status] = 1
     current = context.settings()
@@ -217,7 +215,7 @@ async def _interactions(request: Request):
     url = survey_link(row.interaction_id, base_url=current.public_url, secret=secret, now=utcnow(),
                       days=current.survey_expiry_days)
     body = {"interaction_id": row.interaction_id, "status": status, "errors": [], "survey_url": url}
-    return (201 if status == "inserted" else 200), body, {}, holder.name, counts
+    return (201 if status == "inserted" else 200), body, counts
 
 
 async def interactions(request: Request) -> Response:
