@@ -354,3 +354,55 @@ class ChangeCounter(SQLModel, table=True):
 event.listen(
     ChangeCounter.__table__, "after_create", DDL("INSERT INTO change_counter (id, value) VALUES (1, 0)")
 )
+
+
+# --------------------------------------------------------------------------- survey and API (issue 14)
+
+
+class SurveyResponse(SQLModel, table=True):
+    """When the customer answered an interaction's survey (the answer itself is its Rating).
+
+    ``first_at`` starts the window in which a second submit replaces the answer.
+    """
+
+    __tablename__ = "survey_response"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    interaction_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("interaction.id", ondelete="CASCADE"), nullable=False, unique=True)
+    )
+    first_at: NaiveDatetime = Field(default_factory=utcnow)
+    last_at: NaiveDatetime = Field(default_factory=utcnow)
+    submissions: int = Field(default=1)
+
+
+class ApiKey(SQLModel, table=True):
+    """A machine's credential for /api/v1 (a help desk, a script): ``Authorization: Bearer KEY``."""
+
+    __tablename__ = "api_key"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(max_length=80, unique=True)
+    # Only a SHA-256 of the key is kept; the key itself is shown once.
+    key_hash: str = Field(max_length=64, unique=True)
+    source: str = Field(default="", max_length=40)
+    created_at: NaiveDatetime = Field(default_factory=utcnow)
+    created_by: str = Field(default="", max_length=120)
+    revoked_at: Optional[NaiveDatetime] = Field(default=None)
+
+
+class ApiRequest(SQLModel, table=True):
+    """One request to /api/v1: who, where, the answer and the counts (never the payload)."""
+
+    __tablename__ = "api_request"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    at: NaiveDatetime = Field(default_factory=utcnow, index=True)
+    key_name: str = Field(default="", max_length=80)
+    path: str = Field(default="", max_length=120)
+    status: int = Field(default=0)
+    received: int = Field(default=0)
+    inserted: int = Field(default=0)
+    updated: int = Field(default=0)
+    unchanged: int = Field(default=0)
+    rejected: int = Field(default=0)

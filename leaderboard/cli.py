@@ -28,6 +28,8 @@ COMMAND_MODULES = (
     "rank",
     "users",
     "displays",
+    "apikeys",
+    "survey",
     "purge_comments",
     "recovery",
     "exclude",

@@ -16,7 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal, NamedTuple, get_args, get_origin
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -149,6 +149,30 @@ class Settings(BaseSettings):
         validation_alias="STARBOARD_MAX_DAYS_AHEAD",
         description="Imported rows dated more than this many days after today (UTC) are rejected",
     )
+    # The survey and the HTTP API (leaderboard/http/): one server with the screens.
+    secret_key: SecretStr = Field(
+        default=SecretStr(""),
+        validation_alias="STARBOARD_SECRET_KEY",
+        description="Signs survey links and forms (HMAC-SHA256); unset: one is generated once into the database. Never shown",
+    )
+    public_url: str = Field(
+        default="http://localhost:8501",
+        validation_alias="STARBOARD_PUBLIC_URL",
+        description="The address customers reach this server at: the start of every survey link",
+    )
+    survey_expiry_days: int = Field(
+        default=14,
+        ge=1,
+        le=366,
+        validation_alias="STARBOARD_SURVEY_EXPIRY_DAYS",
+        description="Days a survey link stays valid after it is made",
+    )
+    api_rate_limit: int = Field(
+        default=50,
+        ge=1,
+        validation_alias="STARBOARD_API_RATE_LIMIT",
+        description="Requests per second one API key may send; more are answered 429 with Retry-After",
+    )
 
     def __init__(self, **values: Any) -> None:
         # Keyword arguments by attribute name (Settings(min_ratings=3)); the environment only by
@@ -187,7 +211,13 @@ class Settings(BaseSettings):
 
 # --------------------------------------------------------------------------- one line per bad value
 
-_TYPE_NAMES = {int: "whole number", float: "number", bool: "yes/no (1/0, true/false, yes/no, on/off)", str: "text"}
+_TYPE_NAMES = {
+    int: "whole number",
+    float: "number",
+    bool: "yes/no (1/0, true/false, yes/no, on/off)",
+    str: "text",
+    SecretStr: "secret text",
+}
 
 
 def _type_name(annotation: Any) -> str:

@@ -33,6 +33,7 @@ RULES = frozenset({
     "leaderboard.ratio_rules",
     "leaderboard.coaching.rules",
     "leaderboard.coaching.texts",
+    "leaderboard.survey_tokens",
 })
 LAYER_NAMES = ("rules", "storage", "use cases", "interfaces", "app")
 
@@ -41,7 +42,7 @@ def layer_of(module: str, rules: frozenset[str] = RULES) -> int:
     if module == "app":
         return 4
     if module.startswith("pages") or module in ("leaderboard.cli", "leaderboard.__main__") \
-            or module.startswith("leaderboard.commands"):
+            or module.startswith("leaderboard.commands") or module.startswith("leaderboard.http"):
         return 3
     if module.startswith("db"):
         return 1

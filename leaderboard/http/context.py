@@ -1,0 +1,63 @@
+"""What every HTTP handler shares: the settings, one engine per database, the signing secret."""
+
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
+from sqlalchemy.engine import Engine
+
+from db.engine import make_engine
+from db.survey_store import server_secret
+from leaderboard.settings import Settings, get_settings
+
+_LOCK = threading.Lock()
+_ENGINES: dict[str, Engine] = {}
+_SECRETS: dict[str, bytes] = {}
+
+
+def settings() -> Settings:
+    return get_settings()
+
+
+def engine(current: Settings | None = None) -> Engine:
+    """The engine of the configured database, made (and upgraded) at first use; a failure is not kept."""
+    url = (current or settings()).database_url
+    with _LOCK:
+        found = _ENGINES.get(url)
+        if found is None:
+            found = _ENGINES[url] = make_engine(url)
+        return found
+
+
+def secret(current: Settings | None = None) -> bytes:
+    current = current or settings()
+    configured = current.secret_key.get_secret_value()
+    if configured:
+        return configured.encode("utf-8")
+    url = current.database_url
+    found = _SECRETS.get(url)
+    if found is None:
+        found = _SECRETS[url] = server_secret(engine=engine(current))
+    return found
+
+
+def database_ok() -> bool:
+    """Whether the database answers a trivial query now."""
+    try:
+        with engine().connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception:  # any failure means "unavailable" to a health check; never a traceback
+        return False
+    return True
+
+
+async def with_engine(function, /, **kwargs):
+    """``function(engine=..., **kwargs)`` on a worker thread (database work never blocks the event loop)."""
+    return await run_in_threadpool(lambda: function(engine=engine(), **kwargs))
+
+
+async def run(function, /, *args):
+    """``function(*args)`` on a worker thread."""
+    return await run_in_threadpool(function, *args)

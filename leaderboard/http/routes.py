@@ -1,0 +1,15 @@
+"""Every plain HTTP route, handed to ``st.App(..., routes=ROUTES)`` in app.py."""
+
+from __future__ import annotations
+
+from starlette.routing import Route
+
+from leaderboard.http import api, survey
+
+ROUTES = [
+    Route("/api/v1/health", api.health, methods=["GET"]),
+    Route("/api/v1/ratings", api.ratings, methods=["POST"]),
+    Route("/api/v1/interactions", api.interactions, methods=["POST"]),
+    Route("/s/{token}", survey.survey_get, methods=["GET"]),
+    Route("/s/{token}", survey.survey_post, methods=["POST"]),
+]

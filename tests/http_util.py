@@ -1,0 +1,94 @@
+"""A real ``streamlit run app.py`` for the HTTP tests (survey and API), once per test module.
+
+    from tests.http_util import live  # noqa: F401  (the fixture)
+
+    def test_x(live):
+        response = requests.get(live.url + "/api/v1/health", timeout=10)
+
+The server runs against a database of its own (a temp SQLite file, or this run's
+PostgreSQL schema when TEST_DATABASE_URL is set) holding a few unrated
+interactions, with a known secret (tests sign their own links, expired ones
+too) and a low API rate limit (``RATE_LIMIT`` per second, per key).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlmodel import SQLModel
+
+from db.engine import make_engine
+from db.models import utcnow
+from leaderboard.survey_tokens import sign_survey
+from tests.browser_util import StreamlitServer, start_server
+from tests.cli_util import run_cli
+from tests.factories import add_interactions
+
+SECRET = "test-secret-for-http-tests"
+RATE_LIMIT = 5
+AGENT = "Maria Santos"  # shown as "Maria S."
+TEAM = "Alpha"
+
+
+@dataclass
+class Live:
+    server: StreamlitServer
+    engine: Engine
+    db_url: str
+    interactions: list[str]  # unrated, handed out one per test by take()
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def take(self) -> str:
+        return self.interactions.pop()
+
+    def link(self, interaction_id: str, *, expires_at: datetime | None = None, secret: str = SECRET) -> str:
+        token = sign_survey(interaction_id, secret=secret.encode(), expires_at=expires_at or utcnow() + timedelta(days=14))
+        return f"{self.url}/s/{token}"
+
+    def new_key(self, name: str) -> str:
+        result = run_cli("apikeys", "add", name, db=self.db_url)
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip().splitlines()[-1]
+
+    def scalar(self, sql: str, **params):
+        with self.engine.connect() as conn:
+            return conn.execute(text(sql), params).scalar()
+
+
+def empty_database(url: str) -> None:
+    engine = make_engine(url, create=False)
+    try:
+        SQLModel.metadata.drop_all(engine)
+        with engine.begin() as conn:
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory, server_db_url):
+    folder = tmp_path_factory.mktemp("http")
+    if server_db_url:
+        empty_database(server_db_url)
+        url = server_db_url
+    else:
+        url = f"sqlite:///{folder / 'starboard.db'}"
+    engine = make_engine(url)
+    ids = add_interactions(engine, AGENT, 30, team=TEAM)
+    server = start_server(
+        database_url=url,
+        log_path=folder / "streamlit.log",
+        extra_env={"STARBOARD_SECRET_KEY": SECRET, "STARBOARD_API_RATE_LIMIT": str(RATE_LIMIT)},
+    )
+    try:
+        yield Live(server=server, engine=engine, db_url=url, interactions=ids)
+    finally:
+        server.stop()
+        engine.dispose()
