@@ -51,6 +51,7 @@ from db.ingest.write import (
     NEW_SITE_TIMEZONE,
     BatchWriter,
     Progress,
+    Refusal,
     leader_username,
     write_rows,
 )
@@ -75,6 +76,7 @@ __all__ = [
     "NEW_SITE_TIMEZONE",
     "OPTIONAL_COLUMNS",
     "Progress",
+    "Refusal",
     "RATING_COLUMNS",
     "RejectedRows",
     "RowError",
