@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "simulate",
     "rank",
     "users",
+    "agents",
     "displays",
     "purge_comments",
     "recovery",
