@@ -189,6 +189,19 @@ class _Directory:
         site_id, team = self.team_info[self.agents[agent_id].team_id]
         return f"{self.site_names[site_id]}/{team}"
 
+    def site_refusal(self, row: CanonicalRow) -> Refusal | None:
+        """Why the viewer may not write at the row's site (None: they may)."""
+        if self.everywhere:
+            return None
+        site_id = self.sites.get(row.site.lower())
+        if site_id is None:
+            return Refusal("site", row.site, f"site {row.site} does not exist; only an admin may create a site")
+        if self.outside(site_id=site_id):
+            return Refusal(
+                "site", row.site, f"site {self.site_names[site_id]} is outside your scope ({self.scope_label()})"
+            )
+        return None
+
     def stored_refusal(self, interaction_id: str, agent_id: int) -> Refusal | None:
         """A stored interaction may be rewritten only by a viewer whose scope holds its agent."""
         if self.everywhere:
@@ -211,13 +224,10 @@ class _Directory:
 
         Everything is checked before anything of the row is written: a refused row changes nothing.
         """
+        refusal = self.site_refusal(row)
+        if refusal is not None:
+            return refusal
         site_id = self.sites.get(row.site.lower())
-        if site_id is None and not self.everywhere:
-            return Refusal("site", row.site, f"site {row.site} does not exist; only an admin may create a site")
-        if site_id is not None and self.outside(site_id=site_id):
-            return Refusal(
-                "site", row.site, f"site {self.site_names[site_id]} is outside your scope ({self.scope_label()})"
-            )
         team_id = None if site_id is None else self.teams.get((site_id, row.team.lower()))
         if team_id is not None and self.outside(site_id=site_id, team_id=team_id):
             return Refusal("team", row.team, f"team {row.team} is outside your scope ({self.scope_label()})")
@@ -232,10 +242,12 @@ class _Directory:
         if row.leader:
             leader = self._leader_account(conn, row.leader)
             if (leader[1] is None or leader[1][1] == "agent") and not may_administer(self.viewer):
-                what = "create an account" if leader[1] is None else "promote the agent account"
-                return Refusal(
-                    "leader", row.leader, f"only an admin may {what} of {row.leader} to team leader through an import"
+                what = (
+                    f"create a leader account for {row.leader}"
+                    if leader[1] is None
+                    else f"promote the agent account of {row.leader} to team leader"
                 )
+                return Refusal("leader", row.leader, f"only an admin may {what} through an import")
 
         # Allowed: write it.
         if site_id is None:
@@ -675,7 +687,9 @@ class BatchWriter:
         kept, agent_ids = [], []
         for row in batch:
             stored = existing.get(row.interaction_id)
-            found = None if stored is None else directory.stored_refusal(row.interaction_id, stored.values[0])
+            found = directory.site_refusal(row)
+            if found is None and stored is not None:
+                found = directory.stored_refusal(row.interaction_id, stored.values[0])
             if found is None:
                 found = directory.agent_id(conn, row)
             if type(found) is Refusal:
