@@ -188,6 +188,34 @@ def test_the_data_page_import_is_given_the_signed_in_viewer(engine, two_sites):
     assert stars_of(engine, "NY-1") == 5
 
 
+def test_the_data_page_refuses_a_managers_cross_site_rows(db_env, engine, two_sites):
+    """The Data page (AppTest) signed in as the Manila manager: the New York row is refused on screen."""
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    with Session(engine) as session:
+        manager = session.exec(select(User).where(User.username == "mgr.mnl")).one()
+        manager.site_id = next(iter(two_sites.site_ids))
+        session.add(manager)
+        session.commit()
+    lines = [",".join(HEADER)] + [
+        ",".join(r.get(c, "") for c in HEADER)
+        for r in (row("NY-1", "Ned York", "Harbor", "New York", stars="1"), row("MN-3", "Ann Good", "Blue", "Manila"))
+    ]
+    at = app_as("mgr.mnl", role="manager")
+    at.run()
+    at.switch_page("pages/data.py").run()
+    at.file_uploader(key="data_upload").set_value(("mixed.csv", "\n".join(lines).encode(), "text/csv")).run()
+    at.button(key="data_import").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert {m.label: m.value for m in at.metric}["Rejected"] == "1"
+    errors = next(d.value for d in at.dataframe if "reason" in d.value.columns)
+    assert list(errors["reason"]) == ["site New York is outside your scope (Manila)"]
+    assert stars_of(engine, "NY-1") == 5 and stars_of(engine, "MN-3") == 5
+    assert entries(engine, "import")[-1].actor == "mgr.mnl"
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
 def test_same_site_rows_of_a_manager_still_land(engine, two_sites, tmp_path):
     path = write_csv(tmp_path, [
         row("MN-1", "Ann Good", "Blue", "Manila", stars="2"),  # an in-place edit in scope
