@@ -21,9 +21,9 @@ from db.models import AuditLog, utcnow
 # Every kind of entry, for the Admin page's filter (db.accounts writes the sign-in and account kinds).
 KINDS = (
     "sign_in", "sign_in_failed", "user_added", "role_changed", "user_disabled", "user_enabled", "password_set",
-    "display_added", "display_revoked", "import", "import_refused", "rating_edited", "agent_moved",
-    "recovery_claimed", "recovery_updated", "recovery_followup", "score_excluded", "score_exclusion_undone",
-    "comments_purged", "badge_awarded", "coaching_note", "prompt_done",
+    "display_added", "display_revoked", "mapping_saved", "coaching_rules_saved", "import", "rating_edited",
+    "agent_moved", "recovery_claimed", "recovery_updated", "recovery_followup", "score_excluded",
+    "score_exclusion_undone", "comments_purged", "badge_awarded", "coaching_note", "prompt_done", "prompt_dismissed",
 )
 _TARGET = AuditLog.__table__.c.target.type.length
 _ACTOR = AuditLog.__table__.c.actor.type.length
@@ -85,9 +85,15 @@ def entries(
     return list(session.exec(stmt).all())
 
 
+def kinds(*, session: Session) -> list[str]:
+    """``KINDS``, then any other kind the log holds (an older release's), for the Admin page's filter."""
+    stored = set(session.exec(select(AuditLog.action).distinct()).all())
+    return [*KINDS, *sorted(stored - set(KINDS))]
+
+
 def actors(*, session: Session) -> list[str]:
     """Everyone who appears in the log, alphabetically (the Admin page's actor filter)."""
-    return sorted(session.exec(select(AuditLog.actor).distinct()).all(), key=str.lower)
+    return sorted(session.exec(select(AuditLog.actor).distinct()).all(), key=lambda a: (a.lower(), a))
 
 
 def _moment(day: date | datetime) -> datetime:

@@ -329,9 +329,10 @@ def audit_tab() -> None:
     """The audit log, newest first, filtered by who (actor), what (kind) and when (UTC dates)."""
     with Session(common.get_engine()) as session:
         actors = audit.actors(session=session)
+        kinds = audit.kinds(session=session)
     a1, a2, a3, a4 = st.columns([1.1, 1.3, 1.4, 0.7], vertical_alignment="bottom")
     actor = a1.selectbox("Who", ["", *actors], format_func=lambda a: a or "Everyone", key="adm_audit_actor")
-    kind = a2.selectbox("Kind", ["", *audit.KINDS], format_func=lambda a: a or "Every kind", key="adm_audit_action")
+    kind = a2.selectbox("Kind", ["", *kinds], format_func=lambda a: a or "Every kind", key="adm_audit_action")
     days = a3.date_input("Dates (UTC)", value=(), key="adm_audit_dates", format="YYYY-MM-DD",
                          help="A day or a range of days; empty: every day")
     limit = a4.selectbox("Latest", [200, 1000, 5000], key="adm_audit_limit")

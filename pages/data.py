@@ -247,7 +247,7 @@ def _choose_mapping(upload, first_look: uploads.UploadHeader) -> tuple[str | Non
         )
     if st.button("Save this mapping for files with these columns", key="data_mapping_save",
                  icon=":material/bookmark:"):
-        uploads.save_upload_mapping(first_look.header, built)
+        uploads.save_upload_mapping(first_look.header, built, viewer=viewer)
         st.success("Saved: the next file with these columns starts from it.", icon=":material/check_circle:")
     return mapping_toml, None
 

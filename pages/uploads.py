@@ -12,6 +12,7 @@ import streamlit as st
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from db import audit
 from db.ingest import ALL_COLUMNS, FileProblem, ImportReport, RejectedRows, import_file
 from db.mapping import MappingError, is_canonical, parse_mapping, read_header, save_mapping, saved_mapping
 from db.mapping import preview as preview_rows
@@ -126,6 +127,11 @@ def saved_mapping_text(header: tuple[str, ...]) -> str | None:
         return saved_mapping(session=session, header=list(header))
 
 
-def save_upload_mapping(header: tuple[str, ...], mapping) -> None:
+def save_upload_mapping(header: tuple[str, ...], mapping, *, viewer: Viewer) -> None:
+    """Remember ``mapping`` for files with this header; audited in the same transaction (save_mapping commits)."""
     with Session(get_engine()) as session:
+        audit.record(
+            session, actor=viewer.username, kind="mapping_saved", target=", ".join(header)[:200],
+            detail=mapping.to_toml(),
+        )
         save_mapping(session=session, header=list(header), mapping=mapping)

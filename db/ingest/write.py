@@ -137,6 +137,8 @@ class _Directory:
     new_site_timezone: str = NEW_SITE_TIMEZONE
     moves: list[str] = field(default_factory=list)  # "Ann Good: Manila/Blue -> Manila/Red"
     keys: dict[str, str] = field(default_factory=dict)  # name -> name_key (a cache)
+    # The viewer writes everywhere (an admin, the system): only the identity rules apply.
+    everywhere: bool = False
 
     @classmethod
     def load(cls, conn: Connection, viewer: Viewer) -> "_Directory":
@@ -168,14 +170,11 @@ class _Directory:
             agents=agents,
             by_key=by_key,
             by_external=by_external,
+            everywhere=may_administer(viewer),
         )
 
     # --- the viewer's scope
 
-    @property
-    def everywhere(self) -> bool:
-        """Does the viewer write everywhere (an admin, the system)? Then only the identity rules apply."""
-        return may_administer(self.viewer)
 
     def scope_label(self) -> str:
         ids = visibility(self.viewer).site_ids
