@@ -201,10 +201,12 @@ class _Directory:
             )
         return None
 
-    def stored_refusal(self, interaction_id: str, agent_id: int) -> Refusal | None:
+    def stored_refusal(self, conn: Connection, interaction_id: str, agent_id: int) -> Refusal | None:
         """A stored interaction may be rewritten only by a viewer whose scope holds its agent."""
         if self.everywhere:
             return None
+        if agent_id not in self.agents:  # written by someone else since this import began
+            self._load_agent(conn, agent_id)
         team_id = self.agents[agent_id].team_id
         site_id = self.team_info[team_id][0]
         if not self.outside(site_id=site_id, team_id=team_id):
@@ -293,6 +295,19 @@ class _Directory:
         if changes:
             conn.execute(update(_AGENT).where(_AGENT.c.id == found).values(**changes))
         return found
+
+    def _load_agent(self, conn: Connection, agent_id: int) -> None:
+        """Learn an agent (with its team and site) that appeared after ``load``."""
+        found = conn.execute(
+            select(_AGENT.c.name, _AGENT.c.external_id, _TEAM.c.id, _TEAM.c.name, _SITE.c.id, _SITE.c.name)
+            .join(_TEAM, _TEAM.c.id == _AGENT.c.team_id)
+            .join(_SITE, _SITE.c.id == _TEAM.c.site_id)
+            .where(_AGENT.c.id == agent_id)
+        ).one()
+        name, external_id, team_id, team, site_id, site = found
+        self.agents[agent_id] = _Known(team_id=team_id, name=name, external_id=external_id)
+        self.team_info.setdefault(team_id, (site_id, team))
+        self.site_names.setdefault(site_id, site)
 
     def _key(self, name: str) -> str:
         key = self.keys.get(name)
@@ -688,7 +703,7 @@ class BatchWriter:
             stored = existing.get(row.interaction_id)
             found = directory.site_refusal(row)
             if found is None and stored is not None:
-                found = directory.stored_refusal(row.interaction_id, stored.values[0])
+                found = directory.stored_refusal(conn, row.interaction_id, stored.values[0])
             if found is None:
                 found = directory.agent_id(conn, row)
             if type(found) is Refusal:
@@ -707,7 +722,9 @@ class BatchWriter:
             if before == after:
                 continue
             if name == "agent_id":
-                name, before, after = "agent", self.directory.agents[before].name, self.directory.agents[after].name
+                known = self.directory.agents
+                name = "agent"
+                before, after = (known[i].name if i in known else f"agent {i}" for i in (before, after))
             changes.append(f"{name} {_shown(before)} -> {_shown(after)}")
         return audit_entry(
             actor=self.viewer.username, kind="rating_edited", target=f"interaction {interaction_id}",
