@@ -101,7 +101,11 @@ def demo_revision(tmp_path, monkeypatch):
     """A copy of db/migrations with a revision 0002 added, as the next release would ship it."""
     folder = tmp_path / "migrations"
     # Only the base revision: the demo 0002 follows it whatever revisions the tree holds today.
-    shutil.copytree(migrate.MIGRATIONS_DIR, folder, ignore=lambda d, names: [n for n in names if n == "__pycache__" or (n.endswith(".py") and Path(d).name == "versions" and not n.startswith("0001_"))])
+    def ignore(directory: str, names: list[str]) -> list[str]:
+        later = Path(directory).name == "versions"
+        return [n for n in names if n == "__pycache__" or (later and n.endswith(".py") and not n.startswith("0001_"))]
+
+    shutil.copytree(migrate.MIGRATIONS_DIR, folder, ignore=ignore)
     (folder / "versions" / "0002_demo.py").write_text(DEMO_REVISION)
     monkeypatch.setattr(migrate, "MIGRATIONS_DIR", folder)
     migrate._script.cache_clear()
