@@ -69,6 +69,7 @@ from bench.common import machine_line, result_line
 from db.engine import make_engine
 from db.ingest import CanonicalRow, write_rows
 from db.models import Agent, Site, Team
+from leaderboard.auth import SYSTEM_VIEWER
 from tests.browser_util import (
     APP,
     CHROMIUM,
@@ -244,7 +245,7 @@ def insert_five_star(engine, agent: PublicAgent, comment: str) -> tuple[float, f
         went_well=("friendly",),
     )
     started = time.time()
-    report = write_rows(engine=engine, rows=[row])
+    report = write_rows(engine=engine, viewer=SYSTEM_VIEWER, rows=[row])
     finished = time.time()
     if report.inserted != 1:
         raise RuntimeError(f"write_rows did not insert the rating: {report.summary()}")

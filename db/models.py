@@ -15,9 +15,11 @@ from typing import Optional
 
 from pydantic import NaiveDatetime
 
-from sqlalchemy import DDL, BigInteger, CheckConstraint, Column, ForeignKey, Index, Integer, UniqueConstraint, event
+from sqlalchemy import DDL, BigInteger, CheckConstraint, Column, ForeignKey, Index, Integer, String, UniqueConstraint, event
 from sqlalchemy import false as sa_false
 from sqlmodel import Field, Relationship, SQLModel
+
+from leaderboard.names import name_key
 
 ROLES = ("agent", "leader", "manager", "admin")
 CHANNELS = ("phone", "chat", "email", "social")
@@ -95,10 +97,30 @@ class Team(SQLModel, table=True):
     agents: list["Agent"] = Relationship(back_populates="team")
 
 
+def _name_key_default(context) -> str:
+    """``agent.name_key`` from the inserted name when the insert does not give one."""
+    return name_key(context.get_current_parameters()["name"])
+
+
 class Agent(SQLModel, table=True):
+    """One agent, known to imports by ``external_id`` when the export has one, else by name within a site.
+
+    An agent's site is its team's, so the schema can only hold "one name per team"
+    (``uq_agent_team_name_key``); an import matches ``name_key`` within the whole site.
+    """
+
+    __table_args__ = (UniqueConstraint("team_id", "name_key", name="uq_agent_team_name_key"),)
+
     id: Optional[int] = Field(default=None, primary_key=True)
-    # The name as it appears in exports; the import key for an agent.
-    name: str = Field(max_length=120, unique=True)
+    # The name as it appears in exports.
+    name: str = Field(max_length=120)
+    # The name without case, accents or extra spaces (leaderboard.names.name_key): what imports match.
+    name_key: str = Field(
+        default=None,
+        sa_column=Column(String(120), nullable=False, index=True, default=_name_key_default),
+    )
+    # The agent's id in the contact center's own systems (an export's agent_external_id column).
+    external_id: Optional[str] = Field(default=None, max_length=120, unique=True)
     # The name public screens show (first name and last initial by default).
     display_name: str = Field(max_length=120)
     team_id: int = _fk("team.id")

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Session, select
 
 from db import scope
-from db.accounts import audit
+from db.audit import record as audit_record
 from db.models import EXCLUSION_CAUSES, Agent, AuditLog, Interaction, Rating, RecoveryCase, Site, Team, User, utcnow
 from db.queries import can_see_agent
 from leaderboard.auth import DataKind, Viewer, require_viewer
@@ -170,10 +170,12 @@ def claim(*, session: Session, case_id: int, by: User, viewer: Viewer, now: date
     require_viewer(viewer)
     now = now or utcnow()
     case = _case_for(session, case_id, viewer=viewer)
+    previous = session.get(User, case.owner_id).username if case.owner_id is not None else None
     case.owner_id = by.id
     _append_note(case, by=by.username, text="claimed the case", now=now)
     session.add(case)
-    audit(session, actor=by.username, action="recovery_claimed", target=f"case {case_id}")
+    audit_record(session, actor=by.username, kind="recovery_claimed", target=f"case {case_id}",
+                 detail=f"owner {previous or '(none)'} -> {by.username}")
     session.commit()
     return case
 
@@ -205,7 +207,8 @@ def update(
         case.owner_id = by.id
     _append_note(case, by=by.username, text=note or f"{old} → {status}", now=now)
     session.add(case)
-    audit(session, actor=by.username, action="recovery_updated", target=f"case {case_id}", detail=f"{old} -> {status}")
+    detail = f"{old} -> {status}" + (f"; note: {note.strip()}" if note and note.strip() else "")
+    audit_record(session, actor=by.username, kind="recovery_updated", target=f"case {case_id}", detail=detail)
     session.commit()
     return case
 
@@ -218,11 +221,15 @@ def record_followup(
         raise RecoveryError("a follow-up rating is a whole number of stars from 1 to 5")
     now = now or utcnow()
     case = _case_for(session, case_id, viewer=viewer)
+    before = case.followup_stars
     case.followup_stars = int(stars)
     actor = by.username if by else "customer"
     _append_note(case, by=actor, text=f"follow-up rating {stars}★", now=now)
     session.add(case)
-    audit(session, actor=actor, action="recovery_followup", target=f"case {case_id}", detail=f"{stars} stars")
+    audit_record(
+        session, actor=actor, kind="recovery_followup", target=f"case {case_id}",
+        detail=f"follow-up stars {before if before is not None else '(none)'} -> {int(stars)}",
+    )
     session.commit()
     return case
 
@@ -253,10 +260,14 @@ def exclude(
     rating = _rating_by_interaction(session, interaction_id)
     if not can_see_agent(session=session, viewer=viewer, agent_id=rating.agent_id, kind=DataKind.RECOVERY):
         raise RecoveryError(f"no rating for interaction {interaction_id!r}")
+    before = f" (was {rating.excluded_cause}: {rating.excluded_reason})" if rating.excluded_cause else ""
     rating.excluded_cause = cause
     rating.excluded_reason = reason.strip()
     session.add(rating)
-    audit(session, actor=by.username, action="score_excluded", target=interaction_id, detail=f"{cause}: {reason.strip()}")
+    audit_record(
+        session, actor=by.username, kind="score_excluded", target=interaction_id,
+        detail=f"{cause}: {reason.strip()}{before}",
+    )
     session.commit()
     return rating
 
@@ -272,7 +283,7 @@ def undo_exclusion(*, session: Session, interaction_id: str, by: User, viewer: V
     rating.excluded_cause = None
     rating.excluded_reason = ""
     session.add(rating)
-    audit(session, actor=by.username, action="score_exclusion_undone", target=interaction_id, detail=f"was {old}")
+    audit_record(session, actor=by.username, kind="score_exclusion_undone", target=interaction_id, detail=f"was {old}")
     session.commit()
     return rating
 

@@ -42,7 +42,7 @@ from db.models import (
     User,
     utcnow,
 )
-from leaderboard.auth import DEMO_PASSWORD, hash_password
+from leaderboard.auth import DEMO_PASSWORD, SYSTEM_VIEWER, hash_password
 from leaderboard.badge_rules import DEFAULT_CATALOGUE, VALUE_BADGES
 from leaderboard.names import username_for
 
@@ -561,7 +561,7 @@ def seed_demo(
     start = now - timedelta(days=days)
 
     user_ids = _create_floor(engine=engine, teams=teams, agents=agents, now=start)
-    report = write_rows(engine=engine, rows=_interactions(rng, agents, now=now, days=days))
+    report = write_rows(engine=engine, viewer=SYSTEM_VIEWER, rows=_interactions(rng, agents, now=now, days=days))
 
     with Session(engine) as session:
         notes = _coaching_notes(session=session, rng=rng, teams=teams, agents=agents, user_ids=user_ids, now=now)

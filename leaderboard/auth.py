@@ -325,6 +325,29 @@ def visibility(viewer: Viewer) -> Visibility:
     return Visibility()
 
 
+# --- who may change what (imports and other writes): read from the same policy ------------
+
+# Writing through an import is a manager's or an admin's job (the Data page is theirs).
+WRITE_ROLES: tuple[Role, ...] = (Role.MANAGER, Role.ADMIN)
+
+
+def may_write(viewer: Viewer, *, site_id: int | None, team_id: int | None = None) -> bool:
+    """May ``viewer`` change data of this site (``team_id`` None: the site itself, e.g. add a team) or team?
+
+    The scope is :func:`visibility`'s: a manager writes in their site(s), an admin (and
+    :data:`SYSTEM_VIEWER`) everywhere; nobody else writes through an import.
+    """
+    viewer = require_viewer(viewer)
+    if viewer.role not in WRITE_ROLES:
+        return False
+    return visibility(viewer).covers(agent_id=None, team_id=team_id, site_id=site_id)
+
+
+def may_administer(viewer: Viewer) -> bool:
+    """May ``viewer`` create sites, create or promote accounts, or move an agent between sites?"""
+    return require_viewer(viewer).role == Role.ADMIN
+
+
 # The wall's viewer: public figures only, within a scope.
 def display_viewer(*, site_id: int | None, team_id: int | None, name: str) -> Viewer:
     return Viewer(role=Role.DISPLAY, username=name, display_site_id=site_id, display_team_id=team_id)

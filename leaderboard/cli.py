@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "simulate",
     "rank",
     "users",
+    "agents",
     "displays",
     "apikeys",
     "survey",

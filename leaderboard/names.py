@@ -37,3 +37,14 @@ def username_for(name: str) -> str:
 def public_names(full_names: Iterable[str], style: str = "first_initial") -> list[str]:
     """``public_name`` of each name, in order (a table's name column)."""
     return [public_name(str(name), style) for name in full_names]
+
+
+def name_key(name: str) -> str:
+    """How names are matched: without case, accents or extra spaces ("ann  GOÓD" -> "ann good").
+
+    An import finds an agent by this key within a site (``db.ingest.write``); the
+    ``agent.name_key`` column holds it.
+    """
+    decomposed = unicodedata.normalize("NFKD", name.replace("Đ", "D").replace("đ", "d").replace("ß", "ss"))
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(plain.casefold().split())

@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 from sqlmodel import Session
 
-from db import accounts, queries
+from db import accounts, audit, queries
 from db.models import ROLES
 from leaderboard.auth import MIN_PASSWORD_LENGTH, ROLE_LABELS, AuthError, Viewer
 from leaderboard.settings import get_settings, is_default, settings_table, shown_value
@@ -22,11 +22,6 @@ nav.enter()
 
 FLASH = "adm_flash"  # (tab, kind, message) left by an action for the next run
 TOKEN_ONCE = "adm_token_once"  # (display name, token): popped by the very run that shows it
-AUDIT_ACTIONS = (
-    "sign_in", "sign_in_failed", "user_added", "role_changed", "user_disabled", "user_enabled", "password_set",
-    "display_added", "display_revoked", "recovery_claimed", "recovery_updated", "recovery_followup",
-    "score_excluded", "score_exclusion_undone", "comments_purged",
-)
 
 
 # --------------------------------------------------------------------------- actions (button callbacks)
@@ -331,19 +326,31 @@ def displays_tab(displays: pd.DataFrame, options: loaders.FilterOptions) -> None
 
 
 def audit_tab() -> None:
-    a1, a2, a3 = st.columns([1.2, 1.6, 0.8], vertical_alignment="bottom")
-    action = a1.selectbox("Action", ["", *AUDIT_ACTIONS], format_func=lambda a: a or "Every action", key="adm_audit_action")
-    search = a2.text_input("Actor, target or detail contains", key="adm_audit_search")
-    limit = a3.selectbox("Latest", [200, 1000, 5000], key="adm_audit_limit")
+    """The audit log, newest first, filtered by who (actor), what (kind) and when (UTC dates)."""
     with Session(common.get_engine()) as session:
-        entries = accounts.audit_entries(session=session, limit=int(limit), action=action or None)
+        actors = audit.actors(session=session)
+        kinds = audit.kinds(session=session)
+    a1, a2, a3, a4 = st.columns([1.1, 1.3, 1.4, 0.7], vertical_alignment="bottom")
+    actor = a1.selectbox("Who", ["", *actors], format_func=lambda a: a or "Everyone", key="adm_audit_actor")
+    kind = a2.selectbox("Kind", ["", *kinds], format_func=lambda a: a or "Every kind", key="adm_audit_action")
+    days = a3.date_input("Dates (UTC)", value=(), key="adm_audit_dates", format="YYYY-MM-DD",
+                         help="A day or a range of days; empty: every day")
+    limit = a4.selectbox("Latest", [200, 1000, 5000], key="adm_audit_limit")
+    search = st.text_input("Target or detail contains", key="adm_audit_search")
+    days = tuple(days) if isinstance(days, (tuple, list)) else (days,)
+    since = days[0] if days else None
+    until = days[-1] if days else None
+    with Session(common.get_engine()) as session:
+        entries = audit.entries(
+            session=session, actor=actor or None, kind=kind or None, since=since, until=until, limit=int(limit)
+        )
     log = pd.DataFrame(
         [{"at": e.at, "actor": e.actor, "action": e.action, "target": e.target, "detail": e.detail} for e in entries],
         columns=["at", "actor", "action", "target", "detail"],
     )
     if search.strip() and len(log):
         needle = search.strip().lower()
-        hit = log[["actor", "target", "detail"]].apply(lambda col: col.str.lower().str.contains(needle, regex=False))
+        hit = log[["target", "detail"]].apply(lambda col: col.str.lower().str.contains(needle, regex=False))
         log = log[hit.any(axis=1)]
     st.caption(f"{len(log):,} entries, newest first · times in UTC")
     st.dataframe(
@@ -354,7 +361,7 @@ def audit_tab() -> None:
         column_config={
             "at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm:ss"),
             "actor": st.column_config.TextColumn("Who"),
-            "action": st.column_config.TextColumn("Action"),
+            "action": st.column_config.TextColumn("Kind"),
             "target": st.column_config.TextColumn("Target"),
             "detail": st.column_config.TextColumn("Detail", width="large"),
         },

@@ -47,11 +47,16 @@ st.markdown(
 )
 with st.expander("Starboard's own columns", icon=":material/view_column:"):
     st.markdown(
-        "`" + "`, `".join(COLUMNS) + "`, and optionally `leader` (the team leader's name)\n\n"
+        "`" + "`, `".join(COLUMNS) + "`, and optionally `leader` (the team leader's name) and "
+        "`agent_external_id` (the agent's id in your own systems)\n\n"
         "Times are ISO 8601 (`2026-11-20T14:03:00Z`; without an offset they are taken as UTC). "
         "`stars` 1–5, `nps` 0–10, `resolved` yes/no, tags separated by `;`. Leave the rating columns "
         "empty when the customer did not answer: the row still counts for the response rate. "
-        "Sites, teams and agents that do not exist yet are created. Very large exports load faster "
+        "Sites, teams and agents that do not exist yet are created. An agent is found by "
+        "`agent_external_id` when the file has one, else by name within the row's site, ignoring case and "
+        "accents; a file never moves an agent to another site. Rows outside your scope (another site's "
+        "ratings, teams or agents; new sites or leader accounts, unless you are an admin) are rejected with "
+        "their reason, and every import is written to the audit log. Very large exports load faster "
         "from the command line: `python -m leaderboard import FILE --mapping MAP.toml`."
     )
     if SAMPLE.exists():
@@ -243,7 +248,7 @@ def _choose_mapping(upload, first_look: uploads.UploadHeader) -> tuple[str | Non
         )
     if st.button("Save this mapping for files with these columns", key="data_mapping_save",
                  icon=":material/bookmark:"):
-        uploads.save_upload_mapping(first_look.header, built)
+        uploads.save_upload_mapping(first_look.header, built, viewer=viewer)
         st.success("Saved: the next file with these columns starts from it.", icon=":material/check_circle:")
     return mapping_toml, None
 
@@ -293,7 +298,8 @@ def _run_import(upload, data: bytes, mapping_toml: str | None) -> None:
 
     try:
         report, rejects_csv = uploads.import_mapped_upload(
-            engine=common.get_engine(), data=data, filename=upload.name, mapping_toml=mapping_toml, progress=show
+            engine=common.get_engine(), viewer=viewer, data=data, filename=upload.name, mapping_toml=mapping_toml,
+            progress=show,
         )
     except DatabaseBusy as exc:  # other writers held the database past every retry
         bar.empty()

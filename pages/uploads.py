@@ -12,9 +12,11 @@ import streamlit as st
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from db import audit
 from db.ingest import ALL_COLUMNS, FileProblem, ImportReport, RejectedRows, import_file
 from db.mapping import MappingError, is_canonical, parse_mapping, read_header, save_mapping, saved_mapping
 from db.mapping import preview as preview_rows
+from leaderboard.auth import SYSTEM_VIEWER, Viewer
 from pages.common import get_engine
 
 
@@ -82,7 +84,10 @@ def dry_run_upload(data: bytes, filename: str, mapping_toml: str | None) -> DryR
         except (FileProblem, MappingError) as exc:
             return DryRun(fatal=str(exc) if isinstance(exc, MappingError) else f"{path.name}: {exc}")
         out = io.StringIO()
-        report: ImportReport = import_file(engine=None, path=path, mapping=mapping, dry_run=True, rejects=RejectedRows(out))
+        # Checks every row and writes nothing (so no scope to check: that happens when the rows are written).
+        report: ImportReport = import_file(
+            engine=None, viewer=SYSTEM_VIEWER, path=path, mapping=mapping, dry_run=True, rejects=RejectedRows(out)
+        )
         return DryRun(
             read=report.read,
             valid=report.valid,
@@ -97,13 +102,20 @@ def dry_run_upload(data: bytes, filename: str, mapping_toml: str | None) -> DryR
     return _with_upload_file(data, filename, work)
 
 
-def import_mapped_upload(*, engine: Engine, data: bytes, filename: str, mapping_toml: str | None, progress=None):
-    """Import an upload through a mapping (None: canonical columns); returns (report, rejected rows as CSV)."""
+def import_mapped_upload(
+    *, engine: Engine, viewer: Viewer, data: bytes, filename: str, mapping_toml: str | None, progress=None
+):
+    """Import an upload for ``viewer`` through a mapping (None: canonical columns); returns (report, rejected rows as CSV).
+
+    Rows outside the viewer's scope are rejected with their reasons (``db.ingest``).
+    """
     mapping = parse_mapping(mapping_toml, name="the mapping") if mapping_toml else None
     out = io.StringIO()
 
     def work(path: Path):
-        return import_file(engine=engine, path=path, mapping=mapping, progress=progress, rejects=RejectedRows(out))
+        return import_file(
+            engine=engine, viewer=viewer, path=path, mapping=mapping, progress=progress, rejects=RejectedRows(out)
+        )
 
     report = _with_upload_file(data, filename, work)
     return report, out.getvalue() if report.rejected else ""
@@ -115,6 +127,11 @@ def saved_mapping_text(header: tuple[str, ...]) -> str | None:
         return saved_mapping(session=session, header=list(header))
 
 
-def save_upload_mapping(header: tuple[str, ...], mapping) -> None:
+def save_upload_mapping(header: tuple[str, ...], mapping, *, viewer: Viewer) -> None:
+    """Remember ``mapping`` for files with this header; audited in the same transaction (save_mapping commits)."""
     with Session(get_engine()) as session:
+        audit.record(
+            session, actor=viewer.username, kind="mapping_saved", target=", ".join(header)[:200],
+            detail=mapping.to_toml(),
+        )
         save_mapping(session=session, header=list(header), mapping=mapping)

@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 from db.engine import make_engine
 from db.ingest import CanonicalRow, write_rows
 from db.models import Agent, Site, Team, User, utcnow
+from leaderboard.auth import SYSTEM_VIEWER
 from tests.browser_util import (  # noqa: F401  (fixtures)
     APP_READY_TIMEOUT_MS,
     SIGN_IN_FORM,
@@ -92,7 +93,7 @@ def _add_comments(database_url: str, agent: str, team: str, site: str, comments:
         for i, text in enumerate(comments)
     ]
     try:
-        report = write_rows(engine=engine, rows=rows)
+        report = write_rows(engine=engine, viewer=SYSTEM_VIEWER, rows=rows)
         assert report.rejected == 0, report.errors
     finally:
         engine.dispose()

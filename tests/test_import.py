@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from db.ingest import COLUMNS, CanonicalRow, RowError, import_csv, parse_row, write_rows
 from db.models import Agent, Interaction, Rating, RatingTag, Site, Team
+from leaderboard.auth import SYSTEM_VIEWER
 from tests import factories
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,7 +85,7 @@ def test_clean_file_lands_every_row(engine, tmp_path):
             UNRATED | {"interaction_id": "C-3"},
         ],
     )
-    report = import_csv(engine=engine, path=path)
+    report = import_csv(engine=engine, viewer=SYSTEM_VIEWER, path=path)
     assert (report.read, report.inserted, report.updated, report.unchanged, report.rejected) == (3, 3, 0, 0, 0)
     assert report.fatal is None and report.errors == [] and report.exit_code == 0
 
@@ -111,7 +112,7 @@ def test_clean_file_lands_every_row(engine, tmp_path):
 
 
 def test_sample_file_imports_cleanly(engine):
-    report = import_csv(engine=engine, path=SAMPLE)
+    report = import_csv(engine=engine, viewer=SYSTEM_VIEWER, path=SAMPLE)
     assert report.exit_code == 0, [str(e) for e in report.errors]
     assert report.read == report.inserted >= 18
     c = counts(engine)
@@ -126,7 +127,7 @@ def test_header_in_any_order_case_and_spacing_with_extra_columns(engine, tmp_pat
     ) + "\n"
     path = tmp_path / "shuffled.csv"
     path.write_text(text, encoding="utf-8")
-    report = import_csv(engine=engine, path=path)
+    report = import_csv(engine=engine, viewer=SYSTEM_VIEWER, path=path)
     assert (report.inserted, report.rejected) == (1, 0), [str(e) for e in report.errors]
 
 
@@ -137,7 +138,7 @@ def csv_quote(value: str) -> str:
 def test_utf8_bom_and_crlf_are_fine(engine, tmp_path):
     path = write_csv(tmp_path, [row(1), row(2)])
     path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes().replace(b"\n", b"\r\n"))
-    report = import_csv(engine=engine, path=path)
+    report = import_csv(engine=engine, viewer=SYSTEM_VIEWER, path=path)
     assert (report.inserted, report.rejected) == (2, 0)
 
 
@@ -173,7 +174,7 @@ BAD_ROWS = [
 def test_bad_row_is_reported_and_the_rest_lands(engine, tmp_path, case, changes, column, value, reason):
     bad = row(2, **changes)
     path = write_csv(tmp_path, [row(1), bad, row(3)])
-    report = import_csv(engine=engine, path=path)
+    report = import_csv(engine=engine, viewer=SYSTEM_VIEWER, path=path)
     assert (report.read, report.inserted, report.rejected) == (3, 2, 1)
     assert report.exit_code == 1
     [error] = report.errors
@@ -206,7 +207,7 @@ def test_wrong_number_of_fields_is_a_row_error(engine, tmp_path):
     with path.open("a", encoding="utf-8") as f:
         f.write("C-2,Maria Santos,Harbor\n")
         f.write(",".join(csv_quote(row(3)[c]) for c in COLUMNS) + ",,\n")  # trailing empty cells are fine
-    report = import_csv(engine=engine, path=path)
+    report = import_csv(engine=engine, viewer=SYSTEM_VIEWER, path=path)
     assert (report.inserted, report.rejected) == (2, 1)
     assert str(report.errors[0]) == "ratings.csv:3: has 3 fields, the header has 14"
 
@@ -215,7 +216,7 @@ def test_quoted_newlines_keep_line_numbers_of_later_rows(engine, tmp_path):
     """Regression: line numbers are physical lines where a record starts, not record counts."""
     rows = [row(1, comment="line one\nline two\r\nline three"), row(2), row(3, stars="7"), row(4, comment='say "hi"\n'), row(5, nps="12")]
     path = write_csv(tmp_path, rows)
-    report = import_csv(engine=engine, path=path)
+    report = import_csv(engine=engine, viewer=SYSTEM_VIEWER, path=path)
     # header 1; C-1 spans lines 2-4; C-2 line 5; C-3 line 6; C-4 spans 7-8; C-5 line 9.
     assert [(e.line, e.column) for e in report.errors] == [(6, "stars"), (9, "nps")]
     with Session(engine) as s:
@@ -227,7 +228,7 @@ def test_blank_lines_are_skipped_but_counted_in_line_numbers(engine, tmp_path):
     path = write_csv(tmp_path, [row(1)])
     with path.open("a", encoding="utf-8") as f:
         f.write("\n\n" + ",".join(csv_quote(row(2, stars="0")[c]) for c in COLUMNS) + "\n")
-    report = import_csv(engine=engine, path=path)
+    report = import_csv(engine=engine, viewer=SYSTEM_VIEWER, path=path)
     assert report.read == 2
     assert [e.line for e in report.errors] == [5]
 
@@ -278,9 +279,9 @@ def test_unrated_row_has_no_rating_fields():
 
 def test_reimport_changes_nothing(engine, tmp_path):
     path = write_csv(tmp_path, [row(i, comment=f"nice {i} — “quoted” 🙂") for i in range(1, 8)] + [UNRATED | {"interaction_id": "U-1"}])
-    first = import_csv(engine=engine, path=path, batch_size=3)
+    first = import_csv(engine=engine, viewer=SYSTEM_VIEWER, path=path, batch_size=3)
     before = snapshot(engine)
-    second = import_csv(engine=engine, path=path, batch_size=3)
+    second = import_csv(engine=engine, viewer=SYSTEM_VIEWER, path=path, batch_size=3)
     assert (first.inserted, first.unchanged) == (8, 0)
     assert (second.read, second.inserted, second.updated, second.unchanged, second.rejected) == (8, 0, 0, 8, 0)
     assert snapshot(engine) == before
@@ -288,7 +289,7 @@ def test_reimport_changes_nothing(engine, tmp_path):
 
 def test_reimport_counts_only_rows_that_differ(engine, tmp_path):
     rows = [row(1), row(2), row(3), row(4), UNRATED | {"interaction_id": "U-1"}]
-    import_csv(engine=engine, path=write_csv(tmp_path, rows))
+    import_csv(engine=engine, viewer=SYSTEM_VIEWER, path=write_csv(tmp_path, rows))
     changed = [
         row(1, stars="4"),  # rating changed
         row(2, went_well="patient", to_improve="tone"),  # tags replaced
@@ -296,7 +297,7 @@ def test_reimport_counts_only_rows_that_differ(engine, tmp_path):
         row(4),  # the same
         UNRATED | {"interaction_id": "U-1", "stars": "3", "rated_at": "2026-11-17T09:00:00Z"},  # now answered
     ]
-    report = import_csv(engine=engine, path=write_csv(tmp_path, changed, name="again.csv"))
+    report = import_csv(engine=engine, viewer=SYSTEM_VIEWER, path=write_csv(tmp_path, changed, name="again.csv"))
     assert (report.inserted, report.updated, report.unchanged, report.rejected) == (0, 4, 1, 0)
     with Session(engine) as s:
         by_id = {
@@ -315,15 +316,15 @@ def test_reimport_counts_only_rows_that_differ(engine, tmp_path):
 
 
 def test_empty_rating_never_erases_a_stored_rating(engine, tmp_path):
-    import_csv(engine=engine, path=write_csv(tmp_path, [row(1)]))
-    report = import_csv(engine=engine, path=write_csv(tmp_path, [UNRATED | {"interaction_id": "C-1"}], name="b.csv"))
+    import_csv(engine=engine, viewer=SYSTEM_VIEWER, path=write_csv(tmp_path, [row(1)]))
+    report = import_csv(engine=engine, viewer=SYSTEM_VIEWER, path=write_csv(tmp_path, [UNRATED | {"interaction_id": "C-1"}], name="b.csv"))
     assert report.unchanged == 1
     assert counts(engine)["rating"] == 1
 
 
 def test_agent_named_under_another_team_moves(engine, tmp_path):
-    import_csv(engine=engine, path=write_csv(tmp_path, [row(1)]))
-    report = import_csv(engine=engine, path=write_csv(tmp_path, [row(2, team="Liberty")], name="b.csv"))
+    import_csv(engine=engine, viewer=SYSTEM_VIEWER, path=write_csv(tmp_path, [row(1)]))
+    report = import_csv(engine=engine, viewer=SYSTEM_VIEWER, path=write_csv(tmp_path, [row(2, team="Liberty")], name="b.csv"))
     assert report.inserted == 1
     with Session(engine) as s:
         agent = s.exec(select(Agent)).scalar_one()
@@ -332,12 +333,12 @@ def test_agent_named_under_another_team_moves(engine, tmp_path):
 
 
 def test_sites_and_teams_match_case_insensitively(engine, tmp_path):
-    import_csv(engine=engine, path=write_csv(tmp_path, [row(1), row(2, site="new york", team="HARBOR")]))
+    import_csv(engine=engine, viewer=SYSTEM_VIEWER, path=write_csv(tmp_path, [row(1), row(2, site="new york", team="HARBOR")]))
     assert (counts(engine)["site"], counts(engine)["team"]) == (1, 1)
 
 
 def test_repeated_id_in_one_file_is_an_update(engine, tmp_path):
-    report = import_csv(engine=engine, path=write_csv(tmp_path, [row(1), row(2), row(1, stars="2"), row(1, stars="2")]))
+    report = import_csv(engine=engine, viewer=SYSTEM_VIEWER, path=write_csv(tmp_path, [row(1), row(2), row(1, stars="2"), row(1, stars="2")]))
     assert (report.read, report.inserted, report.updated, report.unchanged) == (4, 2, 1, 1)
     with Session(engine) as s:
         assert s.exec(select(Rating.stars).join(Interaction).where(Interaction.interaction_id == "C-1")).scalar_one() == 2
@@ -361,7 +362,7 @@ UNREADABLE = [
 def test_unreadable_file_changes_nothing(engine, tmp_path, case, data, reason):
     path = tmp_path / "ratings.csv"
     path.write_bytes(data)
-    report = import_csv(engine=engine, path=path)
+    report = import_csv(engine=engine, viewer=SYSTEM_VIEWER, path=path)
     assert report.exit_code == 2
     assert report.fatal and report.fatal.startswith("ratings.csv: ") and "\n" not in report.fatal
     assert reason in report.fatal
@@ -374,7 +375,7 @@ def test_bad_encoding_late_in_the_file_changes_nothing(engine, tmp_path):
     path = write_csv(tmp_path, [row(i, agent="José Núñez") for i in range(1, 3001)])
     with path.open("ab") as f:
         f.write(b"C-9999,Caf\xe9 Agent,Harbor,NY,phone,,2026-11-16T10:00:00Z,,,,,,,\n")
-    report = import_csv(engine=engine, path=path, batch_size=500)
+    report = import_csv(engine=engine, viewer=SYSTEM_VIEWER, path=path, batch_size=500)
     assert report.fatal and "line 3002" in report.fatal
     assert counts(engine)["interaction"] == 0
 
@@ -383,7 +384,7 @@ def test_cp1252_file_imports_and_says_so(engine, tmp_path):
     """A spreadsheet's "CSV" (Windows-1252): é lands as é, and the report says how the file was read."""
     path = tmp_path / "ratings.csv"
     path.write_bytes((",".join(COLUMNS) + "\r\n").encode() + b"C-1,Jos\xe9 N\xfa\xf1ez,Harbor,NY,phone,,2026-11-16T10:00:00Z,,,,,,,\r\n")
-    report = import_csv(engine=engine, path=path)
+    report = import_csv(engine=engine, viewer=SYSTEM_VIEWER, path=path)
     assert (report.inserted, report.source) == (1, "CSV, cp1252, comma-separated")
     with Session(engine) as s:
         assert s.exec(select(Agent.name)).scalar_one() == "José Núñez"
@@ -396,18 +397,18 @@ def test_semicolon_canonical_file(engine, tmp_path):
     writer.writerows([[r[c] for c in COLUMNS] for r in (row(1, went_well="quick;friendly"), row(2))])
     path = tmp_path / "ratings.csv"
     path.write_text(buffer.getvalue(), encoding="utf-8")
-    report = import_csv(engine=engine, path=path)
+    report = import_csv(engine=engine, viewer=SYSTEM_VIEWER, path=path)
     assert report.source == "CSV, utf-8, semicolon-separated"
     assert (report.inserted, report.rejected) == (2, 0), [str(e) for e in report.errors]
 
 
 def test_header_only_file_is_fine(engine, tmp_path):
-    report = import_csv(engine=engine, path=write_csv(tmp_path, []))
+    report = import_csv(engine=engine, viewer=SYSTEM_VIEWER, path=write_csv(tmp_path, []))
     assert (report.read, report.exit_code, report.fatal) == (0, 0, None)
 
 
 def test_missing_file_is_one_line(engine, tmp_path):
-    report = import_csv(engine=engine, path=tmp_path / "nope.csv")
+    report = import_csv(engine=engine, viewer=SYSTEM_VIEWER, path=tmp_path / "nope.csv")
     assert report.exit_code == 2 and "nope.csv" in report.fatal
 
 
@@ -476,9 +477,9 @@ def test_write_rows_is_the_shared_write_path(engine):
                              went_well=("quick",)),
         factories.rating_row(agent="Ann Lee", stars=None, closed_at=datetime(2026, 11, 16, 4), interaction_id="W-2"),
     ]
-    report = write_rows(engine=engine, rows=rows, batch_size=1)
+    report = write_rows(engine=engine, viewer=SYSTEM_VIEWER, rows=rows, batch_size=1)
     assert (report.read, report.inserted) == (2, 2)
-    again = write_rows(engine=engine, rows=rows)
+    again = write_rows(engine=engine, viewer=SYSTEM_VIEWER, rows=rows)
     assert again.unchanged == 2
 
 

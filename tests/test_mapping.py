@@ -43,6 +43,7 @@ from db.mapping import (
     saved_mapping,
 )
 from db.models import Agent, AppMeta, Interaction, Rating, RatingTag, RecoveryCase, Site, Team, User
+from leaderboard.auth import SYSTEM_VIEWER
 from tests import factories
 from tests.app_util import app_as
 from tests.test_import import GOOD, write_csv
@@ -92,7 +93,7 @@ def landed(engine) -> dict[str, tuple]:
 
 def test_example_csat_tickets(engine):
     """Per-ticket CSAT: day-first local times, a 4.0 score, channel value map, supervisors become leaders."""
-    report = import_file(engine=engine, path=EXAMPLES / "csat_tickets.csv", mapping=load_mapping(EXAMPLES / "csat_tickets.toml"))
+    report = import_file(engine=engine, viewer=SYSTEM_VIEWER, path=EXAMPLES / "csat_tickets.csv", mapping=load_mapping(EXAMPLES / "csat_tickets.toml"))
     assert (report.read, report.inserted, report.rejected) == (6, 6, 0), [str(e) for e in report.errors]
     rows = landed(engine)
     # 16/11/2026 09:12 in Belgrade (UTC+1 in November) is 08:12 UTC.
@@ -116,7 +117,7 @@ def test_example_csat_tickets(engine):
 
 def test_example_call_log(engine):
     """Call log: Date + Time columns month-first in Chicago time; unanswered surveys land unrated."""
-    report = import_file(engine=engine, path=EXAMPLES / "call_log.csv", mapping=load_mapping(EXAMPLES / "call_log.toml"))
+    report = import_file(engine=engine, viewer=SYSTEM_VIEWER, path=EXAMPLES / "call_log.csv", mapping=load_mapping(EXAMPLES / "call_log.toml"))
     assert (report.read, report.inserted, report.rejected) == (6, 6, 0), [str(e) for e in report.errors]
     rows = landed(engine)
     # 11/16/2026 8:02 AM Central (UTC-6) is 14:02 UTC; rated when the call closed (no survey time).
@@ -131,7 +132,7 @@ def test_example_call_log(engine):
 
 def test_example_binary_survey(engine):
     """good/bad (any case) become 5 and 1 stars; 20-Nov-26 dates in Manila time."""
-    report = import_file(engine=engine, path=EXAMPLES / "binary_survey.csv", mapping=load_mapping(EXAMPLES / "binary_survey.toml"))
+    report = import_file(engine=engine, viewer=SYSTEM_VIEWER, path=EXAMPLES / "binary_survey.csv", mapping=load_mapping(EXAMPLES / "binary_survey.toml"))
     assert (report.read, report.inserted, report.rejected) == (5, 5, 0), [str(e) for e in report.errors]
     rows = landed(engine)
     assert rows["CV-9001"] == ("Maria Santos", datetime(2026, 11, 16, 1, 3), 5, datetime(2026, 11, 16, 1, 20))
@@ -145,11 +146,11 @@ def test_example_binary_survey(engine):
 def test_example_xlsx_lands_the_same_rows_as_the_csv(engine, db_url, tmp_path):
     """.xlsx: real date cells, a 4.0 number, a second sheet; identical to the CSV export's import."""
     report = import_file(
-        engine=engine, path=EXAMPLES / "csat_tickets.xlsx", mapping=load_mapping(EXAMPLES / "csat_tickets_xlsx.toml")
+        engine=engine, viewer=SYSTEM_VIEWER, path=EXAMPLES / "csat_tickets.xlsx", mapping=load_mapping(EXAMPLES / "csat_tickets_xlsx.toml")
     )
     assert (report.read, report.inserted, report.rejected) == (6, 6, 0), [str(e) for e in report.errors]
     assert report.source == "Excel workbook, sheet 'Tickets'"
-    again = import_file(engine=engine, path=EXAMPLES / "csat_tickets.csv", mapping=load_mapping(EXAMPLES / "csat_tickets.toml"))
+    again = import_file(engine=engine, viewer=SYSTEM_VIEWER, path=EXAMPLES / "csat_tickets.csv", mapping=load_mapping(EXAMPLES / "csat_tickets.toml"))
     assert (again.inserted, again.updated, again.unchanged) == (0, 0, 6)
 
 
@@ -240,7 +241,7 @@ def test_bad_dates(case, options, value, reason):
 def test_separate_date_and_time_columns_in_a_zone(engine, tmp_path):
     path = write(tmp_path, "calls.csv", [["Id", "Agent", "Day", "At", "Score"], ["A-1", "Ann Lee", "20/11/2026", "23:30", "5"]])
     m = mapping(MINIMAL.replace('closed_at = "When"', 'closed_at = ["Day", "At"]') + '[dates]\norder = "day-first"\ntimezone = "America/New_York"\n')
-    report = import_file(engine=engine, path=path, mapping=m)
+    report = import_file(engine=engine, viewer=SYSTEM_VIEWER, path=path, mapping=m)
     assert report.inserted == 1, [str(e) for e in report.errors]
     assert landed(engine)["A-1"][1] == datetime(2026, 11, 21, 4, 30), "23:30 in New York is 04:30 UTC the next day"
 
@@ -251,7 +252,7 @@ def test_ambiguous_date_is_a_row_error_naming_the_source_column(engine, tmp_path
         "calls.csv",
         [["Id", "Agent", "When", "Score"], ["A-1", "Ann Lee", "20/11/2026 10:00", "5"], ["A-2", "Ann Lee", "03/11/2026 10:00", "4"]],
     )
-    report = import_file(engine=engine, path=path, mapping=mapping(MINIMAL))
+    report = import_file(engine=engine, viewer=SYSTEM_VIEWER, path=path, mapping=mapping(MINIMAL))
     assert (report.inserted, report.rejected) == (1, 1)
     [error] = report.errors
     assert (error.file, error.line, error.column, error.value) == ("calls.csv", 3, "When", "03/11/2026 10:00")
@@ -274,7 +275,7 @@ def test_mapped_row_errors_name_file_line_source_column_value_and_reason(engine,
         ],
     )
     m = mapping(MINIMAL + 'resolved = "Fixed"\n[values.stars]\ngood = 5\nbad = 1\n[values.resolved]\nY = true\n')
-    report = import_file(engine=engine, path=path, mapping=m)
+    report = import_file(engine=engine, viewer=SYSTEM_VIEWER, path=path, mapping=m)
     assert (report.inserted, report.rejected) == (1, 2)
     messages = [str(e) for e in report.errors]
     assert messages == [
@@ -287,7 +288,7 @@ def test_mapped_row_errors_name_file_line_source_column_value_and_reason(engine,
 def test_constant_and_unmapped_columns_are_named_as_such(engine, tmp_path):
     path = write(tmp_path, "s.csv", [["Id", "Agent", "When", "Score", "Note"], ["A-1", "Ann", "2026-11-20", "", "hi"]])
     m = mapping(MINIMAL.replace('channel = { const = "phone" }', 'channel = { const = "" }') + 'comment = "Note"\n')
-    report = import_file(engine=engine, path=path, mapping=m)
+    report = import_file(engine=engine, viewer=SYSTEM_VIEWER, path=path, mapping=m)
     assert sorted(e.column for e in report.errors) == ["Score", "channel (constant)"]
 
 
@@ -298,7 +299,7 @@ def test_whole_number_decimals_and_value_maps(engine, tmp_path):
         [["Id", "Agent", "When", "Score", "NPS"], ["A-1", "Ann", "2026-11-20", "5.0", "10.0"], ["A-2", "Ann", "2026-11-20", "Good", ""]],
     )
     m = mapping(MINIMAL + 'nps = "NPS"\n[values.stars]\n"good" = 5\n"bad" = 1\n')
-    report = import_file(engine=engine, path=path, mapping=m)
+    report = import_file(engine=engine, viewer=SYSTEM_VIEWER, path=path, mapping=m)
     assert report.inserted == 2, [str(e) for e in report.errors]
     with Session(engine) as s:
         assert sorted(s.exec(select(Rating.stars, Rating.nps)).all(), key=str) == [(5, 10), (5, None)]
@@ -318,7 +319,7 @@ def test_skip_and_unrated_rules(engine, tmp_path):
     )
     m = mapping(MINIMAL + '[rows]\nunrated_when = { column = "Answered", equals = ["N", "No"] }\n'
                 'skip_when = [{ column = "Status", equals = "test" }, { column = "Status", equals = "spam" }]\n')
-    report = import_file(engine=engine, path=path, mapping=m)
+    report = import_file(engine=engine, viewer=SYSTEM_VIEWER, path=path, mapping=m)
     assert (report.read, report.inserted, report.skipped, report.rejected) == (4, 3, 1, 0)
     assert report.summary().endswith("skipped=1")
     rows = landed(engine)
@@ -337,8 +338,8 @@ def test_leader_column_creates_links_and_moves_leaders(engine, tmp_path):
         ["A-3", "Cy Hill", "Liberty", "", "2026-11-20", "4"],
     ]
     m = mapping(MINIMAL.replace('team = { const = "Harbor" }', 'team = "Team"') + 'leader = "Supervisor"\n')
-    import_file(engine=engine, path=write(tmp_path, "a.csv", rows), mapping=m)
-    import_file(engine=engine, path=write(tmp_path, "a.csv", rows), mapping=m)  # again: nothing doubled
+    import_file(engine=engine, viewer=SYSTEM_VIEWER, path=write(tmp_path, "a.csv", rows), mapping=m)
+    import_file(engine=engine, viewer=SYSTEM_VIEWER, path=write(tmp_path, "a.csv", rows), mapping=m)  # again: nothing doubled
 
     def state():
         with Session(engine) as s:
@@ -351,7 +352,7 @@ def test_leader_column_creates_links_and_moves_leaders(engine, tmp_path):
     assert users == [("ana.petrovic", "Ana Petrovic", "leader"), ("jose.nunez", "José Núñez", "leader")]
     # A later export names another supervisor for Harbor: the team's leader changes; an empty cell changes nothing.
     later = [rows[0], ["A-4", "Ann Lee", "Harbor", "Mia Cruz", "2026-11-21", "5"], ["A-5", "Bo Diaz", "Liberty", " ", "2026-11-21", "5"]]
-    import_file(engine=engine, path=write(tmp_path, "b.csv", later), mapping=m)
+    import_file(engine=engine, viewer=SYSTEM_VIEWER, path=write(tmp_path, "b.csv", later), mapping=m)
     teams, users = state()
     assert teams == {"Harbor": "mia.cruz", "Liberty": "ana.petrovic"}
     assert len(users) == 3
@@ -359,7 +360,7 @@ def test_leader_column_creates_links_and_moves_leaders(engine, tmp_path):
 
 def test_canonical_file_may_carry_a_leader_column(engine, tmp_path):
     path = write_csv(tmp_path, [{**GOOD, "leader": "Marko Ilic"}], columns=(*COLUMNS, "leader"))
-    report = import_file(engine=engine, path=path)
+    report = import_file(engine=engine, viewer=SYSTEM_VIEWER, path=path)
     assert report.inserted == 1, [str(e) for e in report.errors]
     with Session(engine) as s:
         assert s.exec(select(User.username).join(Team, Team.leader_id == User.id)).all() == ["marko.ilic"]
@@ -367,7 +368,7 @@ def test_canonical_file_may_carry_a_leader_column(engine, tmp_path):
 
 def test_write_rows_links_leaders_too(engine):
     row = factories.rating_row(agent="Ann Lee", stars=5, interaction_id="W-1")
-    write_rows(engine=engine, rows=[replace(row, leader="王伟")])
+    write_rows(engine=engine, viewer=SYSTEM_VIEWER, rows=[replace(row, leader="王伟")])
     with Session(engine) as s:
         user = s.exec(select(User)).one()
     assert user.username.startswith("leader.") and user.display_name == "王伟" and user.role == "leader"
@@ -402,7 +403,7 @@ def test_mapping_errors_are_one_line_naming_file_and_key(case, toml, message):
 
 def test_unknown_source_column_stops_the_import_before_any_write(engine, tmp_path):
     path = write(tmp_path, "calls.csv", [["Id", "Agent Name", "When", "Score"], ["A-1", "Ann", "2026-11-20", "5"]])
-    report = import_file(engine=engine, path=path, mapping=mapping(MINIMAL))
+    report = import_file(engine=engine, viewer=SYSTEM_VIEWER, path=path, mapping=mapping(MINIMAL))
     assert report.exit_code == 2 and report.inserted == 0
     assert report.fatal == (
         "test.toml: [columns] agent = \"Agent\": calls.csv has no column 'Agent' "
@@ -414,7 +415,7 @@ def test_unknown_source_column_stops_the_import_before_any_write(engine, tmp_pat
 
 def test_source_columns_match_ignoring_case_and_spaces(engine, tmp_path):
     path = write(tmp_path, "s.csv", [[" id ", "AGENT", "when", "score"], ["A-1", "Ann", "2026-11-20", "5"]])
-    assert import_file(engine=engine, path=path, mapping=mapping(MINIMAL)).inserted == 1
+    assert import_file(engine=engine, viewer=SYSTEM_VIEWER, path=path, mapping=mapping(MINIMAL)).inserted == 1
 
 
 def test_to_toml_round_trip_with_awkward_text():
@@ -450,7 +451,7 @@ def test_encodings_and_delimiters(engine, tmp_path, case, delimiter, encoding, s
     data = (b"\xfe\xff" + buffer.getvalue().encode("utf-16-be")) if encoding == "utf-16-be-bom" else buffer.getvalue().encode(encoding)
     path = tmp_path / "export.csv"
     path.write_bytes(data)
-    report = import_file(engine=engine, path=path, mapping=mapping(MINIMAL))
+    report = import_file(engine=engine, viewer=SYSTEM_VIEWER, path=path, mapping=mapping(MINIMAL))
     assert report.source == source
     assert (report.inserted, report.rejected) == (2, 0), [str(e) for e in report.errors]
     with Session(engine) as s:
@@ -459,7 +460,7 @@ def test_encodings_and_delimiters(engine, tmp_path, case, delimiter, encoding, s
 
 def test_latin1_bytes_cp1252_lacks(engine, tmp_path):
     path = write(tmp_path, "x.csv", [HEADER, ["A-1", "Agent \x81", "2026-11-20", "5"]], encoding="latin-1")
-    report = import_file(engine=engine, path=path, mapping=mapping(MINIMAL))
+    report = import_file(engine=engine, viewer=SYSTEM_VIEWER, path=path, mapping=mapping(MINIMAL))
     assert report.source.startswith("CSV, latin-1") and report.inserted == 1
 
 
@@ -470,7 +471,7 @@ def test_quoted_newlines_and_delimiters_inside_cells(engine, tmp_path):
         [[*HEADER, "Note"], ["A-1", "Ann", "2026-11-20", "5", "one; two\nthree"], ["A-2", "Ann", "2026-11-20", "9", ""]],
         delimiter=";",
     )
-    report = import_file(engine=engine, path=path, mapping=mapping(MINIMAL + 'comment = "Note"\n'))
+    report = import_file(engine=engine, viewer=SYSTEM_VIEWER, path=path, mapping=mapping(MINIMAL + 'comment = "Note"\n'))
     assert report.inserted == 1
     assert [e.line for e in report.errors] == [4], "the first record spans lines 2-3"
 
@@ -480,7 +481,7 @@ def test_mixed_encodings_are_refused_before_any_write(engine, tmp_path):
     path = write(tmp_path, "x.csv", [HEADER, *[[f"A-{i}", "José", "2026-11-20", "5"] for i in range(3000)]])
     with path.open("ab") as f:
         f.write(b"A-9999,Caf\xe9,2026-11-20,5\r\n")
-    report = import_file(engine=engine, path=path, mapping=mapping(MINIMAL), batch_size=500)
+    report = import_file(engine=engine, viewer=SYSTEM_VIEWER, path=path, mapping=mapping(MINIMAL), batch_size=500)
     assert report.fatal.startswith("x.csv: mixes UTF-8 with another encoding (byte 0xe9 on line 3002")
     with Session(engine) as s:
         assert s.exec(select(func.count(Interaction.id))).one() == 0
@@ -489,7 +490,7 @@ def test_mixed_encodings_are_refused_before_any_write(engine, tmp_path):
 def test_encoding_and_delimiter_from_the_mapping(engine, tmp_path):
     path = write(tmp_path, "x.csv", [HEADER, ["A-1", "Renée", "2026-11-20", "5"]], delimiter="|", encoding="latin-1")
     m = mapping('[file]\nencoding = "latin-1"\ndelimiter = "|"\n' + MINIMAL)
-    report = import_file(engine=engine, path=path, mapping=m)
+    report = import_file(engine=engine, viewer=SYSTEM_VIEWER, path=path, mapping=m)
     assert report.source == "CSV, latin-1, pipe-separated" and report.inserted == 1
 
 
@@ -511,7 +512,7 @@ def test_xlsx_line_numbers_are_spreadsheet_rows(engine, tmp_path):
     rows.append([])
     rows.append([10003, "Ann Lee", "Harbor", "NY", "chat", "", "2026-11-20T12:00:00Z", None, 4.5])
     path = _xlsx(tmp_path / "export.xlsx", rows, blank_rows_first=2)
-    report = import_file(engine=engine, path=path)
+    report = import_file(engine=engine, viewer=SYSTEM_VIEWER, path=path)
     assert report.source == "Excel workbook, sheet 'Sheet'"
     assert (report.read, report.inserted, report.rejected) == (3, 1, 2)
     assert [str(e) for e in report.errors] == [
@@ -535,14 +536,14 @@ UNREADABLE = [
 def test_unreadable_files_are_one_line(engine, tmp_path, case, name, data, reason):
     path = tmp_path / name
     path.write_bytes(data)
-    report = import_file(engine=engine, path=path)
+    report = import_file(engine=engine, viewer=SYSTEM_VIEWER, path=path)
     assert report.exit_code == 2 and report.fatal.startswith(f"{name}: ") and reason in report.fatal
     assert "\n" not in report.fatal
 
 
 def test_missing_sheet_names_the_sheets(engine, tmp_path):
     path = _xlsx(tmp_path / "e.xlsx", [HEADER])
-    report = import_file(engine=engine, path=path, mapping=mapping('[file]\nsheet = "Calls"\n' + MINIMAL))
+    report = import_file(engine=engine, viewer=SYSTEM_VIEWER, path=path, mapping=mapping('[file]\nsheet = "Calls"\n' + MINIMAL))
     assert report.fatal == "e.xlsx: has no sheet 'Calls' (sheets: 'Sheet')"
 
 
@@ -551,7 +552,7 @@ def test_missing_sheet_names_the_sheets(engine, tmp_path):
 
 def test_dry_run_writes_nothing_and_counts_what_would_land(engine, tmp_path):
     path = write(tmp_path, "s.csv", [HEADER, ["A-1", "Ann", "2026-11-20", "5"], ["A-2", "Ann", "2026-11-20", "6"]])
-    report = import_file(engine=engine, path=path, mapping=mapping(MINIMAL), dry_run=True)
+    report = import_file(engine=engine, viewer=SYSTEM_VIEWER, path=path, mapping=mapping(MINIMAL), dry_run=True)
     assert (report.read, report.valid, report.rejected, report.inserted) == (2, 1, 1, 0)
     assert report.summary() == "read=2 valid=1 rejected=1"
     with Session(engine) as s:
@@ -565,7 +566,7 @@ def test_rejected_rows_file_keeps_the_source_cells_and_reasons(engine, tmp_path)
         [HEADER, ["A-1", "Ann", "2026-11-20", "5"], ["A-2", "", "2026-11-20", "6"], ["A-3", "Ann", "2026-11-20,oops", "4"]],
     )
     out = io.StringIO()
-    report = import_file(engine=engine, path=path, mapping=mapping(MINIMAL), rejects=RejectedRows(out))
+    report = import_file(engine=engine, viewer=SYSTEM_VIEWER, path=path, mapping=mapping(MINIMAL), rejects=RejectedRows(out))
     assert report.rejected == 2
     rows = list(csv.reader(io.StringIO(out.getvalue())))
     assert rows[0] == ["line", "problems", *HEADER]
@@ -580,7 +581,7 @@ def test_rejected_rows_file_keeps_the_source_cells_and_reasons(engine, tmp_path)
 def test_progress_is_reported_after_every_batch(engine, tmp_path):
     path = write(tmp_path, "s.csv", [HEADER, *[[f"A-{i}", "Ann", "2026-11-20", "5"] for i in range(25)]])
     seen = []
-    import_file(engine=engine, path=path, mapping=mapping(MINIMAL), batch_size=10, progress=lambda r: seen.append(r.read))
+    import_file(engine=engine, viewer=SYSTEM_VIEWER, path=path, mapping=mapping(MINIMAL), batch_size=10, progress=lambda r: seen.append(r.read))
     assert seen[-1] == 25 and len(seen) == 3
 
 
@@ -639,8 +640,8 @@ def test_overlapping_files_double_nothing(engine, tmp_path):
     first.write_text("\n".join(lines[:5]) + "\n", encoding="utf-8")
     second = tmp_path / "second.csv"
     second.write_text("\n".join([lines[0], *lines[3:]]) + "\n", encoding="utf-8")
-    a = import_file(engine=engine, path=first, mapping=m)
-    b = import_file(engine=engine, path=second, mapping=m)
+    a = import_file(engine=engine, viewer=SYSTEM_VIEWER, path=first, mapping=m)
+    b = import_file(engine=engine, viewer=SYSTEM_VIEWER, path=second, mapping=m)
     assert (a.inserted, b.inserted, b.unchanged) == (4, 2, 2)
     single = content(engine)
     assert len(single["interactions"]) == 6 and len(single["users"]) == 2 and len(single["cases"]) == 1
@@ -756,7 +757,7 @@ def test_killed_import_finishes_when_run_again_identical_to_a_clean_run(engine, 
 
     clean = make_engine(other_db_url)
     try:
-        report = import_file(engine=clean, path=export, mapping=load_mapping(map_file))
+        report = import_file(engine=clean, viewer=SYSTEM_VIEWER, path=export, mapping=load_mapping(map_file))
         assert (report.inserted, report.rejected) == (rows, 0)
         expected = content(clean)
     finally:

@@ -21,6 +21,7 @@ from streamlit.testing.v1 import AppTest
 
 from db.ingest import CanonicalRow, write_rows
 from db.models import Agent, Rating
+from leaderboard.auth import SYSTEM_VIEWER
 from leaderboard.ranking import RANK_COLUMNS
 from tests.app_util import app_as
 
@@ -84,7 +85,7 @@ def rated(agent: str, stars: list[int], *, team: str = "Alpha", site: str = "Man
 
 
 def insert(engine, *groups: list[CanonicalRow]) -> None:
-    report = write_rows(engine=engine, rows=[row for group in groups for row in group])
+    report = write_rows(engine=engine, viewer=SYSTEM_VIEWER, rows=[row for group in groups for row in group])
     assert report.rejected == 0 and report.read == report.inserted
 
 

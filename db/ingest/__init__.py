@@ -52,6 +52,7 @@ from db.ingest.write import (
     NEW_SITE_TIMEZONE,
     BatchWriter,
     Progress,
+    Refusal,
     leader_username,
     write_rows,
 )
@@ -77,6 +78,7 @@ __all__ = [
     "NEW_SITE_TIMEZONE",
     "OPTIONAL_COLUMNS",
     "Progress",
+    "Refusal",
     "RATING_COLUMNS",
     "RejectedRows",
     "RowError",

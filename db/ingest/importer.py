@@ -8,17 +8,25 @@ mapping for a foreign export) and hands the valid ones to the one write path
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
+from collections import OrderedDict
 from pathlib import Path
 from typing import Protocol
 
 from sqlalchemy.engine import Engine
 
 from db.accounts import end_demo
+from db.audit import record
 from db.ingest.read import FileProblem, RejectedRows, Translate, canonical_translator, open_table, read_rows
-from db.ingest.rows import DateWindow, ImportReport
-from db.ingest.write import DEFAULT_BATCH_SIZE, NEW_SITE_TIMEZONE, BatchWriter, Progress
+from db.ingest.rows import CanonicalRow, DateWindow, ImportReport, RowError
+from db.ingest.write import DEFAULT_BATCH_SIZE, NEW_SITE_TIMEZONE, BatchWriter, Progress, Refusal
+from leaderboard.auth import Viewer, require_viewer
 from leaderboard.settings import get_settings
+
+# Moves listed one by one in an import's audit entry (all are counted).
+MAX_AUDITED_MOVES = 200
 
 
 class FileMapping(Protocol):
@@ -34,6 +42,7 @@ class FileMapping(Protocol):
 def import_file(
     *,
     engine: Engine | None,
+    viewer: Viewer,
     path: str | os.PathLike[str],
     mapping: FileMapping | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
@@ -51,7 +60,13 @@ def import_file(
     receives every rejected record (``report.errors`` keeps the first
     MAX_KEPT_ERRORS problems). A row dated outside ``window`` (default: the settings'
     ``STARBOARD_EARLIEST_DATE`` to today plus ``STARBOARD_MAX_DAYS_AHEAD``) is rejected.
+
+    Rows are written for ``viewer`` (``SYSTEM_VIEWER`` at the command line): a row
+    outside its scope is rejected with its line and reason, like an invalid one. An
+    import that writes leaves an audit entry: who, the file's name and SHA-256,
+    the counts, the agents moved (and each rating changed in place its own entry).
     """
+    require_viewer(viewer)
     path = Path(path)
     report = ImportReport(dry_run=dry_run)
     options = mapping.file_options() if mapping is not None else {}
@@ -78,7 +93,27 @@ def import_file(
         if window is None:
             settings = get_settings()
             window = DateWindow.for_today(earliest_date=settings.earliest_date, max_days_ahead=settings.max_days_ahead)
-        rows = read_rows(table, translate, report, rejects=rejects, window=window)
+        # Where each valid row came from, so that a row refused at write time is reported with its
+        # line (and written to ``rejects``) like an invalid one. Bounded: the writer holds one batch.
+        origins: OrderedDict[int, tuple[int, list[str]]] = OrderedDict()
+        keep = 2 * max(1, batch_size) + 1
+
+        def traced(cells: list[str], line: int):
+            result = translate(cells, line)
+            if type(result) is CanonicalRow:
+                origins[id(result)] = (line, cells)
+                if len(origins) > keep:
+                    origins.popitem(last=False)
+            return result
+
+        def refused(row: CanonicalRow, why: Refusal) -> None:
+            line, cells = origins.get(id(row), (0, []))
+            errors = [RowError(file=table.name, line=line, column=why.column, value=why.value, reason=why.reason)]
+            report.reject(errors)
+            if rejects is not None:
+                rejects.add(line, cells, errors)
+
+        rows = read_rows(table, traced if not dry_run else translate, report, rejects=rejects, window=window)
         if dry_run:
             step = max(1, batch_size)
             for _ in rows:
@@ -89,17 +124,54 @@ def import_file(
         else:
             # A mapping says which zone the export's times are in: a site it creates starts in that zone.
             site_tz = mapping.timezone if mapping is not None else NEW_SITE_TIMEZONE
-            BatchWriter(
-                engine=engine, report=report, batch_size=batch_size, progress=progress, new_site_timezone=site_tz
-            ).write_all(rows)
+            writer = BatchWriter(
+                engine=engine, viewer=viewer, report=report, batch_size=batch_size, progress=progress,
+                new_site_timezone=site_tz, refused=refused,
+            )
+            try:
+                writer.write_all(rows)
+            except BaseException:
+                # The batches before the failing one landed: say so, if the database still answers.
+                with contextlib.suppress(Exception):
+                    _audit_import(engine, viewer=viewer, path=path, report=report, writer=writer)
+                raise
+            _audit_import(engine, viewer=viewer, path=path, report=report, writer=writer)
             if report.inserted or report.updated:
                 end_demo(engine)
     return report
 
 
+def file_digest(path: Path) -> str:
+    """The SHA-256 of a file, in hex (the audit log names an imported file by it)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _audit_import(engine: Engine, *, viewer: Viewer, path: Path, report: ImportReport, writer: BatchWriter) -> None:
+    moves = writer.moves()
+    detail = (
+        f"sha256={file_digest(path)}; {report.summary()}; refused outside scope={writer.refusals}; "
+        f"ratings edited in place={writer.edited}; agents moved={len(moves)}"
+    )
+    if moves:
+        listed = moves[:MAX_AUDITED_MOVES]
+        more = f"; … and {len(moves) - len(listed)} more" if len(moves) > len(listed) else ""
+        detail += ": " + "; ".join(listed) + more
+    with engine.begin() as conn:
+        record(conn, actor=viewer.username, kind="import", target=path.name, detail=detail)
+
+
 def import_csv(
-    *, engine: Engine, path: str | os.PathLike[str], batch_size: int = DEFAULT_BATCH_SIZE, **options
+    *,
+    engine: Engine,
+    viewer: Viewer,
+    path: str | os.PathLike[str],
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    **options,
 ) -> ImportReport:
     """``import_file`` under its first name (it reads .xlsx too); ``options`` as there."""
-    return import_file(engine=engine, path=path, batch_size=batch_size, **options)
+    return import_file(engine=engine, viewer=viewer, path=path, batch_size=batch_size, **options)
 

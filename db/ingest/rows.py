@@ -29,8 +29,9 @@ COLUMNS = (
     "went_well",
     "to_improve",
 )
-# May be left out of a canonical file: the team leader's name (creates or links the leader's account).
-OPTIONAL_COLUMNS = ("leader",)
+# May be left out of a canonical file: the team leader's name (creates or links the leader's account)
+# and the agent's id in the contact center's own systems (how an import knows an agent across renames).
+OPTIONAL_COLUMNS = ("leader", "agent_external_id")
 ALL_COLUMNS = COLUMNS + OPTIONAL_COLUMNS
 # Empty together when the customer did not answer.
 RATING_COLUMNS = ("rated_at", "stars", "comment", "resolved", "nps", "went_well", "to_improve")
@@ -47,6 +48,7 @@ MAX_LENGTH = {
     "channel": 40,
     "contact_reason": 120,
     "leader": 120,
+    "agent_external_id": 120,
 }
 MAX_TAG_LENGTH = 80
 
@@ -76,6 +78,7 @@ class CanonicalRow:
     went_well: tuple[str, ...] = ()
     to_improve: tuple[str, ...] = ()
     leader: str = ""  # the team's leader by name; '' leaves the team's leader as it is
+    agent_external_id: str = ""  # the agent's stable id; '' matches the agent by name within the site
 
     @property
     def rated(self) -> bool:
@@ -254,7 +257,7 @@ def parse_row(raw: dict[str, str], *, file: str, line: int) -> CanonicalRow | li
         if value and not value.isspace():
             rated = True
             break
-    # Built in CanonicalRow's field order (the columns, then leader).
+    # Built in CanonicalRow's field order (the columns, then leader and agent_external_id).
     values: list = []
     append = values.append
     for column, parse in _PARSERS if rated else _INTERACTION_PARSERS:
@@ -273,6 +276,13 @@ def parse_row(raw: dict[str, str], *, file: str, line: int) -> CanonicalRow | li
         except InvalidValue as exc:
             errors.append(RowError(file=file, line=line, column="leader", value=leader, reason=str(exc)))
     append(leader)
+    external_id = get("agent_external_id") or ""
+    if external_id:
+        try:
+            external_id = _external_id(external_id)
+        except InvalidValue as exc:
+            errors.append(RowError(file=file, line=line, column="agent_external_id", value=external_id, reason=str(exc)))
+    append(external_id)
     closed_at = values[_CLOSED_AT]
     if rated and closed_at is not None:
         rated_at = values[_RATED_AT]
@@ -352,6 +362,7 @@ def _comment(value: str) -> str:
 
 
 _leader = _text_parser("leader", required=False)
+_external_id = _text_parser("agent_external_id", required=False, collapse=False)
 
 _INTERACTION_PARSERS = (
     # Ids are only trimmed: inner spaces may be part of an external system's id.

@@ -6,6 +6,10 @@ valid rows of a file). Writes go in batches, each in its own transaction: a
 killed import leaves whole batches behind, and running it again finishes the job
 (rows are upserted by ``interaction_id``, so nothing is doubled). Every low
 rating opens a recovery case in the same transaction that lands it.
+
+Every write takes the viewer it is done for (``SYSTEM_VIEWER`` at the command line,
+the signed-in viewer on the Data page): a row outside the viewer's scope is refused
+with its reason and changes nothing; a rating changed in place is audited (old -> new).
 """
 
 from __future__ import annotations
@@ -21,11 +25,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect, Engine
 
 from db import changes
-from db.ingest.rows import CanonicalRow, ImportReport
+from db.audit import entry as audit_entry
+from db.audit import record_many
+from db.ingest.rows import CanonicalRow, ImportReport, RowError
 from db.models import Agent, Interaction, Rating, RatingTag, Site, Team, User, utcnow
 from db.recovery_store import open_cases
 from db.retry import with_retry
-from leaderboard.names import username_for
+from leaderboard.auth import Viewer, may_administer, may_write, require_viewer, visibility
+from leaderboard.names import name_key, username_for
 from leaderboard.settings import get_settings
 
 # Rows per transaction: big enough that commits and per-batch queries are a small share
@@ -60,6 +67,7 @@ def leader_username(name: str) -> str:
 def write_rows(
     *,
     engine: Engine,
+    viewer: Viewer,
     rows: Iterable[CanonicalRow],
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Progress | None = None,
@@ -67,10 +75,12 @@ def write_rows(
     """Upsert interactions and their ratings by ``interaction_id``; the one write path.
 
     Unknown sites, teams and agents are created; an agent named under another
-    team moves to it; a row naming a ``leader`` makes that person (an account
-    with the leader role, created if needed) the team's leader. A row without a
-    rating never erases a stored rating. ``read`` counts the rows given; each is
-    inserted, updated or unchanged. ``progress`` is called after every batch.
+    team of its site moves to it; a row naming a ``leader`` makes that person (an
+    account with the leader role, created if needed) the team's leader. A row
+    without a rating never erases a stored rating. ``read`` counts the rows given;
+    each is inserted, updated, unchanged or rejected: a row outside ``viewer``'s
+    scope is refused with its reason (see ``_Directory``). ``progress`` is called
+    after every batch. A rating changed in place leaves an audit entry.
     """
     report = ImportReport()
 
@@ -80,7 +90,9 @@ def write_rows(
             report.valid += 1
             yield row
 
-    BatchWriter(engine=engine, report=report, batch_size=batch_size, progress=progress).write_all(counted())
+    BatchWriter(engine=engine, viewer=viewer, report=report, batch_size=batch_size, progress=progress).write_all(
+        counted()
+    )
     return report
 
 
@@ -103,85 +115,276 @@ def _insert_or_get(conn: Connection, table, values: dict, *, key: tuple[str, ...
     return tuple(conn.execute(select(*(table.c[c] for c in columns)).where(*where)).one())
 
 
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why the viewer may not write a row (a column of the row, its value, the reason)."""
+
+    column: str
+    value: str
+    reason: str
+
+
+@dataclass(slots=True)
+class _Known:
+    """A stored agent, as the directory knows it."""
+
+    team_id: int
+    name: str
+    external_id: str | None
+
+
 @dataclass
 class _Directory:
-    """Ids of the sites, teams, agents and leaders, loaded once per import and extended as rows create them."""
+    """Sites, teams, agents and leaders, loaded once per import and extended as rows create them.
 
+    It decides, per row and before writing anything of it, whether the viewer may
+    write it (``leaderboard.auth.may_write``: the viewer's scope, read from the one
+    visibility policy) and which agent it names: the agent with the row's
+    ``agent_external_id``, else the one whose name matches without case or accents
+    (``leaderboard.names.name_key``) in the row's site. A file never moves an agent to
+    another site (``agents move`` does, audited).
+    """
+
+    viewer: Viewer
     sites: dict[str, int]  # lower(name) -> id
+    site_names: dict[int, str]
     teams: dict[tuple[int, str], int]  # (site id, lower(name)) -> id
-    agents: dict[str, tuple[int, int]]  # name -> (agent id, team id)
+    team_info: dict[int, tuple[int, str]]  # team id -> (site id, name)
     leaders: dict[int, int | None]  # team id -> leader's user id
-    users: dict[str, tuple[int, str]] | None = None  # username -> (id, role); loaded at the first leader
+    agents: dict[int, _Known]  # agent id -> what is stored
+    by_key: dict[tuple[int, str], int]  # (site id, name_key) -> agent id
+    by_external: dict[str, int]  # external id -> agent id
+    users: dict[str, tuple[int, str, str]] | None = None  # username -> (id, role, folded display name)
     leader_ids: dict[str, int] = field(default_factory=dict)  # leader's name -> user id
     new_site_timezone: str = NEW_SITE_TIMEZONE
+    moves: list[str] = field(default_factory=list)  # "Ann Good: Manila/Blue -> Manila/Red"
+    keys: dict[str, str] = field(default_factory=dict)  # name -> name_key (a cache)
+    # The viewer writes everywhere (an admin, the system): only the identity rules apply.
+    everywhere: bool = False
 
     @classmethod
-    def load(cls, conn: Connection) -> "_Directory":
-        sites = {name.lower(): id_ for id_, name in conn.execute(select(_SITE.c.id, _SITE.c.name))}
-        teams = {}
-        leaders = {}
+    def load(cls, conn: Connection, viewer: Viewer) -> "_Directory":
+        site_names = {id_: name for id_, name in conn.execute(select(_SITE.c.id, _SITE.c.name))}
+        teams, team_info, leaders = {}, {}, {}
         for id_, site_id, name, leader_id in conn.execute(
             select(_TEAM.c.id, _TEAM.c.site_id, _TEAM.c.name, _TEAM.c.leader_id)
         ):
             teams[(site_id, name.lower())] = id_
+            team_info[id_] = (site_id, name)
             leaders[id_] = leader_id
-        agents = {
-            name: (id_, team_id)
-            for id_, name, team_id in conn.execute(select(_AGENT.c.id, _AGENT.c.name, _AGENT.c.team_id))
-        }
-        return cls(sites=sites, teams=teams, agents=agents, leaders=leaders)
+        agents, by_key, by_external = {}, {}, {}
+        for id_, name, key, external_id, team_id in conn.execute(
+            select(_AGENT.c.id, _AGENT.c.name, _AGENT.c.name_key, _AGENT.c.external_id, _AGENT.c.team_id).order_by(
+                _AGENT.c.id
+            )
+        ):
+            agents[id_] = _Known(team_id=team_id, name=name, external_id=external_id)
+            by_key.setdefault((team_info[team_id][0], key), id_)
+            if external_id is not None:
+                by_external[external_id] = id_
+        return cls(
+            viewer=require_viewer(viewer),
+            sites={name.lower(): id_ for id_, name in site_names.items()},
+            site_names=site_names,
+            teams=teams,
+            team_info=team_info,
+            leaders=leaders,
+            agents=agents,
+            by_key=by_key,
+            by_external=by_external,
+            everywhere=may_administer(viewer),
+        )
 
-    def agent_id(self, conn: Connection, row: CanonicalRow) -> int:
-        """The agent's id, creating the site, team and agent as needed (and moving the agent)."""
-        # New sites, teams, agents and accounts are upserts: another import may create the same one at once.
+    # --- the viewer's scope
+
+
+    def scope_label(self) -> str:
+        ids = visibility(self.viewer).site_ids
+        return ", ".join(sorted(self.site_names.get(i, f"site {i}") for i in ids)) or "no site"
+
+    def outside(self, *, site_id: int, team_id: int | None = None) -> bool:
+        return not self.everywhere and not may_write(self.viewer, site_id=site_id, team_id=team_id)
+
+    def where(self, agent_id: int) -> str:
+        """ "Manila/Blue": the agent's site and team."""
+        site_id, team = self.team_info[self.agents[agent_id].team_id]
+        return f"{self.site_names[site_id]}/{team}"
+
+    def site_refusal(self, row: CanonicalRow) -> Refusal | None:
+        """Why the viewer may not write at the row's site (None: they may)."""
+        if self.everywhere:
+            return None
         site_id = self.sites.get(row.site.lower())
+        if site_id is None:
+            return Refusal("site", row.site, f"site {row.site} does not exist; only an admin may create a site")
+        if self.outside(site_id=site_id):
+            return Refusal(
+                "site", row.site, f"site {self.site_names[site_id]} is outside your scope ({self.scope_label()})"
+            )
+        return None
+
+    def stored_refusal(self, conn: Connection, interaction_id: str, agent_id: int) -> Refusal | None:
+        """A stored interaction may be rewritten only by a viewer whose scope holds its agent."""
+        if self.everywhere:
+            return None
+        if agent_id not in self.agents:  # written by someone else since this import began
+            self._load_agent(conn, agent_id)
+        team_id = self.agents[agent_id].team_id
+        site_id = self.team_info[team_id][0]
+        if not self.outside(site_id=site_id, team_id=team_id):
+            return None
+        return Refusal(
+            "interaction_id",
+            interaction_id,
+            f"interaction {interaction_id} belongs to site {self.site_names[site_id]}, "
+            f"outside your scope ({self.scope_label()})",
+        )
+
+    # --- one row
+
+    def agent_id(self, conn: Connection, row: CanonicalRow) -> int | Refusal:
+        """The row's agent id, creating its site, team and agent as needed; or why the viewer may not write it.
+
+        Everything is checked before anything of the row is written: a refused row changes nothing.
+        """
+        refusal = self.site_refusal(row)
+        if refusal is not None:
+            return refusal
+        site_id = self.sites.get(row.site.lower())
+        team_id = None if site_id is None else self.teams.get((site_id, row.team.lower()))
+        if team_id is not None and self.outside(site_id=site_id, team_id=team_id):
+            return Refusal("team", row.team, f"team {row.team} is outside your scope ({self.scope_label()})")
+        found = self._identify(site_id, row)
+        if isinstance(found, Refusal):
+            return found
+        if found is not None:
+            current = self.agents[found].team_id
+            if self.outside(site_id=self.team_info[current][0], team_id=current):
+                return Refusal("agent", row.agent, f"agent {row.agent} is outside your scope ({self.scope_label()})")
+        leader = None
+        if row.leader:
+            leader = self._leader_account(conn, row.leader)
+            if (leader[1] is None or leader[1][1] == "agent") and not may_administer(self.viewer):
+                what = (
+                    f"create a leader account for {row.leader}"
+                    if leader[1] is None
+                    else f"promote the agent account of {row.leader} to team leader"
+                )
+                return Refusal("leader", row.leader, f"only an admin may {what} through an import")
+
+        # Allowed: write it. New sites, teams and agents are upserts: another import may create the same one at once.
         if site_id is None:
             (site_id,) = _insert_or_get(
                 conn, _SITE, {"name": row.site, "timezone": self.new_site_timezone}, key=("name",), columns=("id",)
             )
             self.sites[row.site.lower()] = site_id
-        team_key = (site_id, row.team.lower())
-        team_id = self.teams.get(team_key)
+            self.site_names[site_id] = row.site
         if team_id is None:
             team_id, leader_id = _insert_or_get(
                 conn, _TEAM, {"name": row.team, "site_id": site_id}, key=("site_id", "name"), columns=("id", "leader_id")
             )
-            self.teams[team_key] = team_id
+            self.teams[(site_id, row.team.lower())] = team_id
+            self.team_info[team_id] = (site_id, row.team)
             self.leaders[team_id] = leader_id
-        if row.leader:
-            self._lead(conn, team_id, row.leader)
-        known = self.agents.get(row.agent)
-        if known is None:
+        if leader is not None:
+            self._lead(conn, team_id, row.leader, leader)
+        external_id = row.agent_external_id or None
+        if found is None:
+            key = self._key(row.agent)
             values = {
                 "name": row.agent,
+                "name_key": key,
+                "external_id": external_id,
                 # Stored in full: public screens shorten it when they show it (leaderboard.names).
                 "display_name": row.agent,
                 "team_id": team_id,
                 "active": True,
                 "hide_from_wall": False,
             }
-            known = _insert_or_get(conn, _AGENT, values, key=("name",), columns=("id", "team_id"))
-        agent_id, current_team = known
-        if current_team != team_id:
-            conn.execute(update(_AGENT).where(_AGENT.c.id == agent_id).values(team_id=team_id))
-        self.agents[row.agent] = (agent_id, team_id)
-        return agent_id
+            (found,) = _insert_or_get(conn, _AGENT, values, key=("team_id", "name_key"), columns=("id",))
+            self.agents[found] = _Known(team_id=team_id, name=row.agent, external_id=external_id)
+            self.by_key[(site_id, key)] = found
+            if external_id:
+                self.by_external[external_id] = found
+            return found
+        known = self.agents[found]
+        updates = {}
+        if known.team_id != team_id:
+            before = self.where(found)
+            updates["team_id"] = known.team_id = team_id
+            self.moves.append(f"{known.name}: {before} -> {self.where(found)}")
+        if external_id and known.external_id is None:
+            updates["external_id"] = known.external_id = external_id
+            self.by_external[external_id] = found
+        if updates:
+            conn.execute(update(_AGENT).where(_AGENT.c.id == found).values(**updates))
+        return found
 
-    def _lead(self, conn: Connection, team_id: int, name: str) -> None:
+    def _load_agent(self, conn: Connection, agent_id: int) -> None:
+        """Learn an agent (with its team and site) that appeared after ``load``."""
+        found = conn.execute(
+            select(_AGENT.c.name, _AGENT.c.external_id, _TEAM.c.id, _TEAM.c.name, _SITE.c.id, _SITE.c.name)
+            .join(_TEAM, _TEAM.c.id == _AGENT.c.team_id)
+            .join(_SITE, _SITE.c.id == _TEAM.c.site_id)
+            .where(_AGENT.c.id == agent_id)
+        ).one()
+        name, external_id, team_id, team, site_id, site = found
+        self.agents[agent_id] = _Known(team_id=team_id, name=name, external_id=external_id)
+        self.team_info.setdefault(team_id, (site_id, team))
+        self.site_names.setdefault(site_id, site)
+
+    def _key(self, name: str) -> str:
+        key = self.keys.get(name)
+        if key is None:
+            key = self.keys[name] = name_key(name)[:120]
+        return key
+
+    def _identify(self, site_id: int | None, row: CanonicalRow) -> int | None | Refusal:
+        """The stored agent the row names (None: a new agent), or why the row cannot name one."""
+        external_id = row.agent_external_id
+        if external_id:
+            found = self.by_external.get(external_id)
+            if found is not None:
+                known = self.agents[found]
+                home = self.team_info[known.team_id][0]
+                if home != site_id:
+                    return Refusal(
+                        "agent_external_id",
+                        external_id,
+                        f"agent {known.name} ({external_id}) works at site {self.site_names[home]}: a file never "
+                        "moves an agent to another site (an admin can: python -m leaderboard agents move)",
+                    )
+                return found
+        if site_id is None:
+            return None
+        found = self.by_key.get((site_id, self._key(row.agent)))
+        if found is not None and external_id and self.agents[found].external_id not in (None, external_id):
+            other = self.agents[found].external_id
+            return Refusal(
+                "agent_external_id",
+                external_id,
+                f"{self.agents[found].name} at site {self.site_names[site_id]} is agent {other}, not {external_id}",
+            )
+        return found
+
+    def _lead(self, conn: Connection, team_id: int, name: str, account: tuple[str, tuple | None]) -> None:
         """Make ``name`` the team's leader (the latest row naming a leader wins)."""
         user_id = self.leader_ids.get(name)
         if user_id is None:
-            user_id = self.leader_ids[name] = self._leader_user(conn, name)
+            user_id = self.leader_ids[name] = self._leader_user(conn, name, account)
         if self.leaders.get(team_id) != user_id:
             conn.execute(update(_TEAM).where(_TEAM.c.id == team_id).values(leader_id=user_id))
             self.leaders[team_id] = user_id
 
-    def _leader_user(self, conn: Connection, name: str) -> int:
-        """The account of the leader called ``name``, created with the leader role if there is none.
+    def _leader_account(self, conn: Connection, name: str) -> tuple[str, tuple[int, str, str] | None]:
+        """The username for the leader called ``name`` and their account (None: none yet).
 
         Found by username (``leader_username``) when its display name is this name; two
         people whose names give the same username get ``name.2``, ``name.3``...
         """
+        if name in self.leader_ids:
+            user_id = self.leader_ids[name]
+            return next((u, k) for u, k in self.users.items() if k[0] == user_id)
         if self.users is None:
             self.users = {
                 username: (id_, role, " ".join(display.split()).casefold())
@@ -196,6 +399,11 @@ class _Directory:
             n += 1
             suffix = f".{n}"
             username = base[: MAX_USERNAME_LENGTH - len(suffix)] + suffix
+        return username, known
+
+    def _leader_user(self, conn: Connection, name: str, account: tuple[str, tuple | None]) -> int:
+        """The leader's account id: created with the leader role, or an agent's account promoted."""
+        username, known = account
         if known is None:
             values = {
                 "username": username,
@@ -375,6 +583,7 @@ class _BatchPlan:
     rating_inserts: list[tuple[CanonicalRow, int, int]] = field(default_factory=list)  # (row, agent id, interaction pk)
     rating_updates: list[dict] = field(default_factory=list)
     tag_replacements: dict[int, CanonicalRow] = field(default_factory=dict)  # rating id -> row with its new tags
+    edits: list[tuple[str, tuple, tuple]] = field(default_factory=list)  # (interaction id, old, new) ratings
 
     def add(
         self, row: CanonicalRow, agent_id: int, stored: _Stored | None, stored_tags: dict[int, set[tuple[str, str]]]
@@ -399,6 +608,7 @@ class _BatchPlan:
             wanted = _rating_tuple(row, agent_id)
             if wanted != stored.rating:
                 self.rating_updates.append(_bind(stored.rating_id, _RATING_FIELDS, wanted))
+                self.edits.append((row.interaction_id, stored.rating, wanted))
                 changed = True
             if stored_tags.get(stored.rating_id, set()) != _tag_set(row):
                 self.tag_replacements[stored.rating_id] = row
@@ -417,12 +627,18 @@ class BatchWriter:
         self,
         *,
         engine: Engine,
+        viewer: Viewer,
         report: ImportReport,
         batch_size: int,
         progress: Progress | None = None,
         new_site_timezone: str = NEW_SITE_TIMEZONE,
+        refused: Refused | None = None,
     ) -> None:
         self.engine = engine
+        self.viewer = require_viewer(viewer)
+        self.refused = refused or _count_refusal(report)
+        self.refusals = 0
+        self.edited = 0
         self.new_site_timezone = new_site_timezone
         self.report = report
         self.batch_size = max(1, batch_size)
@@ -470,7 +686,7 @@ class BatchWriter:
         def write() -> None:
             with self.engine.begin() as conn:
                 if self.directory is None:
-                    self.directory = _Directory.load(conn)
+                    self.directory = _Directory.load(conn, self.viewer)
                     self.directory.new_site_timezone = self.new_site_timezone
                 self._write_batch(conn, batch)
                 changes.bump(conn)  # caches key on the counter: the batch and its bump commit together
@@ -489,11 +705,12 @@ class BatchWriter:
             self.progress(self.report)
 
     def _write_batch(self, conn: Connection, batch: list[CanonicalRow]) -> None:
-        agent_id = self.directory.agent_id
-        agent_ids = [agent_id(conn, row) for row in batch]
         # Which ids are stored, first, by the cheap query: a first import finds none and skips the full lookup.
         stored = [r[0] for r in self.stored_ids(conn, [row.interaction_id for row in batch])]
         existing = self._existing(conn, stored) if stored else {}
+        batch, agent_ids = self._admit(conn, batch, existing)
+        if not batch:
+            return
         stored_tags = self._tags(conn, [s.rating_id for s in existing.values() if s.rating_id is not None])
         plan = _BatchPlan()
         counts = {"inserted": 0, "updated": 0, "unchanged": 0}
@@ -511,11 +728,56 @@ class BatchWriter:
         for outcome, n in counts.items():
             setattr(self.report, outcome, getattr(self.report, outcome) + n)
         self._apply(conn, plan)
+        if plan.edits:
+            self.edited += len(plan.edits)
+            record_many(conn, (self._edit_entry(*edit) for edit in plan.edits))
         # Every low rating opens a recovery case in the same transaction that lands it,
         # whichever way it came in (import, simulator, seed).
         low = [row.interaction_id for row in batch if row.stars is not None and row.stars <= self.recovery_threshold]
         if low:
             open_cases(conn, interaction_ids=low, settings=self.settings)
+
+    def _admit(
+        self, conn: Connection, batch: list[CanonicalRow], existing: dict[str, "_Stored"]
+    ) -> tuple[list[CanonicalRow], list[int]]:
+        """The rows the viewer may write, with their agents' ids; every other row is refused with its reason."""
+        directory = self.directory
+        kept, agent_ids = [], []
+        for row in batch:
+            stored = existing.get(row.interaction_id)
+            found = directory.site_refusal(row)
+            if found is None and stored is not None:
+                found = directory.stored_refusal(conn, row.interaction_id, stored.values[0])
+            if found is None:
+                found = directory.agent_id(conn, row)
+            if type(found) is Refusal:
+                self.refusals += 1
+                self.report.valid -= 1
+                self.refused(row, found)
+            else:
+                kept.append(row)
+                agent_ids.append(found)
+        return kept, agent_ids
+
+    def _edit_entry(self, interaction_id: str, old: tuple, new: tuple) -> dict:
+        """The audit entry of a rating changed in place: each changed field, old -> new."""
+        edits = []
+        for name, before, after in zip(_RATING_FIELDS, old, new):
+            if before == after:
+                continue
+            if name == "agent_id":
+                known = self.directory.agents
+                name = "agent"
+                before, after = (known[i].name if i in known else f"agent {i}" for i in (before, after))
+            edits.append(f"{name} {_shown(before)} -> {_shown(after)}")
+        return audit_entry(
+            actor=self.viewer.username, kind="rating_edited", target=f"interaction {interaction_id}",
+            detail="; ".join(edits),
+        )
+
+    def moves(self) -> list[str]:
+        """Agents this import moved to another team (of their site): "name: site/team -> site/team"."""
+        return list(self.directory.moves) if self.directory is not None else []
 
     def _apply(self, conn: Connection, plan: "_BatchPlan") -> None:
         """Run the plan's statements: bulk inserts and executemany updates, no per-row round trips."""
@@ -575,6 +837,27 @@ class BatchWriter:
             for rating_id, kind, tag in conn.execute(stmt):
                 found[rating_id].add((kind, tag))
         return found
+
+
+Refused = Callable[[CanonicalRow, Refusal], None]
+
+
+def _count_refusal(report: ImportReport) -> Refused:
+    """Refusals of rows given without a file: counted, reported without a line."""
+
+    def refused(row: CanonicalRow, why: Refusal) -> None:
+        report.reject([RowError(file="", line=0, column=why.column, value=why.value, reason=why.reason)])
+
+    return refused
+
+
+def _shown(value) -> str:
+    """A value in an audit detail: short, quoted when text."""
+    if isinstance(value, str):
+        return repr(value if len(value) <= 60 else value[:59] + "…")
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    return str(value)
 
 
 def _bind(pk: int, fields: tuple[str, ...], values: tuple) -> dict:

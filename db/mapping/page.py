@@ -44,6 +44,7 @@ SYNONYMS = {
     "went_well": ("went well", "praise tags", "what went well"),
     "to_improve": ("to improve", "improvement tags", "what could improve"),
     "leader": ("leader", "team leader", "team lead", "supervisor", "supervisor name", "tl"),
+    "agent_external_id": ("agent external id", "agent id", "employee id", "employee number", "agent number"),
 }
 
 

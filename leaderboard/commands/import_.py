@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from db.ingest import COLUMNS, DEFAULT_BATCH_SIZE, ImportReport, RejectedRows, import_file
 from db.mapping import MappingError, load_mapping
 from db.retry import DatabaseBusy
+from leaderboard.auth import SYSTEM_VIEWER
 from leaderboard.cli import UserError
 from leaderboard.commands.common import add_db_argument, engine_for
 
@@ -44,6 +45,13 @@ def register(subparsers) -> None:
             "A row dated before STARBOARD_EARLIEST_DATE (2000-01-01) or more than STARBOARD_MAX_DAYS_AHEAD\n"
             "days (1) after today is rejected, as is a line holding a NUL byte. The database must exist\n"
             "(`db upgrade` creates an empty one); another writer's lock is waited out, then reported.\n"
+            "\n"
+            "Agents: an optional agent_external_id column (the agent's id in your own systems) identifies\n"
+            "an agent whatever the spelling of their name; without it an agent is found by name within\n"
+            "the row's site, ignoring case and accents (\"ann good\" is Ann Good). A name at another site\n"
+            "is another agent, and a file never moves an agent to another site: a row that would is\n"
+            "rejected (`python -m leaderboard agents move` does it, audited). Every import is written\n"
+            "to the audit log (file name and SHA-256, counts, agents moved, ratings changed in place).\n"
             "Exit code: 0 every row landed, 1 some rows were rejected, 2 the file could not be read."
         ),
     )
@@ -80,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         report = import_file(
             engine=engine,
+            viewer=SYSTEM_VIEWER,
             path=args.file,
             mapping=mapping,
             batch_size=args.batch_size,

@@ -16,6 +16,7 @@ from sqlmodel import Session
 from db.ingest import CanonicalRow, write_rows
 from db.models import utcnow
 from db.seed import Persona, draw_interaction, live_personas
+from leaderboard.auth import SYSTEM_VIEWER
 from leaderboard.cli import UserError
 from leaderboard.commands.common import add_db_argument, engine_for
 
@@ -127,7 +128,7 @@ def _add_one(*, engine: Engine, personas: list[tuple[Persona, str]], rng: random
                 rated_at=now if k == 0 else None,
             )
         )
-    write_rows(engine=engine, rows=rows)
+    write_rows(engine=engine, viewer=SYSTEM_VIEWER, rows=rows)
     return rows[0]
 
 
