@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from db.ingest import CanonicalRow, write_rows
+from leaderboard.auth import SYSTEM_VIEWER
 from db.models import AppMeta, Agent, Interaction, Rating, Site, SurveyResponse, Team, utcnow
 
 SECRET_META_KEY = "survey_secret"
@@ -127,7 +128,7 @@ def record_answer(*, engine: Engine, interaction_id: str, answer: Answer, now: d
         went_well=answer.went_well,
         to_improve=answer.to_improve,
     )
-    write_rows(engine=engine, rows=[row])
+    write_rows(engine=engine, rows=[row], viewer=SYSTEM_VIEWER)  # the customer, through a signed link
     table = SurveyResponse.__table__
     with engine.begin() as conn:
         if first_at is None:

@@ -21,6 +21,7 @@ from db.ingest import COLUMNS, DateWindow, import_file, parse_row
 from db.mapping import load_mapping
 from db.models import Interaction, Rating
 from leaderboard.periods import PeriodError, resolve_period
+from leaderboard.auth import SYSTEM_VIEWER
 from tests import factories
 from tests.app_util import app_as
 from tests.cli_util import run_cli
@@ -69,7 +70,7 @@ def test_dates_outside_the_window_reject_their_row_and_the_rest_lands(engine, tm
         good(5, rated_at=f"{TODAY + timedelta(days=3)}T00:00:00Z"),
         good(6),
     ])
-    report = import_file(engine=engine, path=path)
+    report = import_file(engine=engine, path=path, viewer=SYSTEM_VIEWER)
     assert (report.read, report.inserted, report.rejected, report.fatal) == (6, 2, 4, None)
     assert stored(engine, Interaction) == 2
     by_line = {e.line: e for e in report.errors}
@@ -91,7 +92,7 @@ def test_the_date_window_is_a_setting(engine, tmp_path, monkeypatch):
         good(2, closed_at=f"{TODAY - timedelta(days=20)}T10:00:00Z", rated_at=""),
         good(3, rated_at=f"{TODAY + timedelta(days=1)}T00:30:00Z"),
     ])
-    report = import_file(engine=engine, path=path)
+    report = import_file(engine=engine, path=path, viewer=SYSTEM_VIEWER)
     assert (report.inserted, report.rejected) == (1, 2)
     assert [e.column for e in report.errors] == ["closed_at", "rated_at"]
 
@@ -184,7 +185,7 @@ def test_the_app_on_an_unreachable_database_shows_one_error(monkeypatch):
 def test_a_nul_byte_rejects_its_line_only(engine, tmp_path):
     """One NUL byte made the whole file 'a binary file'."""
     path = csv_file(tmp_path, [good(1), good(2, comment="broken\x00export"), good(3, went_well="kind\x00"), good(4)])
-    report = import_file(engine=engine, path=path)
+    report = import_file(engine=engine, path=path, viewer=SYSTEM_VIEWER)
     assert (report.fatal, report.inserted, report.rejected) == (None, 2, 2)
     assert [(e.line, e.column, e.reason) for e in report.errors] == [
         (3, "comment", "contains a NUL character"),
@@ -196,7 +197,7 @@ def test_a_nul_byte_rejects_its_line_only(engine, tmp_path):
 def test_a_file_of_nul_bytes_is_still_binary(engine, tmp_path):
     path = tmp_path / "dump.csv"
     path.write_bytes(b"interaction_id,agent\n" + b"\x00" * 500 + b"\n")
-    report = import_file(engine=engine, path=path)
+    report = import_file(engine=engine, path=path, viewer=SYSTEM_VIEWER)
     assert report.fatal and "binary file" in report.fatal
 
 
@@ -255,7 +256,7 @@ def test_a_mapped_export_with_an_absurd_date_rejects_that_row_naming_its_columns
     lines[1] = lines[1].replace("11/16/2026", "01/01/0001")
     path = tmp_path / "call_log.csv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    report = import_file(engine=engine, path=path, mapping=load_mapping(examples / "call_log.toml"))
+    report = import_file(engine=engine, path=path, viewer=SYSTEM_VIEWER, mapping=load_mapping(examples / "call_log.toml"))
     assert report.fatal is None and report.rejected == 1
     (error,) = report.errors
     assert error.line == 2 and "Date" in error.column and "Traceback" not in error.reason

@@ -89,7 +89,7 @@ def test_a_core_write_moves_the_counter(engine, floor):
 def test_an_import_batch_moves_the_counter_once_per_batch(engine, floor):
     before = counter(engine)
     rows = [rating_row(agent="Ann Lee", stars=s, comment="batch") for s in (5, 4, 5, 3, 5)]
-    report = write_rows(engine=engine, rows=rows, batch_size=2)
+    report = write_rows(engine=engine, rows=rows, batch_size=2, viewer=SYSTEM_VIEWER)
     assert report.inserted == 5
     assert counter(engine) == before + 3  # batches of 2, 2 and 1
 
@@ -101,7 +101,7 @@ def test_an_import_correcting_a_rating_in_place_moves_the_counter(engine, floor)
             params={"id": floor},
         ).scalar_one()
     before = counter(engine)
-    report = write_rows(engine=engine, rows=[rating_row(agent="Ann Lee", stars=3, interaction_id=interaction_id)])
+    report = write_rows(engine=engine, rows=[rating_row(agent="Ann Lee", stars=3, interaction_id=interaction_id)], viewer=SYSTEM_VIEWER)
     assert report.updated == 1
     assert counter(engine) > before
 

@@ -23,6 +23,7 @@ from db.engine import make_engine
 from db.ingest import import_file, write as ingest_write
 from db.models import Agent, Interaction, Rating, Site, Team
 from db.retry import DatabaseBusy, with_retry
+from leaderboard.auth import SYSTEM_VIEWER
 from tests import factories
 from tests.cli_util import run_cli
 from tests.test_bad_input import csv_file, good
@@ -42,8 +43,8 @@ def directory_race(monkeypatch):
     waited = threading.local()
     load = ingest_write._Directory.load.__func__
 
-    def racing_load(cls, conn):
-        found = load(cls, conn)
+    def racing_load(cls, conn, *args):
+        found = load(cls, conn, *args)
         if not getattr(waited, "done", False):
             waited.done = True
             barrier.wait()
@@ -82,8 +83,8 @@ def test_two_imports_creating_the_same_new_site_at_once_both_land(engine, db_url
     engines = [make_engine(db_url), make_engine(db_url)]
     try:
         reports = run_together(
-            lambda: import_file(engine=engines[0], path=first, batch_size=10),
-            lambda: import_file(engine=engines[1], path=second, batch_size=10),
+            lambda: import_file(engine=engines[0], path=first, viewer=SYSTEM_VIEWER, batch_size=10),
+            lambda: import_file(engine=engines[1], path=second, viewer=SYSTEM_VIEWER, batch_size=10),
         )
     finally:
         for e in engines:
@@ -98,7 +99,7 @@ def test_the_same_file_twice_at_once_lands_once(engine, db_url, tmp_path, direct
     path = csv_file(tmp_path, [good(n, site="Braga", agent=f"Agent {n % 4}") for n in range(1, 60)])
     engines = [make_engine(db_url), make_engine(db_url)]
     try:
-        reports = run_together(*(lambda e=e: import_file(engine=e, path=path, batch_size=20) for e in engines))
+        reports = run_together(*(lambda e=e: import_file(engine=e, path=path, viewer=SYSTEM_VIEWER, batch_size=20) for e in engines))
     finally:
         for e in engines:
             e.dispose()
@@ -129,7 +130,7 @@ def test_an_import_waits_out_a_lock_held_past_the_busy_timeout(db_url, tmp_path,
     holder.start()
     try:
         assert ready.wait(10)
-        report = import_file(engine=engine, path=csv_file(tmp_path, [good(1), good(2)]))
+        report = import_file(engine=engine, path=csv_file(tmp_path, [good(1), good(2)]), viewer=SYSTEM_VIEWER)
     finally:
         holder.join()
         engine.dispose()

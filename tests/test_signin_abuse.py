@@ -17,6 +17,7 @@ from db.models import Agent, AppMeta, AuditLog, Site, Team, User
 from leaderboard import auth
 from leaderboard.auth import DEMO_PASSWORD, SIGN_IN_FAILED, AuthError
 from leaderboard.settings import Settings
+from leaderboard.auth import SYSTEM_VIEWER
 from pages.access import AUTH_KEY
 from tests.app_util import app_as
 
@@ -356,7 +357,7 @@ def test_an_import_that_lands_rows_ends_the_demo(engine, session, people, tmp_pa
             | {"interaction_id": "R-1", "agent": "Ann Lee", "team": "Alpha", "site": "Manila", "channel": "chat",
                "closed_at": "2026-11-20T10:00:00", "rated_at": "2026-11-20T10:05:00", "stars": "5"}
         )
-    report = import_csv(engine=engine, path=path)
+    report = import_csv(engine=engine, path=path, viewer=SYSTEM_VIEWER)
     assert report.inserted == 1, report.errors
     session.expire_all()
     assert accounts.demo_accounts(session=session) is None

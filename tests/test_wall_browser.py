@@ -19,6 +19,7 @@ from db import accounts
 from db.engine import make_engine
 from db.ingest import write_rows
 from db.models import Agent, Rating, Site, Team, utcnow
+from leaderboard.auth import SYSTEM_VIEWER
 from tests.browser_util import (  # noqa: F401  (fixtures)
     ROOT,
     browser_db_url,
@@ -252,7 +253,7 @@ def _hostile_floor(database_url: str) -> None:
                            rated_at=now - timedelta(minutes=40 - j - (i % 3)))
             )
     try:
-        report = write_rows(engine=engine, rows=rows)
+        report = write_rows(engine=engine, rows=rows, viewer=SYSTEM_VIEWER)
         assert report.rejected == 0, report.errors
     finally:
         engine.dispose()

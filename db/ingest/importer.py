@@ -113,6 +113,9 @@ def import_file(
             if rejects is not None:
                 rejects.add(line, cells, errors)
 
+        # The date-window check names the file's own columns through these (see read._outside_window).
+        traced.positions = getattr(translate, "positions", None)
+        traced.labels = getattr(translate, "labels", None)
         rows = read_rows(table, traced if not dry_run else translate, report, rejects=rejects, window=window)
         if dry_run:
             step = max(1, batch_size)
