@@ -191,6 +191,7 @@ def _rating_window(
     stmt, *, start: datetime | None, end: datetime | None, team_ids: Sequence[int] | None, viewer: Viewer
 ):
     """``stmt`` limited to non-excluded ratings with ``start <= rated_at <= end`` of agents ``viewer`` may see."""
+    require_viewer(viewer)
     stmt = stmt.where(Rating.excluded_cause.is_(None))
     if start is not None:
         stmt = stmt.where(Rating.rated_at >= start)

@@ -39,9 +39,10 @@ DATA_TTL_SECONDS = 60
 UNREACHABLE = (DBAPIError, PoolTimeoutError, OSError, DatabaseUnavailable)
 
 
-def on_wall() -> bool:
-    """Whether this run is the wall (/wall), which never shows an error box."""
-    return (st.context.url or "").split("?", 1)[0].rstrip("/").endswith("/wall")
+def cannot_reach(exc: BaseException) -> None:
+    """The database is away: one line instead of a traceback, and the run stops."""
+    why = str(exc) if isinstance(exc, DatabaseUnavailable) else "cannot reach the database"
+    _cannot_start(why)
 
 
 def _cannot_start(problem: str) -> None:
@@ -73,11 +74,9 @@ def get_engine() -> Engine:
     """One engine (and connection pool) per database URL per server process, upgraded on first use."""
     try:
         return _engine_for(database_url())
-    except DatabaseUnavailable as exc:
-        if on_wall():
-            raise  # a wall TV shows its own quiet "reconnecting" screen and retries (pages/wall.py)
+    except DatabaseUnavailable:
         # Not cached: the next run tries again, so the app recovers by itself when the database is back.
-        _cannot_start(str(exc))
+        # pages/nav.py says so in one line; the wall shows its quiet "reconnecting" screen instead.
         raise
     except DatabaseNewerError as exc:
         _cannot_start(str(exc))

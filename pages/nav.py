@@ -50,14 +50,13 @@ def _inside_app():
 def run_app() -> None:
     """The whole app: page config, first-run demo data, the menu for who is signed in, the page."""
     st.set_page_config(page_title="Starboard", layout="wide", page_icon="⭐")
-    on_wall = common.on_wall()
+    away = None
     try:
+        common.get_engine()  # cached: opens (and upgrades) the database once per server process
         loaders.ensure_demo_data()
         viewer = access.current_viewer()
-    except common.UNREACHABLE:
-        if not on_wall:
-            raise
-        viewer = None  # the database is away: the wall page says "reconnecting" and retries by itself
+    except common.UNREACHABLE as exc:
+        away, viewer = exc, None  # the database is away: said below, once the page is known
     menu = access.MENUS.get(viewer.role, ()) if viewer else ()
     home = menu[0] if menu else "signin"
     pages = [
@@ -67,7 +66,10 @@ def run_app() -> None:
                 visibility="visible" if name in menu else "hidden")
         for name, (title, icon) in PAGES.items()
     ]
+    on_wall = (st.context.url or "").rstrip("/").endswith("/wall")
     nav = st.navigation(pages, position="sidebar" if viewer and not on_wall else "hidden")
+    if away is not None and nav.url_path != "wall":
+        common.cannot_reach(away)  # the wall instead shows its quiet "reconnecting" screen and retries
     if viewer and not on_wall:
         access.sidebar_account(viewer)
     with _inside_app():
