@@ -76,6 +76,15 @@ class Settings(BaseSettings):
         validation_alias="STARBOARD_RATIO_TARGET",
         description="Praise-to-criticism target (praises per criticism)",
     )
+    prompt_budget: float = Field(
+        default=8.0,
+        gt=0,
+        validation_alias="STARBOARD_PROMPT_BUDGET",
+        description=(
+            "Open coaching prompts a leader sees at once per 10 active agents of a team (highest priority "
+            "first; the rest are folded into \"more\")"
+        ),
+    )
     auto_seed: bool = Field(
         default=True,
         validation_alias="STARBOARD_AUTO_SEED",

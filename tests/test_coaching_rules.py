@@ -154,6 +154,13 @@ def _five_in_a_row(f, agent, n, *, latest=H, gap=H):
         f.rate(agent, 5, latest + gap * (n - 1 - i))
 
 
+def _group(f, counts: dict[str, int], tag: str = "returns"):
+    """Each agent's ``counts[agent]`` 3★ ratings naming ``tag``, a day apart from 5 days ago."""
+    for agent, n in counts.items():
+        for i in range(n):
+            f.rate(agent, 3, 5 * D + i * D, improve=(tag,))
+
+
 CASES = [
     # praise-rating: a new 4–5★ rating with a comment
     ("praise: 5★ with comment 1 h ago", lambda f: f.rate("Ann Lee", 5, H, comment="so patient"), "praise-rating", 1),
@@ -186,11 +193,14 @@ CASES = [
     ("repeat: only 2 ratings", lambda f: _tagged(f, "Dee Moss", [3 * D, 8 * D]), "repeat-tag", 0),
     ("repeat: 3 but one excluded", lambda f: (_tagged(f, "Dee Moss", [3 * D, 8 * D]), _tagged(f, "Dee Moss", [9 * D], excluded="policy")), "repeat-tag", 0),
     ("repeat: 3 ratings, 3 different tags", lambda f: [f.rate("Dee Moss", 2, a * D, improve=(t,)) for a, t in ((3, "a"), (4, "b"), (5, "c"))], "repeat-tag", 0),
-    # team-training: 3+ agents of one team share a to_improve tag in 14 days
-    ("training: 3 agents share a tag", lambda f: [f.rate(a, 3, 5 * D, improve=("returns",)) for a in ("Ann Lee", "Bob Cruz", "Cy Diaz")], "team-training", 1),
-    ("training: 2 agents only", lambda f: [f.rate(a, 3, 5 * D, improve=("returns",)) for a in ("Ann Lee", "Bob Cruz")], "team-training", 0),
-    ("training: 3 agents but one in another team", lambda f: [f.rate(a, 3, 5 * D, improve=("returns",)) for a in ("Ann Lee", "Bob Cruz", "Eve Ng")], "team-training", 0),
-    ("training: third agent 15 days ago", lambda f: ([f.rate(a, 3, 5 * D, improve=("returns",)) for a in ("Ann Lee", "Bob Cruz")], f.rate("Cy Diaz", 3, 15 * D, improve=("returns",))), "team-training", 0),
+    # team-training: a real group, 4+ agents of one team on 10+ ratings sharing a to_improve tag in 14 days
+    ("training: 4 agents, 10 ratings", lambda f: _group(f, {"Ann Lee": 3, "Bob Cruz": 3, "Cy Diaz": 2, "Dee Moss": 2}), "team-training", 1),
+    ("training: 4 agents, 9 ratings", lambda f: _group(f, {"Ann Lee": 3, "Bob Cruz": 2, "Cy Diaz": 2, "Dee Moss": 2}), "team-training", 0),
+    ("training: 3 agents, 12 ratings", lambda f: _group(f, {"Ann Lee": 4, "Bob Cruz": 4, "Cy Diaz": 4}), "team-training", 0),
+    ("training: 3 agents, 3 ratings (was a topic before)", lambda f: _group(f, {"Ann Lee": 1, "Bob Cruz": 1, "Cy Diaz": 1}), "team-training", 0),
+    ("training: 4 agents but one in another team", lambda f: _group(f, {"Ann Lee": 3, "Bob Cruz": 3, "Cy Diaz": 2, "Eve Ng": 2}), "team-training", 0),
+    ("training: the 10th rating 15 days ago", lambda f: (_group(f, {"Ann Lee": 3, "Bob Cruz": 3, "Cy Diaz": 2, "Dee Moss": 1}), f.rate("Dee Moss", 3, 15 * D, improve=("returns",))), "team-training", 0),
+    ("training: the 10th rating exactly 14 days ago", lambda f: (_group(f, {"Ann Lee": 3, "Bob Cruz": 3, "Cy Diaz": 2, "Dee Moss": 1}), f.rate("Dee Moss", 3, 14 * D, improve=("returns",))), "team-training", 1),
     # check-in: no coaching note for 7+ days
     ("check-in: never coached", lambda f: None, "check-in", 5),
     ("check-in: last note exactly 7 days ago", lambda f: [f.note(a, "praise", 7 * D) for a in f.agents], "check-in", 5),
@@ -353,7 +363,7 @@ def test_repeat_tag_shows_the_agents_figure_next_to_the_teams(floor):
 
 def test_training_replaces_individual_prompts_for_that_tag(floor):
     _tagged(floor, "Ann Lee", [4 * D, 5 * D, 6 * D], tag="returns", stars=3)  # would be a repeat-tag prompt alone
-    floor.rate("Bob Cruz", 3, 5 * D, improve=("returns",))
+    _tagged(floor, "Bob Cruz", [5 * D, 6 * D, 7 * D, 8 * D], tag="returns", stars=3)
     floor.rate("Cy Diaz", 1, H, improve=("returns",))  # would be a low-rating prompt on "returns"
     floor.rate("Dee Moss", 1, H, improve=("returns", "tone"))  # its other tag becomes the focus
     floor.agent("Fay Wu")
@@ -439,43 +449,104 @@ def test_generation_for_one_team_leaves_others_alone(floor, session):
     assert created and {p.team_id for p in created} == {floor.teams["Beta"].id}
 
 
-def test_done_logs_the_matching_note_and_moves_the_ratio(floor, session):
+def test_done_without_a_note_logs_nothing_and_leaves_the_ratio(floor, session):
+    """Issue 13: one click on Done must not put the leader's own instruction in the agent's record."""
     _mixed(floor)
     run(floor)
     lead = floor.users["lead.a"]
     queue = coaching.open_prompts(session=session, viewer=floor.viewer("lead.a"), now=NOW)
     develop = queue[queue["rule"] == "low-rating"].iloc[0]
-    praise = queue[queue["rule"] == "praise-rating"].iloc[0]
-
-    def ratio_of(name):
-        table = ratios.ratio_table(session=session, viewer=SYSTEM_VIEWER, by="agent", team="Alpha", now=NOW, settings=SETTINGS)
-        row = table[table["name"] == name].iloc[0]
-        return int(row["praise"]), int(row["criticism"]), row["status"]
-
-    assert ratio_of("Bob Cruz") == (0, 0, "no notes yet")
-    note = coaching.mark_done(session=session, prompt_id=int(develop["id"]), by_user_id=lead.id, now=NOW)
-    assert (note.kind, note.visibility, note.author_id) == ("criticism", "private", lead.id)
-    assert note.rating_id == json.loads(session.get(CoachingPrompt, int(develop["id"])).evidence)[0]["rating_id"]
-    assert ratio_of("Bob Cruz") == (0, 1, "below target")
-
-    note = coaching.mark_done(session=session, prompt_id=int(praise["id"]), by_user_id=lead.id, now=NOW)
-    assert (note.kind, note.visibility) == ("praise", "public")
-    assert ratio_of("Ann Lee") == (1, 0, "no criticism yet")
-
+    before = session.exec(select(CoachingNote)).all()  # _mixed's one criticism for Cy
+    assert coaching.mark_done(session=session, prompt_id=int(develop["id"]), by_user_id=lead.id, now=NOW) is None
+    assert coaching.mark_done(session=session, prompt_id=int(queue.iloc[-1]["id"]), by_user_id=lead.id, now=NOW,
+                              text="   ") is None
+    assert session.exec(select(CoachingNote)).all() == before
     done = session.get(CoachingPrompt, int(develop["id"]))
-    assert (done.status, done.resolved_by, done.note_id) == ("done", "lead.a", done.note_id)
-    assert int(develop["id"]) not in set(coaching.open_prompts(session=session, viewer=floor.viewer("lead.a"), now=NOW)["id"])
+    assert (done.status, done.resolved_by, done.note_id) == ("done", "lead.a", None)
+    assert _ratio_of(session, "Bob Cruz") == (0, 0, "no notes yet")
     with pytest.raises(CoachingError, match="already done"):
         coaching.mark_done(session=session, prompt_id=int(develop["id"]), by_user_id=lead.id, now=NOW)
-    assert session.exec(select(AuditLog).where(AuditLog.action == "prompt_done")).first() is not None
+    logged = session.exec(select(AuditLog).where(AuditLog.action == "prompt_done")).first()
+    assert logged is not None and "no note" in logged.detail
+
+
+def _ratio_of(session, name):
+    table = ratios.ratio_table(session=session, viewer=SYSTEM_VIEWER, by="agent", team="Alpha", now=NOW, settings=SETTINGS)
+    row = table[table["name"] == name].iloc[0]
+    return int(row["praise"]), int(row["criticism"]), row["status"]
+
+
+def test_done_with_the_leaders_note_logs_it_and_moves_the_ratio(floor, session):
+    _mixed(floor)
+    run(floor)
+    lead = floor.users["lead.a"]
+    queue = coaching.open_prompts(session=session, viewer=floor.viewer("lead.a"), now=NOW)
+    develop = queue[queue["rule"] == "low-rating"].iloc[0].to_dict()
+    praise = queue[queue["rule"] == "praise-rating"].iloc[0].to_dict()
+
+    offer = coaching.note_suggestion(develop)
+    assert (offer["kind"], offer["visibility"]) == ("criticism", "private")
+    # Written to the agent, never the prompt's instruction to the leader.
+    assert offer["text"].startswith("Bob, ") and "1:1 with" not in offer["text"] and offer["text"] != develop["purpose"]
+    note = coaching.mark_done(session=session, prompt_id=int(develop["id"]), by_user_id=lead.id, now=NOW,
+                              text="Bob, thanks for looking at I-1 with me.", kind=offer["kind"],
+                              visibility=offer["visibility"])
+    assert (note.kind, note.visibility, note.author_id, note.text) == (
+        "criticism", "private", lead.id, "Bob, thanks for looking at I-1 with me.")
+    assert note.rating_id == develop["evidence_items"][0]["rating_id"]
+    assert session.get(CoachingPrompt, int(develop["id"])).note_id == note.id
+    assert _ratio_of(session, "Bob Cruz") == (0, 1, "below target")
+
+    offer = coaching.note_suggestion(praise)
+    assert (offer["kind"], offer["visibility"]) == ("praise", "public") and offer["text"].startswith("Great work, Ann")
+    # The leader chooses kind and visibility: here a 1:1 praise instead of a public one.
+    note = coaching.mark_done(session=session, prompt_id=int(praise["id"]), by_user_id=lead.id, now=NOW,
+                              text=offer["text"], visibility="1:1")
+    assert (note.kind, note.visibility) == ("praise", "private")
+    assert _ratio_of(session, "Ann Lee") == (1, 0, "no criticism yet")
+
+
+def test_done_refuses_a_public_criticism_and_keeps_the_prompt_open(floor, session):
+    floor.rate("Bob Cruz", 1, H, comment="rude")
+    (low,) = of_rule(run(floor), "low-rating")
+    with pytest.raises(CoachingError, match="never in public"):
+        coaching.mark_done(session=session, prompt_id=low.id, by_user_id=floor.users["lead.a"].id, now=NOW,
+                           text="Bob, you were rude", visibility="public")
+    session.rollback()
+    assert session.get(CoachingPrompt, low.id).status == "open"
+    assert session.exec(select(CoachingNote)).first() is None
+
+
+@pytest.mark.parametrize(
+    "prompt_kind, rule, hidden, expected",
+    [
+        ("praise", "praise-rating", False, ("praise", "public", "Great work, Ann: on I-7 the customer gave you 5★ and wrote 'Fixed it straight away.' Keep it up!")),
+        ("praise", "praise-rating", True, ("praise", "private", "Great work, Ann: on I-7 the customer gave you 5★ and wrote 'Fixed it straight away.' Keep it up!")),
+        ("praise", "star-streak", False, ("praise", "public", "Ann, 1 five-star ratings in a row: whatever you're doing, keep doing it. Thank you!")),
+        ("develop", "low-rating", False, ("criticism", "private", "Ann, let's look at your contact I-7 (5★, 'Fixed it straight away.') together: what went well, and what would you do differently next time?")),
+        ("stretch", "stretch", False, ("praise", "private", "Ann, thanks for talking about where you want to be a month from now. You're close to the top: I'm behind you.")),
+        ("check-in", "check-in", False, ("praise", "private", "Thanks for the chat, Ann: on I-7 the customer gave you 5★ and wrote 'Fixed it straight away.' Keep it up!")),
+        ("training", "team-training", False, (None, "private", "")),
+    ],
+    ids=["praise", "praise-hidden", "streak", "develop", "stretch", "check-in", "training"],
+)
+def test_note_suggestion_is_written_to_the_agent(prompt_kind, rule, hidden, expected):
+    row = {"kind": prompt_kind, "rule": rule, "agent": "" if prompt_kind == "training" else "Ann Lee",
+           "hide_from_wall": hidden, "purpose": "1:1 with Ann on one thing",
+           "evidence_items": [{"interaction_id": "I-7", "rating_id": 7, "stars": 5, "comment": "Fixed it straight away."}]}
+    offer = coaching.note_suggestion(row)
+    assert (offer["kind"], offer["visibility"], offer["text"]) == expected
 
 
 def test_done_on_a_training_prompt_logs_no_note(floor, session):
-    for a in ("Ann Lee", "Bob Cruz", "Cy Diaz"):
-        floor.rate(a, 3, 2 * D, improve=("returns",))
+    _group(floor, {"Ann Lee": 3, "Bob Cruz": 3, "Cy Diaz": 2, "Dee Moss": 2})
     (training,) = of_rule(run(floor), "team-training")
+    with pytest.raises(CoachingError, match="about a team"):
+        coaching.mark_done(session=session, prompt_id=training.id, by_user_id=floor.users["lead.a"].id, now=NOW,
+                           text="Great huddle")
     assert coaching.mark_done(session=session, prompt_id=training.id, by_user_id=floor.users["lead.a"].id, now=NOW) is None
     assert session.get(CoachingPrompt, training.id).status == "done"
+    assert session.exec(select(CoachingNote)).first() is None
 
 
 def test_only_a_coach_of_the_team_may_close_a_prompt(floor, session):
@@ -651,13 +722,13 @@ def test_digest_lists_the_days_best_and_worst_per_team(floor, session):
 
 
 def test_training_topics_are_viewer_filtered(floor, session):
-    for a in ("Ann Lee", "Bob Cruz", "Cy Diaz"):
-        floor.rate(a, 3, 2 * D, improve=("returns",))
+    _group(floor, {"Ann Lee": 3, "Bob Cruz": 3, "Cy Diaz": 2, "Dee Moss": 2})
+    _group(floor, {"Ann Lee": 1, "Bob Cruz": 1, "Cy Diaz": 1}, tag="tone")  # 3 agents, 3 ratings: no group
     session.commit()
     topics = coaching.training_topics(session=session, viewer=floor.viewer("lead.a"), now=NOW)
     assert list(topics.columns) == list(coaching.TRAINING_COLUMNS)
-    assert topics[["team", "tag", "agents", "ratings"]].values.tolist() == [["Alpha", "returns", 3, 3]]
-    assert topics.iloc[0]["agent_names"] == "Ann Lee, Bob Cruz, Cy Diaz"
+    assert topics[["team", "tag", "agents", "ratings"]].values.tolist() == [["Alpha", "returns", 4, 10]]
+    assert topics.iloc[0]["agent_names"] == "Ann Lee, Bob Cruz, Cy Diaz, Dee Moss"
     assert coaching.training_topics(session=session, viewer=floor.viewer("lead.b"), now=NOW).empty
 
 

@@ -19,11 +19,14 @@ Notes and the prompt queue:
   from a background job), not on every rerun. Use ``expire_on_commit=False`` sessions to
   read the returned prompts without a refresh query each.
 - ``draft_prompts(...) -> list[dict]`` — the same without writing (what would fire).
-- ``open_prompts(*, session, viewer, team_id=None, leader_user_id=None, now=None) -> DataFrame``
-  — the queue: open, unexpired, highest priority first; ``PROMPT_COLUMNS`` plus
-  agent_id, team_id, site, why_now, evidence_items (list of dicts), hide_from_wall, status.
-- ``mark_done(*, session, prompt_id, by_user_id, now=None, text=None) -> CoachingNote | None``
-  — closes the prompt and logs the matching note (None for a team training prompt).
+- ``open_prompts(*, session, viewer, team_id=None, leader_user_id=None, now=None, settings=None) -> DataFrame``
+  — the queue: open, unexpired, highest priority first, an agent's praise prompts merged into one;
+  ``PROMPT_COLUMNS`` plus agent_id, team_id, site, why_now, evidence_items (list of dicts),
+  hide_from_wall, status, merged_ids and in_budget (the first ``STARBOARD_PROMPT_BUDGET`` (8)
+  per 10 active agents of each team; the rest is "more").
+- ``mark_done(*, session, prompt_id, by_user_id, now=None, text=None, kind=None, visibility=None)
+  -> CoachingNote | None`` — closes the prompt; logs a note only with ``text`` the leader wrote or
+  confirmed (``note_suggestion(row)`` offers kind, visibility and an opening written to the agent).
 - ``dismiss(*, session, prompt_id, by_user_id, now=None) -> CoachingPrompt``.
 - ``load_rules(*, session) -> CoachingRules`` / ``save_rules(*, session, rules, actor)``;
   ``CoachingRules.from_mapping(dict)`` validates a settings form (CoachingError on bad input).
@@ -65,7 +68,8 @@ Only non-excluded ratings (``excluded_cause IS NULL``) of active agents feed the
 rule                kind      fires when
 ==================  ========  =====================================================================
 praise-rating       praise    a new rating of ``praise_min_stars``+ (4) with a non-blank comment;
-                              in public unless the agent hides from the wall
+                              in public unless the agent hides from the wall; one prompt per agent
+                              per run for all of their new ones (keyed by the newest)
 low-rating          develop   a new rating of ``low_max_stars`` or fewer (2): a 1:1 on one
                               improvement tag (the agent's most frequent of its tags; else its
                               comment), opening with the agent's best recent rating. New low
@@ -75,8 +79,8 @@ low-rating          develop   a new rating of ``low_max_stars`` or fewer (2): a 
 ratio-below-target  praise    the agent's received ratio this (local) week is "below target"
 repeat-tag          develop   one ``to_improve`` tag on ``repeat_tag_min_ratings`` (3)+ of the
                               agent's ratings in the tag window (14 days), with the team's figure
-team-training       training  ``training_min_agents`` (3)+ agents of one team share a ``to_improve``
-                              tag in the tag window: one team prompt, and no individual prompt
+team-training       training  ``training_min_agents`` (4)+ agents of one team share a ``to_improve``
+                              tag on ``training_min_ratings`` (10)+ ratings in the tag window: one team prompt, and no individual prompt
                               (repeat-tag, low-rating focus) for that tag in that team
 stretch             stretch   ranked in the team's top quartile (rank <= ceil(N × 0.25), N ranked
                               agents on the team board for ``stretch_period``) but not top 3
@@ -105,9 +109,14 @@ Dedupe keys (``CoachingPrompt.dedupe_key`` is UNIQUE), so a prompt is never gene
   ``repeat-tag:a<agent>:<tag>:<week>``, ``team-training:t<team>:<tag>:<week>``,
   ``stretch:a<agent>:<week>``, ``check-in:a<agent>:<week>``.
 
-Done notes: praise, stretch and check-in prompts log a *praise* note (public for praise prompts
-unless the agent hides from the wall; 1:1 otherwise), develop prompts a 1:1 *criticism* note, so
-the ratio moves; a team training prompt logs no note.
+Done: marks the prompt done. A note reaches the agent only when the leader writes or confirms one
+(the suggested text is written *to* the agent, never the prompt's instruction to the leader); its
+kind defaults to *praise* for praise, stretch and check-in prompts (public for praise prompts unless
+the agent hides from the wall; 1:1 otherwise) and a 1:1 *criticism* for develop prompts; a team
+training prompt takes no note. Done or Dismiss on a merged praise prompt closes the merged ones.
+
+Wording: "just wrote" only about a rating at most ``texts.JUST_HOURS`` (3) old; a quote that ends a
+sentence gets no second full stop (``texts.sentence``).
 """
 
 from __future__ import annotations
@@ -120,6 +129,7 @@ from leaderboard.coaching.prompts import (
     load_rules,
     log_note,
     mark_done,
+    note_suggestion,
     open_prompts,
     prompt_rows,
     save_rules,
@@ -211,6 +221,7 @@ __all__ = [
     "log_note",
     "mark_done",
     "note_draft",
+    "note_suggestion",
     "notes_history",
     "open_prompts",
     "parse_evidence",

@@ -44,16 +44,19 @@ from leaderboard.coaching.rules import (
     _rule_training,
     _training_table,
     _weekly_agent_draft,
+    merge_praise,
+    prompt_budget,
     team_ranks,
+    within_budget,
 )
 from leaderboard.coaching.texts import (
     _ago,
     _first_name,
     _pydt,
-    _short,
     evidence_item,
     evidence_text,
     parse_evidence,
+    prompt_note_draft,
     checkin_texts,
     streak_texts,
 )
@@ -250,7 +253,7 @@ def draft_prompts(
     inp = _gather(session, now=now, team_ids=team_ids, rules=rules, settings=settings)
     if inp is None:
         return []
-    topics = _training_table(inp.improve, min_agents=rules.training_min_agents)
+    topics = _training_table(inp.improve, min_agents=rules.training_min_agents, min_ratings=rules.training_min_ratings)
     training = (
         {(int(t), g) for t, g in zip(topics["team_id"], topics["tag"])} if rules.enabled(RULE_TRAINING) else set()
     )
@@ -311,27 +314,55 @@ def open_prompts(
     team_id: int | None = None,
     leader_user_id: int | None = None,
     now: datetime | None = None,
+    settings: Settings | None = None,
 ) -> pd.DataFrame:
     """Open, unexpired prompts for the teams ``viewer`` may coach, highest priority first.
 
     Columns: ``PROMPT_COLUMNS`` (evidence as a compact string; agent "" for a
-    team prompt) plus agent_id, team_id, site, why_now, status, hide_from_wall
-    and evidence_items (the parsed evidence). ``viewer=None`` sees nothing.
+    team prompt) plus agent_id, team_id, site, why_now, status, hide_from_wall,
+    evidence_items (the parsed evidence), merged_ids (an agent's other praise
+    prompts, merged into this one) and in_budget (within the team's
+    ``settings.prompt_budget`` per 10 active agents; the rest is "more").
+    ``viewer=None`` sees nothing.
     """
     now = now or utcnow()
-    extra = ["agent_id", "team_id", "site", "why_now", "status", "hide_from_wall", "evidence_items"]
+    settings = settings or get_settings()
+    extra = ["agent_id", "team_id", "site", "why_now", "status", "hide_from_wall", "evidence_items", "merged_ids",
+             "in_budget"]
     if viewer is None:
         return pd.DataFrame(columns=list(PROMPT_COLUMNS) + extra)
     frame = store.prompt_frame(
         session=session, viewer=viewer, now=now, status="open", team_id=team_id, leader_user_id=leader_user_id
     )
-    items = [parse_evidence(text) for text in frame["evidence_json"]]
-    frame["evidence_items"] = items
-    frame["evidence"] = [evidence_text(i) for i in items]
+    frame["evidence_items"] = [parse_evidence(text) for text in frame["evidence_json"]]
+    frame["agent_id"] = frame["agent_id"].astype("Int64")
+    frame = merge_praise(frame)
+    frame["evidence"] = [evidence_text(i) for i in frame["evidence_items"]]
     frame["agent"] = frame["agent"].fillna("").astype(str)
     frame["hide_from_wall"] = frame["hide_from_wall"].fillna(False).astype(bool)
-    frame["agent_id"] = frame["agent_id"].astype("Int64")
+    team_ids = sorted({int(t) for t in frame["team_id"]})
+    budgets = {}
+    if team_ids:
+        agents = store.agent_frame(session=session, team_ids=team_ids, viewer=SYSTEM_VIEWER)
+        active = agents[agents["active"]].groupby("team_id")["agent_id"].nunique().to_dict()
+        budgets = {t: prompt_budget(int(active.get(t, 0)), settings.prompt_budget) for t in team_ids}
+    frame["in_budget"] = within_budget(frame, budgets)
     return frame[list(PROMPT_COLUMNS) + extra].reset_index(drop=True)
+
+
+def note_suggestion(row: dict) -> dict:
+    """What "Done" offers for an ``open_prompts`` row: kind, visibility and a note written to the agent.
+
+    {"kind": None, ...} for a team prompt (nothing to write). The leader edits all three, or closes the
+    prompt without a note: nothing reaches the agent that the leader did not write or confirm.
+    """
+    kind = NOTE_FOR_KIND.get(row["kind"]) if row.get("agent") else None
+    public = row["kind"] == "praise" and not row.get("hide_from_wall")
+    text = prompt_note_draft(
+        prompt_kind=row["kind"], rule=row["rule"], agent=row.get("agent") or "",
+        evidence=list(row.get("evidence_items") or []),
+    )
+    return {"kind": kind, "visibility": "public" if public else "private", "text": text if kind else ""}
 
 
 def prompt_rows(frame: pd.DataFrame) -> list[dict]:
@@ -368,6 +399,26 @@ def _open_prompt(session: Session, prompt_id: int) -> CoachingPrompt:
     return prompt
 
 
+def _merged_praise(session: Session, prompt: CoachingPrompt) -> list[CoachingPrompt]:
+    """The agent's other open praise prompts: shown merged with ``prompt``, so closed with it."""
+    if prompt.kind != "praise" or prompt.agent_id is None:
+        return []
+    others = store.prompt_frame(session=session, viewer=SYSTEM_VIEWER, status="open", team_id=prompt.team_id)
+    ids = others[(others["kind"] == "praise") & (others["agent_id"] == prompt.agent_id) & (others["id"] != prompt.id)]["id"]
+    return [session.get(CoachingPrompt, int(i)) for i in ids]
+
+
+def _close(session: Session, prompt: CoachingPrompt, *, status: str, user: User, now: datetime,
+           note_id: int | None = None) -> None:
+    for each in [prompt, *_merged_praise(session, prompt)]:
+        each.status = status
+        each.resolved_at = now
+        each.resolved_by = user.username
+        if each is prompt:
+            each.note_id = note_id
+        session.add(each)
+
+
 def mark_done(
     *,
     session: Session,
@@ -375,14 +426,19 @@ def mark_done(
     by_user_id: int,
     now: datetime | None = None,
     text: str | None = None,
+    kind: str | None = None,
+    visibility: str | None = None,
 ) -> CoachingNote | None:
-    """Close an open prompt and log the matching coaching note (None for a team training prompt).
+    """Close an open prompt; log a note only when the leader wrote (or confirmed) ``text``.
 
-    praise → praise note (public unless the agent hides from the wall);
-    stretch, check-in → 1:1 praise note; develop → 1:1 criticism note. The
-    note is about the prompt's first evidence rating. ``text`` defaults to the
-    prompt's purpose. Raises CoachingError for an unknown or closed prompt, or
-    a user who may not coach that team.
+    No ``text``: the prompt is done and nothing is logged (the agent sees nothing).
+    With ``text``: a note to the prompt's agent about its first evidence rating, of
+    ``kind`` (default: praise for praise, stretch and check-in prompts, criticism
+    for develop) and ``visibility`` (default: public for a praise prompt unless
+    the agent hides from the wall, else 1:1), validated like ``log_note``
+    (criticism is never public). The agent's other open praise prompts, shown
+    merged with this one, close with it. Raises CoachingError for an unknown or
+    closed prompt, a user who may not coach that team, or a note about a team prompt.
     """
     now = now or utcnow()
     prompt = _open_prompt(session, prompt_id)
@@ -390,30 +446,34 @@ def mark_done(
     if not may_coach_team(session=session, viewer=viewer, team_id=prompt.team_id):
         raise CoachingError(f"{user.username} does not coach the team of prompt {prompt_id}")
     note = None
-    note_kind = NOTE_FOR_KIND.get(prompt.kind)
-    if note_kind is not None and prompt.agent_id is not None:
+    if text is not None and text.strip():
+        if prompt.agent_id is None:
+            raise CoachingError(f"prompt {prompt_id} is about a team: there is no agent to write a note to")
         agent = session.get(Agent, prompt.agent_id)
-        public = prompt.kind == "praise" and agent is not None and not agent.hide_from_wall
+        default_public = prompt.kind == "praise" and agent is not None and not agent.hide_from_wall
+        kind, visibility, body = _check_note(
+            kind or NOTE_FOR_KIND.get(prompt.kind) or "praise",
+            visibility or ("public" if default_public else "private"),
+            text,
+        )
         items = parse_evidence(prompt.evidence)
         rating_id = items[0].get("rating_id") if items else None
-        if rating_id is not None and session.get(Rating, rating_id) is None:
-            rating_id = None
+        rating = session.get(Rating, rating_id) if rating_id is not None else None
         note = store.add_note(
             session=session,
             agent_id=prompt.agent_id,
             author_id=user.id,
-            kind=note_kind,
-            visibility="public" if public else "private",
-            text=_short(text or prompt.purpose, MAX_NOTE_LENGTH),
-            rating_id=rating_id,
+            kind=kind,
+            visibility=visibility,
+            text=body,
+            rating_id=rating_id if rating is not None and rating.agent_id == prompt.agent_id else None,
             created_at=now,
         )
-    prompt.status = "done"
-    prompt.resolved_at = now
-    prompt.resolved_by = user.username
-    prompt.note_id = note.id if note is not None else None
-    session.add(prompt)
-    audit(session, actor=user.username, action="prompt_done", target=f"prompt {prompt_id}", detail=prompt.rule)
+        audit(session, actor=user.username, action="coaching_note", target=agent.name if agent else "",
+              detail=f"{kind} {visibility}")
+    _close(session, prompt, status="done", user=user, now=now, note_id=note.id if note is not None else None)
+    detail = prompt.rule + (f"; {note.kind} note {note.id}" if note is not None else "; no note")
+    audit(session, actor=user.username, action="prompt_done", target=f"prompt {prompt_id}", detail=detail)
     session.commit()
     return note
 
@@ -425,13 +485,29 @@ def dismiss(*, session: Session, prompt_id: int, by_user_id: int, now: datetime 
     user, viewer = _coach(session, by_user_id)
     if not may_coach_team(session=session, viewer=viewer, team_id=prompt.team_id):
         raise CoachingError(f"{user.username} does not coach the team of prompt {prompt_id}")
-    prompt.status = "dismissed"
-    prompt.resolved_at = now
-    prompt.resolved_by = user.username
-    session.add(prompt)
+    _close(session, prompt, status="dismissed", user=user, now=now)
     audit(session, actor=user.username, action="prompt_dismissed", target=f"prompt {prompt_id}", detail=prompt.rule)
     session.commit()
     return prompt
+
+
+def _check_note(kind: str, visibility: str, text: str) -> tuple[str, str, str]:
+    """(kind, visibility, text) of a note, normalised; CoachingError for what may not be stored."""
+    kind = (kind or "").strip().lower()
+    if kind not in NOTE_KINDS:
+        raise CoachingError(f"kind must be {' or '.join(NOTE_KINDS)}, not {kind!r}")
+    visibility = (visibility or "").strip().lower()
+    visibility = {"1:1": "private", "one-to-one": "private"}.get(visibility, visibility)
+    if visibility not in ("public", "private"):
+        raise CoachingError(f"visibility must be public or private (1:1), not {visibility!r}")
+    if kind == "criticism" and visibility == "public":
+        raise CoachingError("criticism is given 1:1, never in public: use visibility 'private'")
+    body = (text or "").strip()
+    if not body:
+        raise CoachingError("a note needs some text")
+    if len(body) > MAX_NOTE_LENGTH:
+        raise CoachingError(f"a note is at most {MAX_NOTE_LENGTH} characters (this one has {len(body)})")
+    return kind, visibility, body
 
 
 def log_note(
@@ -451,19 +527,7 @@ def log_note(
     Criticism is always 1:1: a public criticism is refused, never stored.
     ``rating_id`` must be one of the agent's ratings. Raises CoachingError.
     """
-    kind = (kind or "").strip().lower()
-    if kind not in NOTE_KINDS:
-        raise CoachingError(f"kind must be {' or '.join(NOTE_KINDS)}, not {kind!r}")
-    visibility = {"1:1": "private", "one-to-one": "private"}.get((visibility or "").strip().lower(), (visibility or "").strip().lower())
-    if visibility not in ("public", "private"):
-        raise CoachingError(f"visibility must be public or private (1:1), not {visibility!r}")
-    if kind == "criticism" and visibility == "public":
-        raise CoachingError("criticism is given 1:1, never in public: use visibility 'private'")
-    body = (text or "").strip()
-    if not body:
-        raise CoachingError("a note needs some text")
-    if len(body) > MAX_NOTE_LENGTH:
-        raise CoachingError(f"a note is at most {MAX_NOTE_LENGTH} characters (this one has {len(body)})")
+    kind, visibility, body = _check_note(kind, visibility, text)
     agent = session.get(Agent, agent_id)
     if agent is None:
         raise CoachingError(f"no agent with id {agent_id}")

@@ -9,6 +9,7 @@ prompt drafts. No database, no Streamlit: the rule table is in the package docst
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from typing import Any, Mapping
@@ -155,7 +156,8 @@ class CoachingRules:
     low_max_stars: int = 2
     tag_window_days: float = 14.0  # repeat-tag and team-training look this far back
     repeat_tag_min_ratings: int = 3
-    training_min_agents: int = 3
+    training_min_agents: int = 4  # a team training topic needs a real group: this many agents...
+    training_min_ratings: int = 10  # ...and this many ratings naming the tag in the tag window
     checkin_after_days: float = 7.0
     streak_length: int = 5
     streak_window_days: float = 14.0
@@ -314,15 +316,16 @@ def _weekly_agent_draft(inp: _Inputs, rule: str, *, agent_id: int, team_id: int,
     return _draft(inp, rule, key=key, team_id=team_id, agent_id=agent_id, evidence=evidence, **texts)
 
 
-def _training_table(improve: pd.DataFrame, *, min_agents: int) -> pd.DataFrame:
-    """team_id, tag, agents, ratings, agent_ids, last_seen for tags shared by ``min_agents``+ agents of a team."""
+def _training_table(improve: pd.DataFrame, *, min_agents: int, min_ratings: int = 0) -> pd.DataFrame:
+    """team_id, tag, agents, ratings, agent_ids, last_seen for tags shared by ``min_agents``+ agents of a team
+    on ``min_ratings``+ ratings (a real group, not three agents who each had one bad call)."""
     columns = ["team_id", "tag", "agents", "ratings", "agent_ids", "last_seen"]
     if improve.empty:
         return pd.DataFrame(columns=columns)
     grouped = improve.groupby(["team_id", "tag"]).agg(
         agents=("agent_id", "nunique"), ratings=("rating_id", "nunique"), last_seen=("rated_at", "max")
     )
-    grouped = grouped[grouped["agents"] >= min_agents].reset_index()
+    grouped = grouped[(grouped["agents"] >= min_agents) & (grouped["ratings"] >= min_ratings)].reset_index()
     if grouped.empty:
         return pd.DataFrame(columns=columns)
     members: dict[tuple[int, str], set[int]] = {}
@@ -351,19 +354,27 @@ def _new_positions(inp: _Inputs, mask: pd.Series) -> list[int]:
 
 
 def _rule_praise(inp: _Inputs) -> list[dict]:
+    """One praise prompt per agent for all their new praise-worthy ratings, keyed by the newest of them."""
     rules, now, r = inp.rules, inp.now, inp.ratings
-    drafts = []
+    by_agent: dict[int, list[dict]] = {}
     for i in _new_positions(inp, (r["stars"] >= rules.praise_min_stars) & (r["comment"].str.strip() != "")):
         row = inp.rating(inp.columns["rating_id"][i])
-        agent = inp.info[int(row["agent_id"])]
+        by_agent.setdefault(int(row["agent_id"]), []).append(row)
+    drafts = []
+    for agent_id, rows in by_agent.items():
+        # The best of them leads (most stars, then the newest); the evidence lists them all, newest first.
+        row = sorted(rows, key=lambda x: -int(x["stars"]))[0]
+        newest = rows[0]
+        agent = inp.info[agent_id]
+        rated_at = _pydt(row["rated_at"])
         drafts.append(
             _draft(
                 inp,
                 RULE_PRAISE,
-                key=f"{RULE_PRAISE}:r{int(row['rating_id'])}",
+                key=f"{RULE_PRAISE}:r{int(newest['rating_id'])}",
                 team_id=row["team_id"],
-                agent_id=int(row["agent_id"]),
-                evidence=[evidence_item(row)],
+                agent_id=agent_id,
+                evidence=[evidence_item(x) for x in ([row] + [x for x in rows if x is not row])[: rules.evidence_limit]],
                 **praise_texts(
                     first=agent["first"],
                     hidden=bool(agent["hide_from_wall"]),
@@ -371,11 +382,55 @@ def _rule_praise(inp: _Inputs) -> list[dict]:
                     stars=int(row["stars"]),
                     comment=_short(row["comment"], 120),
                     channel=row["channel"],
-                    ago=_ago(_pydt(row["rated_at"]), now),
+                    ago=_ago(rated_at, now),
+                    hours_old=(now - rated_at).total_seconds() / 3600.0,
+                    more=len(rows) - 1,
                 ),
             )
         )
     return drafts
+
+
+def merge_praise(frame: pd.DataFrame) -> pd.DataFrame:
+    """Open prompts with every agent's praise prompts merged into one (the first in the frame's order).
+
+    ``frame``: open prompts highest priority first, with agent_id, kind, id and evidence_items. The kept
+    row gets the others' evidence (each rating once) and their ids in ``merged_ids``; the others go.
+    """
+    frame = frame.copy()
+    frame["merged_ids"] = [[] for _ in range(len(frame))]
+    if frame.empty:
+        return frame
+    praise = (frame["kind"] == "praise") & frame["agent_id"].notna()
+    keep = ~praise | ~frame["agent_id"].where(praise).duplicated(keep="first")
+    first_row: dict[int, int] = {}
+    for pos, (is_praise, agent_id) in enumerate(zip(praise.tolist(), frame["agent_id"].tolist())):
+        if not is_praise:
+            continue
+        if int(agent_id) not in first_row:
+            first_row[int(agent_id)] = pos
+            continue
+        lead = first_row[int(agent_id)]
+        frame.iat[lead, frame.columns.get_loc("merged_ids")].append(int(frame["id"].iat[pos]))
+        items = list(frame["evidence_items"].iat[lead])
+        seen = {i.get("rating_id") for i in items}
+        items += [i for i in frame["evidence_items"].iat[pos] if i.get("rating_id") not in seen]
+        frame.iat[lead, frame.columns.get_loc("evidence_items")] = items
+    return frame[keep.to_numpy()].reset_index(drop=True)
+
+
+def prompt_budget(agents: int, per_10_agents: float) -> int:
+    """Open prompts a leader sees at once for a team of ``agents`` active agents (at least one)."""
+    return max(1, math.ceil(per_10_agents * agents / 10 - 1e-9))
+
+
+def within_budget(frame: pd.DataFrame, budgets: Mapping[int, int]) -> pd.Series:
+    """True for the first ``budgets[team_id]`` prompts of each team in the frame's order (highest priority first)."""
+    if frame.empty:
+        return pd.Series([], dtype=bool, index=frame.index)
+    place = frame.groupby("team_id", sort=False).cumcount()
+    limit = frame["team_id"].map(lambda t: budgets.get(int(t), 1))
+    return (place < limit).astype(bool)
 
 
 def _focus_tag(tags: list[str], agent_counts: Mapping[str, int], skip: set[str]) -> str | None:

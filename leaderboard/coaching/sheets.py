@@ -131,7 +131,7 @@ def training_topics(
     inp = _gather(session, now=now, team_ids=team_ids, rules=rules, settings=get_settings())
     if inp is None:
         return empty
-    topics = _training_table(inp.improve, min_agents=rules.training_min_agents)
+    topics = _training_table(inp.improve, min_agents=rules.training_min_agents, min_ratings=rules.training_min_ratings)
     if topics.empty:
         return empty
     topics["team"] = topics["team_id"].map(inp.team_names)
@@ -178,7 +178,7 @@ def grow_sheet(
     improve = inp.improve if inp else pd.DataFrame(columns=["agent_id", "tag", "rating_id", "team_id"])
     my_tags = improve[improve["agent_id"] == agent_id].groupby("tag")["rating_id"].nunique().sort_values(ascending=False)
     team_tags = improve.groupby("tag")["rating_id"].nunique()
-    topics = _training_table(improve, min_agents=rules.training_min_agents)
+    topics = _training_table(improve, min_agents=rules.training_min_agents, min_ratings=rules.training_min_ratings)
     training = set(topics["tag"]) if len(topics) else set()
     focus = next((t for t in my_tags.index if t not in training), None)
 

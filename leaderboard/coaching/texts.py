@@ -37,6 +37,27 @@ def _pydt(value: Any) -> datetime | None:
     return value
 
 
+# "just wrote" only about a rating at most this many hours old; older ones say how long ago.
+JUST_HOURS = 3.0
+
+_STOPS = ".!?…"
+_QUOTES = "'\"’”»)"
+
+
+def ends_sentence(text: str) -> bool:
+    """True when ``text`` already ends a sentence, also inside a closing quote: ``wrote 'fixed it.'``."""
+    value = str(text).rstrip()
+    while value and value[-1] in _QUOTES:
+        value = value[:-1]
+    return bool(value) and value[-1] in _STOPS
+
+
+def sentence(text: str) -> str:
+    """``text`` ending in exactly one stop: a full stop is added unless one (maybe inside a quote) is there."""
+    value = str(text).rstrip()
+    return value if not value or ends_sentence(value) else value + "."
+
+
 def _pct(num: float, den: float) -> str:
     return f"{(100.0 * num / den):.0f}%" if den else "–"
 
@@ -114,9 +135,36 @@ def note_draft(*, kind: str, agent: str, interaction_id: str | None = None, star
         quoted = f" and wrote '{said}'" if said else ""
         on = f"on {interaction_id} " if interaction_id else ""
         # No full stop after a quote that already ends a sentence.
-        stop = "" if said and said[-1] in ".!?…" else "."
-        return f"Great work, {first}: {on}the customer gave you {int(stars)}★{quoted}{stop} Keep it up!"
+        return sentence(f"Great work, {first}: {on}the customer gave you {int(stars)}★{quoted}") + " Keep it up!"
     return f"Great work, {first}. Keep it up!"
+
+
+def prompt_note_draft(*, prompt_kind: str, rule: str, agent: str, evidence: list[Mapping[str, Any]] | None = None,
+                      streak: int | None = None) -> str:
+    """The suggested note when a leader marks a prompt done: written *to the agent*, never the leader's instruction.
+
+    The leader edits it (or closes the prompt without a note); "" for a team prompt (no agent to write to).
+    """
+    if prompt_kind == "training" or not agent:
+        return ""
+    first = _first_name(agent)
+    item = (evidence or [None])[0]
+    fields = (
+        dict(interaction_id=item.get("interaction_id"), stars=item.get("stars"), comment=item.get("comment"))
+        if item else {}
+    )
+    if prompt_kind == "develop":
+        return note_draft(kind="criticism", agent=agent, **fields)
+    if rule == "star-streak":
+        run = streak or len(evidence or [])
+        return f"{first}, {run} five-star ratings in a row: whatever you're doing, keep doing it. Thank you!"
+    if prompt_kind == "stretch":
+        return (f"{first}, thanks for talking about where you want to be a month from now. "
+                "You're close to the top: I'm behind you.")
+    if prompt_kind == "check-in":
+        return sentence(f"Thanks for the chat, {first}" + (f": {_praise_line(item)}" if item else "")) + (
+            " Keep it up!" if item else "")
+    return note_draft(kind="praise", agent=agent, **fields)
 
 
 # --- prompt wording: purpose, why now and a suggested opening line for each rule ------------------
@@ -124,13 +172,17 @@ def note_draft(*, kind: str, agent: str, interaction_id: str | None = None, star
 
 
 def praise_texts(*, first: str, hidden: bool, interaction_id: str, stars: int, comment: str, channel: str,
-                 ago: str) -> dict[str, str]:
+                 ago: str, hours_old: float = 0.0, more: int = 0) -> dict[str, str]:
+    """``hours_old``: the rating's age ("just wrote" only within ``JUST_HOURS``); ``more``: other new praise merged in."""
     where = f"1:1 ({first} keeps off the wall)" if hidden else "in public"
+    also = f" (and {more} more new rating{'s' if more > 1 else ''} with praise)" if more else ""
+    wrote = "just wrote" if hours_old <= JUST_HOURS else f"wrote {ago}"
+    said = sentence(f"'{comment}'")
     return {
-        "purpose": f"Praise {first} {where} for {interaction_id}: {stars}★, '{comment}'.",
+        "purpose": sentence(f"Praise {first} {where} for {interaction_id}{also}: {stars}★, '{comment}'"),
         "why_now": f"New {stars}★ with a comment, {ago}; praise lands best the same day.",
-        "opening": f"{first}, a customer just wrote about your {channel} ({interaction_id}): "
-        f"'{comment}'. That is exactly the service we want. Thank you!",
+        "opening": f"{first}, a customer {wrote} about your {channel} ({interaction_id}): "
+        f"{said} That is exactly the service we want. Thank you!",
     }
 
 
@@ -145,14 +197,14 @@ def low_rating_texts(*, first: str, focus: str | None, comment: str, interaction
         topic = "what happened on that contact"
     if best_line is not None:
         opening = (
-            f"{first}, before we start: {best_line}. That was really good work. "
+            f"{first}, before we start: {sentence(best_line)} That was really good work. "
             f"Now, can we look at {interaction_id} together?"
         )
     else:
         opening = f"Thanks for making time, {first}. Can we look at {interaction_id} together? What do you think went well?"
     also = f" (and {more} more new low rating{'s' if more > 1 else ''} on it)" if more else ""
     return {
-        "purpose": f"1:1 with {first} on one thing: {topic}, from {interaction_id} ({stars}★){also}.",
+        "purpose": sentence(f"1:1 with {first} on one thing: {topic}, from {interaction_id} ({stars}★){also}"),
         "why_now": f"{stars}★ {ago}; a specific, recent contact makes the best coaching. Start with the positive.",
         "opening": opening,
     }
@@ -161,7 +213,7 @@ def low_rating_texts(*, first: str, focus: str | None, comment: str, interaction
 def ratio_texts(*, first: str, praise: int, criticism: int, ratio_label: str, target_label: str,
                 best_line: str | None) -> dict[str, str]:
     opening = (
-        f"{first}, I want to start with something: {best_line}. That's you at your best."
+        f"{first}, I want to start with something: {sentence(best_line)} That's you at your best."
         if best_line is not None
         else f"{first}, I want to start with what's going well for you this week."
     )
@@ -175,7 +227,7 @@ def ratio_texts(*, first: str, praise: int, criticism: int, ratio_label: str, ta
 
 def repeat_tag_texts(*, first: str, tag: str, count: int, agent_total: int, team_count: int, team_total: int,
                      days: str, ago: str, best_line: str | None) -> dict[str, str]:
-    lead_in = f"{first}, first: {best_line}. Great work. " if best_line is not None else f"{first}, "
+    lead_in = f"{first}, first: {sentence(best_line)} Great work. " if best_line is not None else f"{first}, "
     return {
         "purpose": f"Focused 1:1 with {first} on '{tag}': {count} of {agent_total} ratings in {days} "
         f"({_pct(count, agent_total)}) vs the team's {team_count} of {team_total} ({_pct(team_count, team_total)}).",
@@ -221,7 +273,7 @@ def checkin_texts(*, first: str, days_since: int | None, after_days: float, best
     since = f"no coaching note for {days_since} days" if days_since is not None else "no coaching note yet"
     opening = f"How is your week going, {first}? What went well, and what's getting in your way?"
     if best_line is not None:
-        opening += f" I saw that {best_line}."
+        opening += " " + sentence(f"I saw that {best_line}")
     return {
         "purpose": f"Check in with {first}: {since}.",
         "why_now": f"Coach everyone: {after_days:g}+ days without a note.",
