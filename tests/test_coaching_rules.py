@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+import pandas as pd
 import pytest
 from sqlmodel import Session, select
 
@@ -746,3 +747,123 @@ def test_grow_sheet_is_plain_text_with_the_agents_data(floor, session):
     assert "Last coached: 2026-11-23" in sheet
     assert not any(mark in sheet for mark in ("**", "##", "](", "__"))
     assert coaching.grow_sheet(session=session, viewer=floor.viewer("lead.b"), agent_id=floor.agents["Bob Cruz"].id, now=NOW) == ""
+
+
+# --- issue 13: fewer, better prompts ----------------------------------------------------------------
+
+
+def test_several_new_praise_ratings_make_one_prompt_per_agent(floor):
+    floor.rate("Ann Lee", 4, 5 * H, comment="nice")
+    best = floor.rate("Ann Lee", 5, 3 * H, comment="so patient")
+    newest = floor.rate("Ann Lee", 4, H, comment="quick")
+    floor.rate("Bob Cruz", 5, H, comment="kind")
+    prompts = {p.agent_id: p for p in of_rule(run(floor), "praise-rating")}
+    assert len(prompts) == 2
+    ann = prompts[floor.agents["Ann Lee"].id]
+    assert ann.dedupe_key == f"praise-rating:r{newest.id}"
+    assert [e["rating_id"] for e in json.loads(ann.evidence)][0] == best.id and len(json.loads(ann.evidence)) == 3
+    assert "(and 2 more new ratings with praise)" in ann.purpose and "'so patient'" in ann.purpose
+
+
+def test_the_queue_merges_an_agents_praise_prompts_and_closes_them_together(floor, session):
+    first = floor.rate("Ann Lee", 5, 5 * H, comment="so patient")
+    run(floor, now=NOW - 4 * H)
+    second = floor.rate("Ann Lee", 5, H, comment="quick")
+    _five_in_a_row(floor, "Ann Lee", 5, latest=30 * timedelta(minutes=1), gap=timedelta(minutes=5))
+    run(floor)
+    stored = session.exec(select(CoachingPrompt).where(CoachingPrompt.kind == "praise")).all()
+    assert len(stored) == 3  # two praise-rating prompts (two runs) and a streak
+    queue = coaching.open_prompts(session=session, viewer=floor.viewer("lead.a"), now=NOW)
+    praise = queue[queue["kind"] == "praise"]
+    assert len(praise) == 1
+    (row,) = praise.to_dict("records")
+    assert len(row["merged_ids"]) == 2
+    shown = {e["rating_id"] for e in row["evidence_items"]}
+    assert {first.id, second.id} <= shown
+    coaching.mark_done(session=session, prompt_id=int(row["id"]), by_user_id=floor.users["lead.a"].id, now=NOW)
+    assert {p.status for p in session.exec(select(CoachingPrompt).where(CoachingPrompt.kind == "praise")).all()} == {"done"}
+
+
+@pytest.mark.parametrize(
+    "agents, per_10, expected",
+    [(10, 8, 8), (4, 8, 4), (5, 8, 4), (1, 8, 1), (0, 8, 1), (25, 8, 20), (10, 5, 5), (3, 2.5, 1), (11, 8, 9)],
+)
+def test_prompt_budget_per_team(agents, per_10, expected):
+    from leaderboard.coaching.rules import prompt_budget
+
+    assert prompt_budget(agents, per_10) == expected
+
+
+def test_within_budget_keeps_the_first_of_each_team():
+    from leaderboard.coaching.rules import within_budget
+
+    frame = pd.DataFrame({"team_id": [1, 1, 2, 1, 2, 2, 2], "priority": [90, 80, 80, 60, 60, 40, 40]})
+    assert within_budget(frame, {1: 2, 2: 3}).tolist() == [True, True, True, False, True, True, False]
+
+
+def test_the_queue_shows_the_budget_highest_priority_first_and_folds_the_rest(floor, session):
+    # Alpha has 4 active agents: 8 per 10 agents is 4 prompts (3.2, rounded up).
+    _mixed(floor)
+    for name in ("Cy Diaz", "Dee Moss"):
+        floor.rate(name, 5, H, comment="thanks")
+    run(floor)
+    queue = coaching.open_prompts(session=session, viewer=floor.viewer("lead.a"), now=NOW)
+    assert len(queue) > 4
+    assert queue["in_budget"].tolist() == [True] * 4 + [False] * (len(queue) - 4)
+    assert queue.iloc[0]["rule"] == "low-rating"
+    tight = coaching.open_prompts(session=session, viewer=floor.viewer("lead.a"), now=NOW,
+                                  settings=Settings(prompt_budget=2.5))
+    assert int(tight["in_budget"].sum()) == 1
+
+
+@pytest.mark.parametrize(
+    "hours_old, wrote",
+    [(0.2, "just wrote"), (3.0, "just wrote"), (3.1, "wrote 3 h ago"), (20, "wrote 20 h ago"), (47, "wrote 47 h ago")],
+)
+def test_just_wrote_only_about_a_recent_rating(floor, hours_old, wrote):
+    floor.rate("Ann Lee", 5, timedelta(hours=hours_old), comment="so patient")
+    (prompt,) = of_rule(run(floor), "praise-rating")
+    assert f"a customer {wrote} about your phone" in prompt.opening
+    if wrote != "just wrote":
+        assert "just" not in prompt.opening
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Thanks", "Thanks."),
+        ("Thanks.", "Thanks."),
+        ("wrote 'Fixed it straight away.'", "wrote 'Fixed it straight away.'"),
+        ("wrote 'Fixed it'", "wrote 'Fixed it'."),
+        ("wrote 'Wow!'", "wrote 'Wow!'"),
+        ("wrote 'Really?'", "wrote 'Really?'"),
+        ("wrote 'and then…'", "wrote 'and then…'"),
+        ('wrote "Great."', 'wrote "Great."'),
+        ("wrote 'x.' ", "wrote 'x.'"),
+        ("", ""),
+    ],
+)
+def test_sentence_adds_one_full_stop_quote_aware(text, expected):
+    from leaderboard.coaching.texts import sentence
+
+    assert sentence(text) == expected
+
+
+def test_no_prompt_text_doubles_its_punctuation(floor):
+    """Issue 13: "…straight away.'." in the praise purpose and openings."""
+    for name, stars in (("Ann Lee", 5), ("Cy Diaz", 4)):
+        floor.rate(name, stars, 3 * D, comment="Fixed it straight away.")
+        floor.rate(name, stars, H, comment="Sorted in minutes!")
+    floor.rate("Bob Cruz", 5, 3 * D, comment="Lovely, thank you.")
+    floor.rate("Bob Cruz", 1, H, comment="Worst experience.")
+    floor.note("Cy Diaz", "criticism", H)
+    _tagged(floor, "Dee Moss", [D, 2 * D, 3 * D])
+    floor.rate("Dee Moss", 5, 4 * D, comment="Patient and clear.")
+    prompts = run(floor)
+    assert {"praise-rating", "low-rating", "ratio-below-target", "repeat-tag"} <= {p.rule for p in prompts}
+    for p in prompts:
+        for text in (p.purpose, p.why_now, p.opening):
+            for doubled in (".'.", "!'.", "?'.", "..", ".'. ", "!.", "?."):
+                assert doubled not in text, (p.rule, text)
+    praise = {p.agent_id: p for p in of_rule(prompts, "praise-rating")}
+    assert praise[floor.agents["Ann Lee"].id].purpose.endswith("'Sorted in minutes!'")
