@@ -125,6 +125,9 @@ def test_ratios_csv_has_the_exact_header(db_url, session, centre):
 
 
 def test_prompts_generate_then_list_with_the_exact_header(db_url, session, centre):
+    assert _cli(db_url, "prompts", "--format", "csv").stdout.splitlines()[1:] == []  # listing generates nothing
+    generated = _cli(db_url, "prompts", "generate")
+    assert generated.returncode == 0 and "new prompts." in generated.stdout, generated.stderr
     out = _cli(db_url, "prompts", "--format", "csv")
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines()[0] == "id,agent,team,kind,rule,purpose,evidence,opening,priority,created_at,expires_at"
@@ -133,8 +136,9 @@ def test_prompts_generate_then_list_with_the_exact_header(db_url, session, centr
     assert (low["agent"], low["team"], low["kind"], low["priority"]) == ("Bob Cruz", "Alpha", "develop", "90")
     assert low["evidence"] == "I-1 1★ 'rude and slow' [to_improve: patience]"
     assert [int(r["priority"]) for r in rows] == sorted((int(r["priority"]) for r in rows), reverse=True)
+    assert _cli(db_url, "prompts", "generate").stdout == "No new prompts: up to date.\n"  # idempotent
     again = _cli(db_url, "prompts", "--format", "csv")
-    assert again.stdout == out.stdout  # idempotent: nothing new the second time
+    assert again.stdout == out.stdout
     assert len(session.exec(select(CoachingPrompt)).all()) == len(rows)
     only = _cli(db_url, "prompts", "--leader", "lead.a", "--format", "json")
     assert only.returncode == 0 and '"team": "Solo"' not in only.stdout
@@ -142,14 +146,17 @@ def test_prompts_generate_then_list_with_the_exact_header(db_url, session, centr
 
 
 def test_prompts_done_and_dismiss_exit_codes(db_url, session, centre):
-    _cli(db_url, "prompts")
+    _cli(db_url, "prompts", "generate", "--team", "Alpha")
     prompts = {p.rule: p for p in session.exec(select(CoachingPrompt).where(CoachingPrompt.team_id == centre["bob"].team_id)).all()}
     low, praise = prompts["low-rating"], prompts["praise-rating"]
+    assert "--note" in _error(_cli(db_url, "prompts", "done", str(low.id), "--kind", "praise"))
+    assert "never in public" in _error(_cli(db_url, "prompts", "done", str(low.id), "--note", "Bob, hi",
+                                            "--visibility", "public"))
     done = _cli(db_url, "prompts", "done", str(low.id))
     assert done.returncode == 0, done.stderr
-    assert f"Prompt {low.id} done by lead.a; logged criticism note" in done.stdout
-    note = session.exec(select(CoachingNote)).one()
-    assert (note.kind, note.visibility, note.agent_id) == ("criticism", "private", centre["bob"].id)
+    # Issue 13: done without --note writes nothing into the agent's record.
+    assert done.stdout == f"Prompt {low.id} done by lead.a; no note logged.\n"
+    assert session.exec(select(CoachingNote)).first() is None
     assert "already done" in _error(_cli(db_url, "prompts", "done", str(low.id)))
     assert "no prompt with id 999999" in _error(_cli(db_url, "prompts", "done", "999999"))
     assert "no user named 'ghost'" in _error(_cli(db_url, "prompts", "done", str(praise.id), "--by", "ghost"))
@@ -158,6 +165,72 @@ def test_prompts_done_and_dismiss_exit_codes(db_url, session, centre):
     assert dismissed.returncode == 0 and "dismissed by lead.a" in dismissed.stdout
     session.expire_all()
     assert session.get(CoachingPrompt, praise.id).status == "dismissed"
-    listed = _cli(db_url, "prompts", "--no-generate", "--format", "csv").stdout
+    listed = _cli(db_url, "prompts", "--no-generate", "--format", "csv").stdout  # still accepted: a no-op
     assert f"\n{low.id}," not in listed and f"\n{praise.id}," not in listed
     assert _cli(db_url, "prompts", "done", "not-a-number").returncode == 2  # argparse's own usage error
+
+
+def test_prompts_done_with_a_note_logs_the_leaders_words(db_url, session, centre):
+    _cli(db_url, "prompts", "generate")
+    low = session.exec(select(CoachingPrompt).where(CoachingPrompt.rule == "low-rating")).one()
+    done = _cli(db_url, "prompts", "done", str(low.id), "--note", "Bob, thanks for going through I-1 with me.")
+    assert done.returncode == 0, done.stderr
+    note = session.exec(select(CoachingNote)).one()
+    assert done.stdout == f"Prompt {low.id} done by lead.a; logged criticism note {note.id} (1:1).\n"
+    assert (note.kind, note.visibility, note.agent_id, note.text) == (
+        "criticism", "private", centre["bob"].id, "Bob, thanks for going through I-1 with me.")
+    praise = session.exec(select(CoachingPrompt).where(CoachingPrompt.rule == "praise-rating")).one()
+    out = _cli(db_url, "prompts", "done", str(praise.id), "--note", "Lovely work", "--visibility", "1:1")
+    assert out.returncode == 0 and "logged praise note" in out.stdout and "(1:1)" in out.stdout
+
+
+def _many_prompts(session, centre, n=30):
+    """``n`` fresh 5★ ratings with long comments for n new agents of Alpha: n praise prompts (+ the fixture's)."""
+    alpha = centre["bob"].team_id
+    now = utcnow()
+    for i in range(n):
+        agent = Agent(name=f"Agent {i:02d} Longname", display_name=f"Agent {i:02d}", team_id=alpha)
+        session.add(agent)
+        session.flush()
+        inter = Interaction(interaction_id=f"M-{i}", agent_id=agent.id, channel="chat", closed_at=now)
+        session.add(inter)
+        session.flush()
+        session.add(Rating(interaction_id=inter.id, agent_id=agent.id, stars=5, rated_at=now - timedelta(minutes=i),
+                           comment="Absolutely wonderful service, " * 12 + "fixed it straight away."))
+    session.commit()
+
+
+def test_prompts_table_is_wrapped_and_folds_what_is_over_the_budget(db_url, session, centre):
+    """Issue 13: no 600-character lines, and the queue a leader sees is the budget, the rest counted."""
+    _many_prompts(session, centre)
+    assert _cli(db_url, "prompts", "generate").returncode == 0
+    total = len(list(csv.DictReader(io.StringIO(_cli(db_url, "prompts", "--format", "csv").stdout))))
+    assert total > 30
+    out = run_cli("prompts", env={"DATABASE_URL": db_url, "STARBOARD_AUTO_SEED": "0", "COLUMNS": ""})
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 100  # the default width when not on a terminal
+    # Alpha has 32 active agents: 8 per 10 is 26 prompts (25.6 rounded up); Solo's 1 agent: 1.
+    shown = [line for line in lines if line.startswith("#")]
+    assert len(shown) == 26 + 1
+    assert f"{total - 27} more" in out.stdout and "prompts --all" in out.stdout
+    assert lines[0].startswith(f"{total} open prompts")
+    # Highest priority first: Bob's develop prompt leads.
+    assert shown[0].split(" · ")[1] == "Bob Cruz" and "develop" in shown[0]
+    narrow = _cli(db_url, "prompts", "--width", "60", "--all")
+    assert max(len(line) for line in narrow.stdout.splitlines()) <= 60
+    assert len([line for line in narrow.stdout.splitlines() if line.startswith("#")]) == total
+    tight = run_cli("prompts", "--team", "Alpha",
+                    env={"DATABASE_URL": db_url, "STARBOARD_AUTO_SEED": "0", "STARBOARD_PROMPT_BUDGET": "2"})
+    assert len([line for line in tight.stdout.splitlines() if line.startswith("#")]) == 7  # ceil(2 × 32 / 10)
+
+
+def test_listing_prompts_generates_nothing(db_url, session, centre):
+    for args in (("prompts",), ("prompts", "--no-generate"), ("prompts", "--format", "json"), ("prompts", "--all")):
+        out = _cli(db_url, *args)
+        assert out.returncode == 0, out.stderr
+    assert session.exec(select(CoachingPrompt)).first() is None
+    assert "No open prompts" in _cli(db_url, "prompts").stdout
+    assert _cli(db_url, "prompts", "--team", "Alpha", "generate").returncode == 0
+    assert {p.team_id for p in session.exec(select(CoachingPrompt)).all()} == {centre["bob"].team_id}
+    assert "leads no team" in _error(_cli(db_url, "prompts", "generate", "--leader", "lead.b"))

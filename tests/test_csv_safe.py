@@ -159,6 +159,7 @@ def test_rank_csv_neutralises_a_formula_agent_name_and_keeps_negative_numbers(db
 
 
 def test_prompts_csv_neutralises_agent_team_and_comment(db_url, hostile):
+    _ok(run_cli("prompts", "generate", db=db_url))  # listing no longer generates (issue 13)
     out = _ok(run_cli("prompts", "--format", "csv", db=db_url))
     assert_safe(out)
     rows = list(csv.DictReader(io.StringIO(out)))

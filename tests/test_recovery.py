@@ -253,3 +253,26 @@ def test_recovery_cli_list_update_followup_report(db_url, engine, session):
     report = list(csv.DictReader(io.StringIO(_cli(db_url, "recovery", "report", "--format", "csv").stdout)))
     total = report[-1]
     assert total["team"] == "All" and total["opened"] == "1" and total["uplift"] == "4.0"
+
+
+def test_recovery_list_defaults_to_the_cases_still_to_work(db_url, engine, session):
+    """Issue 13: `recovery list` shows open cases by default; --status all shows every case."""
+    for i in range(1, 5):
+        add_rating(engine, agent="Ann Lee", stars=1, interaction_id=f"S-{i}")
+    make_user(session, "lead.a", role="leader")
+
+    def listed(*extra):
+        out = _cli(db_url, "recovery", "list", "--format", "csv", *extra)
+        assert out.returncode == 0, out.stderr
+        return {r["interaction_id"]: r["status"] for r in csv.DictReader(io.StringIO(out.stdout))}
+
+    cases = {r["interaction_id"]: r["case_id"] for r in csv.DictReader(io.StringIO(
+        _cli(db_url, "recovery", "list", "--format", "csv").stdout))}
+    assert set(cases) == {"S-1", "S-2", "S-3", "S-4"}
+    for iid, status in (("S-2", "contacted"), ("S-3", "resolved"), ("S-4", "no_response")):
+        assert _cli(db_url, "recovery", "update", cases[iid], "--status", status, "--by", "lead.a").returncode == 0
+    assert listed() == {"S-1": "open", "S-2": "contacted"}
+    assert listed("--status", "active") == {"S-1": "open", "S-2": "contacted"}
+    assert listed("--status", "all") == {"S-1": "open", "S-2": "contacted", "S-3": "resolved", "S-4": "no_response"}
+    assert listed("--status", "open") == {"S-1": "open"}
+    assert listed("--status", "resolved") == {"S-3": "resolved"}

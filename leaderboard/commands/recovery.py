@@ -12,7 +12,10 @@ from leaderboard.auth import SYSTEM_VIEWER
 from leaderboard.cli import UserError
 from leaderboard.commands.common import add_db_argument, add_format_argument, engine_for, write_rows
 from leaderboard.periods import PeriodError, resolve_period
-from leaderboard.recovery import REPORT_COLUMNS, RecoveryError, report_rows
+from leaderboard.recovery import CLOSED_STATUSES, REPORT_COLUMNS, RecoveryError, report_rows
+
+# `recovery list`'s default: the cases still to work, whatever their step.
+OPEN_CASES = "active"
 
 
 def register(subparsers) -> None:
@@ -23,8 +26,14 @@ def register(subparsers) -> None:
     )
     sub = parser.add_subparsers(dest="recovery_command", metavar="ACTION", required=True)
 
-    lst = sub.add_parser("list", help="list cases (overdue first)")
-    lst.add_argument("--status", choices=RECOVERY_STATUSES)
+    lst = sub.add_parser(
+        "list", help="list the open cases (overdue first)",
+        description="The cases still to work (open or contacted), overdue first; --status all shows every case.",
+    )
+    lst.add_argument(
+        "--status", choices=(OPEN_CASES, *RECOVERY_STATUSES, "all"), default=OPEN_CASES,
+        help=f"'{OPEN_CASES}' (default): open or contacted; one status; or 'all'",
+    )
     add_format_argument(lst)
     add_db_argument(lst)
     lst.set_defaults(handler=run_list)
@@ -59,8 +68,11 @@ def _guard(action):
 
 
 def run_list(args: argparse.Namespace) -> int:
+    status = None if args.status in ("all", OPEN_CASES) else args.status
     with Session(engine_for(args)) as session:
-        frame = recovery_store.cases(session=session, viewer=SYSTEM_VIEWER, status=args.status)
+        frame = recovery_store.cases(session=session, viewer=SYSTEM_VIEWER, status=status)
+    if args.status == OPEN_CASES:
+        frame = frame[~frame["status"].isin(CLOSED_STATUSES)]
     write_rows(frame.to_dict("records"), recovery_store.CASE_COLUMNS, args.format)
     return 0
 
