@@ -171,21 +171,36 @@ def _coach_or_none() -> Viewer | None:
     return me if me is not None and me.role in coaching.COACH_ROLES else None
 
 
-def on_done(prompt_id: int, who: str, kind: str, team_id: int, author_id: int | None) -> None:
+def on_done(prompt_id: int, who: str, kind: str) -> None:
+    """Mark a prompt done without a note (a team prompt, or "Done without a note" in the dialog)."""
     me = _coach_or_none()
     if me is None:
         return
     with Session(common.get_engine(), expire_on_commit=False) as session:
         try:
-            note = coaching.mark_done(session=session, prompt_id=prompt_id, by_user_id=me.user_id)
+            coaching.mark_done(session=session, prompt_id=prompt_id, by_user_id=me.user_id)
         except CoachingError as exc:
             flash("warning", md(exc))
             return
-        ratio = coaching.given_ratio(session=session, viewer=me, team_id=team_id, author_id=author_id)
-    if note is None:
-        flash("success", f"Done: {md(who)} ({kind}) is off the list.")
-        return
-    flash_logged(f"Done: {note.kind}", who, note, me=me, author_id=author_id, ratio=ratio)
+    flash("success", f"Done: {md(who)} ({kind}) is off the list. No note was logged.")
+
+
+def open_done(row: dict) -> None:
+    """Done on an agent's prompt: open the note form with a suggested note written to the agent.
+
+    Nothing is logged until the leader saves it (edited or as it is), or closes the prompt without one.
+    """
+    items = list(row.get("evidence_items") or [])
+    first = items[0] if items else {}
+    offer = coaching.note_suggestion(row)
+    open_note(
+        int(row["agent_id"]), row["agent"], offer["kind"] or "praise", rating_id=first.get("rating_id"),
+        interaction_id=first.get("interaction_id"), stars=first.get("stars"), comment=first.get("comment"),
+    )
+    st.session_state[NOTE_KEY]["prompt_id"] = int(row["id"])
+    st.session_state[NOTE_KEY]["prompt_kind"] = KIND_STYLE.get(row["kind"], (row["kind"],))[0].lower()
+    st.session_state["co_note_vis"] = offer["visibility"]
+    st.session_state[f"co_note_text_{offer['kind'] or 'praise'}"] = offer["text"]
 
 
 def on_dismiss(prompt_id: int, who: str) -> None:
@@ -244,8 +259,14 @@ def more(key: str, step: int) -> None:
 @st.dialog("Log a coaching note", on_dismiss=close_note)
 def note_dialog(team_id: int, author_id: int | None) -> None:
     target = st.session_state.get(NOTE_KEY) or {}
+    prompt_id = target.get("prompt_id")
     about = f" · {stars_text(target['stars'])} on {md(target['interaction_id'])}" if target.get("stars") else ""
     st.markdown(f"**{md(target.get('agent', ''))}**{about}")
+    if prompt_id is not None:
+        st.caption(
+            f":material/edit_note: {md(target.get('agent', ''))} reads this note under My coaching: "
+            "write it to them, in your words, or mark the prompt done without a note."
+        )
     kind = st.segmented_control(
         "Kind", ("praise", "criticism"), key="co_note_kind", required=True,
         format_func={"praise": "Praise", "criticism": "Criticism"}.get,
@@ -262,26 +283,43 @@ def note_dialog(team_id: int, author_id: int | None) -> None:
         "Note", key=f"co_note_text_{kind}", max_chars=coaching.MAX_NOTE_LENGTH, height=110,
         help="Specific and recent: what the agent did, and why it mattered.",
     )
-    save_col, cancel_col = st.columns(2)
-    if save_col.button("Save note", key="co_note_save", type="primary", icon=":material/check:", width="stretch"):
+    buttons = st.columns(3 if prompt_id is not None else 2)
+    save_label = "Save note, done" if prompt_id is not None else "Save note"
+    if buttons[0].button(save_label, key="co_note_save", type="primary", icon=":material/check:", width="stretch"):
         me = _coach_or_none()
         if me is None:
             st.error("Please sign in again.")
             return
         with Session(common.get_engine(), expire_on_commit=False) as session:
             try:
-                note = coaching.log_note(
-                    session=session, agent_id=target["agent_id"], author_id=me.user_id, kind=kind, text=text,
-                    visibility=visibility, rating_id=target.get("rating_id"),
-                )
+                if prompt_id is not None:
+                    if not (text or "").strip():
+                        raise CoachingError("a note needs some text (or use “Done, no note”)")
+                    note = coaching.mark_done(
+                        session=session, prompt_id=prompt_id, by_user_id=me.user_id, text=text, kind=kind,
+                        visibility=visibility,
+                    )
+                else:
+                    note = coaching.log_note(
+                        session=session, agent_id=target["agent_id"], author_id=me.user_id, kind=kind, text=text,
+                        visibility=visibility, rating_id=target.get("rating_id"),
+                    )
             except CoachingError as exc:
                 st.error(md(exc))
                 return
             ratio = coaching.given_ratio(session=session, viewer=me, team_id=team_id, author_id=author_id)
-        flash_logged(note.kind.capitalize(), target["agent"], note, me=me, author_id=author_id, ratio=ratio)
+        lead = f"Done: {note.kind}" if prompt_id is not None else note.kind.capitalize()
+        flash_logged(lead, target["agent"], note, me=me, author_id=author_id, ratio=ratio)
         close_note()
         st.rerun()
-    if cancel_col.button("Cancel", key="co_note_cancel", width="stretch"):
+    if prompt_id is not None and buttons[1].button(
+        "Done, no note", key="co_note_skip", icon=":material/done:", width="stretch",
+        help="Close the prompt; nothing is written to the agent",
+    ):
+        on_done(prompt_id, target["agent"], target.get("prompt_kind", "prompt"))
+        close_note()
+        st.rerun()
+    if buttons[-1].button("Cancel", key="co_note_cancel", width="stretch"):
         close_note()
         st.rerun()
 
@@ -341,14 +379,19 @@ def prompt_card(row: dict, *, tz, team_id: int, author_id: int | None) -> None:
             if row["opening"]:
                 st.markdown(f":material/record_voice_over: *{md(row['opening'])}*")
         with actions:
-            done_help = (
-                f"Logs a {note_kind} note ({'public' if public else '1:1'}) and closes the prompt"
-                if note_kind else "Closes the prompt (a team session logs no note)"
-            )
-            st.button(
-                "Done", key=f"co_done_{pid}", type="primary", icon=":material/check:", width="stretch",
-                help=done_help, on_click=on_done, args=(pid, who, label.lower(), team_id, author_id),
-            )
+            if note_kind and row["agent"]:
+                st.button(
+                    "Done", key=f"co_done_{pid}", type="primary", icon=":material/check:", width="stretch",
+                    help=(f"Write a short note to {row['agent']} (suggested: {note_kind}, "
+                          f"{'public' if public else '1:1'}; you choose), or close the prompt without one"),
+                    on_click=open_done, args=(row,),
+                )
+            else:
+                st.button(
+                    "Done", key=f"co_done_{pid}", type="primary", icon=":material/check:", width="stretch",
+                    help="Closes the prompt (a team session logs no note)",
+                    on_click=on_done, args=(pid, who, label.lower()),
+                )
             st.button(
                 "Dismiss", key=f"co_dismiss_{pid}", type="tertiary", icon=":material/close:", width="stretch",
                 help="Not useful: drop it (it is not generated again)", on_click=on_dismiss, args=(pid, who),
@@ -555,14 +598,15 @@ def headline(desk: Desk) -> None:
             f"Aim for {ratio['target']}: great agents who hear only criticism leave."
         ),
     )
+    budget = int(desk.individual["in_budget"].sum()) if len(desk.individual) else 0
     m2.metric(
         "Open prompts",
-        f"{len(desk.individual)}",
+        f"{budget}" + (f" + {len(desk.individual) - budget} more" if len(desk.individual) > budget else ""),
         delta=f"+ {len(team_prompts)} training topic{'s' if len(team_prompts) != 1 else ''}" if len(team_prompts) else None,
         delta_color="violet",
         delta_arrow="off",
         border=True,
-        help="Who to praise or coach now, highest priority first",
+        help="Who to praise or coach now, highest priority first: today's budget, then the ones that can wait",
     )
     coached = int(((table["praise"] + table["criticism"]) > 0).sum()) if len(table) else 0
     m3.metric(
@@ -617,14 +661,26 @@ def prompt_queue(desk: Desk) -> None:
             "All caught up: nothing waits for you. New prompts appear here as ratings come in.",
             icon=":material/done_all:",
         )
-    limit = st.session_state.get("co_queue_n", QUEUE_PAGE)
-    for row in pick.head(limit).to_dict("records"):
+    # Today's budget (STARBOARD_PROMPT_BUDGET per 10 agents), highest priority first; the rest folded away.
+    now_rows = pick[pick["in_budget"]]
+    later = pick[~pick["in_budget"]]
+    for row in now_rows.to_dict("records"):
         prompt_card(row, tz=desk.tz, team_id=desk.team_id, author_id=desk.author_id)
-    if len(pick) > limit:
-        st.button(
-            f"Show {min(QUEUE_PAGE, len(pick) - limit)} more of {len(pick) - limit}", key="co_more",
-            icon=":material/expand_more:", on_click=more, args=("co_queue_n", QUEUE_PAGE), width="stretch",
-        )
+    if later.empty:
+        return
+    with st.expander(
+        f"{len(later)} more prompt{'s' if len(later) != 1 else ''}, lower priority (over today's budget)",
+        expanded=False, icon=":material/unfold_more:",
+    ):
+        st.caption("The queue above is today's budget, most important first. These can wait, or be dismissed.")
+        limit = st.session_state.get("co_queue_n", QUEUE_PAGE)
+        for row in later.head(limit).to_dict("records"):
+            prompt_card(row, tz=desk.tz, team_id=desk.team_id, author_id=desk.author_id)
+        if len(later) > limit:
+            st.button(
+                f"Show {min(QUEUE_PAGE, len(later) - limit)} more of {len(later) - limit}", key="co_more",
+                icon=":material/expand_more:", on_click=more, args=("co_queue_n", QUEUE_PAGE), width="stretch",
+            )
 
 
 def ratio_side(desk: Desk) -> None:

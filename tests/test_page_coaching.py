@@ -198,9 +198,10 @@ def test_unknown_team_for_a_leader_without_a_team_is_a_friendly_message(db_env, 
 
 
 def test_queue_lists_prompts_highest_priority_first_without_training(db_env, floor):
-    # Three Alpha agents named 'patience': a team training topic, kept out of the individual queue.
-    for name in ("Cy Dee", "Di Eve", "Ed Fox"):
-        add_rating(floor, agent=name, stars=3, team="Alpha", to_improve=["patience"], rated_at=_ago(hours=5))
+    # Four Alpha agents on ten ratings name 'patience': a team training topic, kept out of the individual queue.
+    for name, n in (("Cy Dee", 3), ("Di Eve", 3), ("Ed Fox", 2), ("Flo Gil", 2)):
+        for i in range(n):
+            add_rating(floor, agent=name, stars=3, team="Alpha", to_improve=["patience"], rated_at=_ago(hours=5 + i))
     at = open_page()
     queue = prompts(floor)
     individual = queue[queue["kind"] != "training"]
@@ -218,8 +219,7 @@ def test_queue_lists_prompts_highest_priority_first_without_training(db_env, flo
     assert "patience" in everything(at)
 
 
-def test_marking_a_prompt_done_logs_the_note_and_moves_the_ratio(db_env, floor):
-    """Required by the issue: "Done" logs the matching note; the page shows it and the new ratio."""
+def _ratio_four_to_one(floor):
     lead = viewer_of(floor, "lead.a")
     with Session(floor) as session:
         ann = make_agent(session, "Ann Lee", team="Alpha")
@@ -229,6 +229,17 @@ def test_marking_a_prompt_done_logs_the_note_and_moves_the_ratio(db_env, floor):
                               text=text, visibility="private")
         coaching.log_note(session=session, agent_id=bob.id, author_id=lead.user_id, kind="criticism",
                           text="Let's talk hold times", visibility="private")
+    return lead
+
+
+def _notes(floor) -> int:
+    with Session(floor) as session:
+        return len(session.exec(select(CoachingNote)).all())
+
+
+def test_done_opens_a_note_to_the_agent_and_logs_only_what_the_leader_saves(db_env, floor):
+    """Issue 13: Done opens a short note form prefilled with words to the agent; the leader saves it."""
+    lead = _ratio_four_to_one(floor)
     at = open_page()
     ratio = metric(at, "Your ratio this week")
     assert (ratio.value, ratio.delta) == ("4.0 : 1", "below target")
@@ -236,6 +247,16 @@ def test_marking_a_prompt_done_logs_the_note_and_moves_the_ratio(db_env, floor):
     queue = prompts(floor)
     praise = queue[(queue["kind"] == "praise") & (queue["agent"] == "Ann Lee")].iloc[0]
     at.button(key=f"co_done_{int(praise['id'])}").click().run()
+    no_exception(at)
+    # Nothing is logged by the click: a form opens with a suggestion written to Ann.
+    assert _notes(floor) == 5
+    suggested = at.text_area(key="co_note_text_praise").value
+    assert suggested.startswith("Great work, Ann") and suggested != praise["purpose"]
+    assert at.segmented_control(key="co_note_kind").value == "praise"
+    assert at.segmented_control(key="co_note_vis").value == "public"
+    at.text_area(key="co_note_text_praise").input("Ann, the customer on that call loved your patience.").run()
+    at.segmented_control(key="co_note_vis").set_value("private").run()
+    at.button(key="co_note_save").click().run()
     no_exception(at)
 
     ratio = metric(at, "Your ratio this week")
@@ -245,10 +266,44 @@ def test_marking_a_prompt_done_logs_the_note_and_moves_the_ratio(db_env, floor):
     with Session(floor) as session:
         done = session.get(CoachingPrompt, int(praise["id"]))
         note = session.get(CoachingNote, done.note_id)
-    assert done.status == "done" and note.kind == "praise" and note.author_id == lead.user_id
+    assert done.status == "done" and note.author_id == lead.user_id
+    assert (note.kind, note.visibility, note.text) == (
+        "praise", "private", "Ann, the customer on that call loved your patience.")
     # The new note is listed among the notes given this week, as plain text.
     assert note.text in [t.value for t in at.text]
     assert not [b for b in at.button if b.key == f"co_done_{int(praise['id'])}"]
+
+
+def test_done_without_a_note_writes_nothing_to_the_agent(db_env, floor):
+    """Issue 13: one click on a develop prompt used to log the leader's instruction as a criticism note."""
+    _ratio_four_to_one(floor)
+    at = open_page()
+    develop = prompts(floor).iloc[0]
+    assert develop["kind"] == "develop" and develop["agent"] == "Bob Ray"
+    at.button(key=f"co_done_{int(develop['id'])}").click().run()
+    suggested = at.text_area(key="co_note_text_criticism").value
+    assert suggested.startswith("Bob, ") and "1:1 with" not in suggested
+    assert at.segmented_control(key="co_note_kind").value == "criticism"
+    at.button(key="co_note_skip").click().run()
+    no_exception(at)
+    with Session(floor) as session:
+        done = session.get(CoachingPrompt, int(develop["id"]))
+    assert (done.status, done.note_id) == ("done", None)
+    assert _notes(floor) == 5
+    assert metric(at, "Your ratio this week").value == "4.0 : 1"
+    assert any("No note was logged" in shown_text(s.value) for s in at.success)
+    assert not [b for b in at.button if b.key == "co_note_save"]
+
+
+def test_cancel_on_the_done_form_keeps_the_prompt_open(db_env, floor):
+    at = open_page()
+    first = prompts(floor).iloc[0]
+    at.button(key=f"co_done_{int(first['id'])}").click().run()
+    at.button(key="co_note_cancel").click().run()
+    no_exception(at)
+    with Session(floor) as session:
+        assert session.get(CoachingPrompt, int(first["id"])).status == "open"
+    assert _notes(floor) == 0
 
 
 def test_dismiss_removes_the_prompt(db_env, floor):
@@ -293,13 +348,28 @@ def test_prompts_are_generated_once_per_data_version(db_env, floor, monkeypatch)
     assert len(calls) == 3 and calls[-1] == calls[0]
 
 
-def test_show_more_reveals_the_rest_of_a_long_queue(db_env, floor):
-    add_ratings(floor, "Cy Dee", [5] * 3 + [4] * 9, team="Alpha", comment="Thanks a lot", at=_ago(hours=6))
+def test_the_queue_shows_the_budget_and_folds_the_rest(db_env, floor, monkeypatch):
+    """Issue 13: 8 open prompts per 10 agents, highest priority first; the rest collapsed under "more"."""
+    for i in range(20):
+        add_rating(floor, agent=f"Agent {i:02d}", stars=5, team="Alpha", comment="Thanks a lot",
+                   rated_at=_ago(minutes=30 + i))
+    at = open_page()  # the page runs the rules
+    queue = prompts(floor)
+    individual = queue[queue["kind"] != "training"]
+    # 22 agents: a budget of 18 (17.6 rounded up).
+    assert int(individual["in_budget"].sum()) == 18 and len(individual) == 22
+    more = next(e for e in at.expander if "more prompt" in str(e.label))
+    assert str(more.label).startswith("4 more prompts")
+    assert metric(at, "Open prompts").value == "18 + 4 more"
+    budget_keys = [f"co_done_{int(i)}" for i in individual[individual["in_budget"]]["id"]]
+    keys = [b.key for b in at.button if b.key and b.key.startswith("co_done_")]
+    assert keys[:18] == budget_keys and len(keys) == 22
+
+    monkeypatch.setenv("STARBOARD_PROMPT_BUDGET", "1")  # 3 now, 19 folded: a page of 10, then "Show more"
     at = open_page()
-    cards = [b for b in at.button if b.key and b.key.startswith("co_done_")]
-    assert len(cards) == 10 and len(prompts(floor)) > 10
+    assert len([b for b in at.button if b.key and b.key.startswith("co_done_")]) == 3 + 10
     at.button(key="co_more").click().run()
-    assert len([b for b in at.button if b.key and b.key.startswith("co_done_")]) > 10
+    assert len([b for b in at.button if b.key and b.key.startswith("co_done_")]) == 3 + 19
 
 
 def test_kind_filter_shows_one_kind(db_env, floor):
