@@ -116,7 +116,8 @@ def digest(
 def training_topics(
     *, session: Session, viewer, now: datetime | None = None, rules: CoachingRules | None = None
 ) -> pd.DataFrame:
-    """Improvement tags shared by ``training_min_agents``+ agents of a team in the tag window.
+    """Improvement tags shared by ``training_min_agents``+ agents of a team on ``training_min_ratings``+ ratings
+    in the tag window (a real group).
 
     ``TRAINING_COLUMNS``, most agents first. Only teams the viewer coaches
     (agents and wall displays see none).
