@@ -165,3 +165,35 @@ def test_the_migration_backfills_one_open_membership_per_agent(tmp_path):
         assert [tuple(r) for r in rows] == [(1, 1, None), (2, 2, None)]
     finally:
         engine.dispose()
+
+
+def test_the_data_page_lists_the_moves_and_makes_them_only_when_ticked(db_env, engine, tmp_path):
+    """The Data page (AppTest, as an admin): the dry run lists the move; unticked it is held back, ticked made."""
+    import streamlit as st
+
+    from pages.common import md
+    from tests.app_util import app_as
+
+    first, later = _history(tmp_path)
+    import_file(engine=engine, viewer=SYSTEM_VIEWER, path=first)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = app_as("admin.one", role="admin")
+    at.run()
+    at.switch_page("pages/data.py").run()
+    at.file_uploader(key="data_upload").set_value(("later.csv", later.read_bytes(), "text/csv")).run()
+    assert not at.exception, [e.message for e in at.exception]
+    moves = next(d.value for d in at.dataframe if "move" in d.value.columns)
+    assert list(moves["move"]) == [MOVE]
+    at.button(key="data_import").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any(md(MOVE) in w.value and "Held back" in w.value for w in at.warning), [w.value for w in at.warning]
+    assert _team_of(engine) == "Sampaguita"
+    assert "moves held back (not confirmed)=1" in _import_audit(engine, "later.csv")
+    at.checkbox(key="data_allow_moves").check().run()
+    at.button(key="data_import").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any(md(MOVE) in i.value for i in at.info), [i.value for i in at.info]
+    assert _team_of(engine) == "Mabuhay"
+    st.cache_data.clear()
+    st.cache_resource.clear()
