@@ -110,15 +110,17 @@ def resolve_scope(*, session: Session, site: str | None = None, team: str | None
     )
 
 
-def _agents_in_scope(scope: Scope):
+def _agents_in_scope(scope: Scope, *, former: bool = False):
     """Subquery of agent ids in the scope, or None for everyone.
 
-    A team's agents are its members today and anyone who was a member before (``agent_team``):
-    their ratings from then still count for the team (see ``sums_by_team``).
+    ``former``: a team's agents are its members today and anyone who was a member before
+    (``agent_team``): the sums that ``sums_by_team`` splits by the team at the time.
     """
+    if scope.team_id is not None and former:
+        was = select(AgentTeam.agent_id).where(AgentTeam.team_id == scope.team_id)
+        return select(Agent.id).where((Agent.team_id == scope.team_id) | Agent.id.in_(was))
     if scope.team_id is not None:
-        former = select(AgentTeam.agent_id).where(AgentTeam.team_id == scope.team_id)
-        return select(Agent.id).where((Agent.team_id == scope.team_id) | Agent.id.in_(former))
+        return select(Agent.id).where(Agent.team_id == scope.team_id)
     if scope.site_id is not None:
         return select(Agent.id).join(Team, Team.id == Agent.team_id).where(Team.site_id == scope.site_id)
     return None
@@ -204,7 +206,7 @@ def rating_sums(
         func.sum(Rating.stars),
         *measures,
     ).where(Rating.excluded_cause.is_(None), *_time_filter(Rating.rated_at, start, end))
-    agents = _agents_in_scope(scope)
+    agents = _agents_in_scope(scope, former=True)
     if agents is not None:
         stmt = stmt.where(Rating.agent_id.in_(agents))
     if agent_ids is not None:
@@ -223,7 +225,7 @@ def interaction_sums(
     agent_ids: Sequence[int] | None = None,
 ) -> pd.DataFrame:
     """Per-agent interactions closed in [start, end) and how many of them were rated."""
-    agents = _agents_in_scope(scope)
+    agents = _agents_in_scope(scope, former=True)
     if agent_ids is not None:
         agents = select(Agent.id).where(Agent.id.in_([int(i) for i in agent_ids]))
     if start is None and end is None:
