@@ -116,6 +116,15 @@ def test_a_confirmed_move_keeps_the_earlier_ratings_with_the_old_team(engine, db
     # ... while the site's agent row holds all five, under today's team.
     row = site.agents[site.agents["agent"] == "José Núñez"].iloc[0]
     assert (int(row["ratings"]), row["team"]) == (5, "Mabuhay")
+    # The Coaching page's table of Sampaguita in the week he earned them lists him too, as the Leaderboard does.
+    from leaderboard.coaching import sheets  # lazy: only this test reads the coaching table
+
+    with Session(engine) as s:
+        old_team = s.exec(select(Team).where(Team.name == "Sampaguita")).scalar_one()
+        week = build_board(session=s, period="week", site="Manila", team="Sampaguita", now=datetime(2026, 11, 13, 6))
+        table = sheets.team_table(session=s, viewer=SYSTEM_VIEWER, team_id=old_team.id, now=datetime(2026, 11, 13, 6))
+    assert dict(zip(table["agent"], table["ratings_this_week"])) == dict(zip(week.agents["agent"], week.agents["ratings"]))
+    assert dict(zip(table["agent"], table["ratings_this_week"]))["José Núñez"] == 3
 
 
 def test_write_rows_holds_moves_back_unless_allowed(engine, tmp_path):

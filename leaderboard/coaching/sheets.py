@@ -49,6 +49,10 @@ def team_table(
     # The team's board this week, whoever is on it: an agent deactivated mid-week keeps the ratings
     # they earned (the Leaderboard, My page and `rank` count them), so the table lists them too.
     agents = agents[agents["active"] | agents["agent_id"].isin(ranked["agent_id"])]
+    # A former member keeps the row of the ratings they earned in this team this week (as on the Leaderboard).
+    former = board.agents[~board.agents["agent_id"].isin(agents["agent_id"])][["agent_id", "agent", "timezone"]]
+    if len(former):
+        agents = pd.concat([agents, former], ignore_index=True)
     if agents.empty:
         return empty
     frame = agents[["agent_id", "agent", "timezone"]].merge(ranked, on="agent_id", how="left")
