@@ -428,3 +428,25 @@ class ApiRequest(SQLModel, table=True):
     updated: int = Field(default=0)
     unchanged: int = Field(default=0)
     rejected: int = Field(default=0)
+
+
+# Since when an agent with no earlier membership has been in their team (the migration's backfill).
+MEMBERSHIP_SINCE = datetime(1900, 1, 1)
+
+
+class AgentTeam(SQLModel, table=True):
+    """Team membership as history: the agent was in ``team_id`` from ``valid_from`` until ``valid_to``.
+
+    The open row (``valid_to`` None) is the agent's current team (``Agent.team_id`` says the
+    same, for the screens that show today's team). A rating counts for the team whose row
+    covers its ``rated_at``; a rating no closed row covers counts for the current team.
+    """
+
+    __tablename__ = "agent_team"
+    __table_args__ = (Index("ix_agent_team_agent_from", "agent_id", "valid_from"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    agent_id: int = _fk("agent.id", index=False)
+    team_id: int = _fk("team.id")
+    valid_from: NaiveDatetime = Field(default=MEMBERSHIP_SINCE)
+    valid_to: Optional[NaiveDatetime] = Field(default=None)

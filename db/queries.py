@@ -20,6 +20,7 @@ from db import scope as scope_sql
 from db.chunks import chunks
 from db.models import (
     Agent,
+    AgentTeam,
     AppMeta,
     Badge,
     BadgeAward,
@@ -109,8 +110,15 @@ def resolve_scope(*, session: Session, site: str | None = None, team: str | None
     )
 
 
-def _agents_in_scope(scope: Scope):
-    """Subquery of agent ids in the scope, or None for everyone."""
+def _agents_in_scope(scope: Scope, *, former: bool = False):
+    """Subquery of agent ids in the scope, or None for everyone.
+
+    ``former``: a team's agents are its members today and anyone who was a member before
+    (``agent_team``): the sums that ``sums_by_team`` splits by the team at the time.
+    """
+    if scope.team_id is not None and former:
+        was = select(AgentTeam.agent_id).where(AgentTeam.team_id == scope.team_id)
+        return select(Agent.id).where((Agent.team_id == scope.team_id) | Agent.id.in_(was))
     if scope.team_id is not None:
         return select(Agent.id).where(Agent.team_id == scope.team_id)
     if scope.site_id is not None:
@@ -152,10 +160,14 @@ def agent_directory_select(*team_columns):
     )
 
 
-def agent_directory(*, session: Session, scope: Scope = Scope()) -> pd.DataFrame:
-    """Every agent in the scope with their team and site."""
+def agent_directory(
+    *, session: Session, scope: Scope = Scope(), agent_ids: Sequence[int] | None = None
+) -> pd.DataFrame:
+    """Every agent in the scope with their (today's) team and site; ``agent_ids``: these agents, whatever the scope."""
     stmt = agent_directory_select()
-    if scope.team_id is not None:
+    if agent_ids is not None:
+        stmt = stmt.where(Agent.id.in_([int(i) for i in agent_ids]))
+    elif scope.team_id is not None:
         stmt = stmt.where(Agent.team_id == scope.team_id)
     elif scope.site_id is not None:
         stmt = stmt.where(Team.site_id == scope.site_id)
@@ -163,7 +175,13 @@ def agent_directory(*, session: Session, scope: Scope = Scope()) -> pd.DataFrame
 
 
 def rating_sums(
-    *, session: Session, scope: Scope, start: datetime | None, end: datetime | None, rank_only: bool = False
+    *,
+    session: Session,
+    scope: Scope,
+    start: datetime | None,
+    end: datetime | None,
+    rank_only: bool = False,
+    agent_ids: Sequence[int] | None = None,
 ) -> pd.DataFrame:
     """Per-agent sums of the ratings given in [start, end), excluded ratings left out.
 
@@ -188,19 +206,28 @@ def rating_sums(
         func.sum(Rating.stars),
         *measures,
     ).where(Rating.excluded_cause.is_(None), *_time_filter(Rating.rated_at, start, end))
-    agents = _agents_in_scope(scope)
+    agents = _agents_in_scope(scope, former=True)
     if agents is not None:
         stmt = stmt.where(Rating.agent_id.in_(agents))
+    if agent_ids is not None:
+        stmt = stmt.where(Rating.agent_id.in_([int(i) for i in agent_ids]))
     stmt = stmt.group_by(Rating.agent_id)
     columns = ["agent_id", *RATING_SUM_COLUMNS]
     return pd.DataFrame.from_records(_tuples(session.exec(stmt)), columns=columns[: 3 if rank_only else None])
 
 
 def interaction_sums(
-    *, session: Session, scope: Scope, start: datetime | None, end: datetime | None
+    *,
+    session: Session,
+    scope: Scope,
+    start: datetime | None,
+    end: datetime | None,
+    agent_ids: Sequence[int] | None = None,
 ) -> pd.DataFrame:
     """Per-agent interactions closed in [start, end) and how many of them were rated."""
-    agents = _agents_in_scope(scope)
+    agents = _agents_in_scope(scope, former=True)
+    if agent_ids is not None:
+        agents = select(Agent.id).where(Agent.id.in_([int(i) for i in agent_ids]))
     if start is None and end is None:
         # All time needs no join: rating.agent_id repeats the interaction's agent, so an
         # agent's rated interactions are their ratings. Two index-only scans instead of
@@ -247,6 +274,100 @@ def rating_points(
     return pd.DataFrame.from_records(_tuples(session.exec(stmt)), columns=["agent_id", "rated_at", "stars"])
 
 
+def closed_memberships(*, session: Session, agent_ids: Sequence[int] | None = None) -> pd.DataFrame:
+    """Past team memberships (``agent_team`` rows with an end): agent_id, team_id, valid_from, valid_to."""
+    stmt = select(AgentTeam.agent_id, AgentTeam.team_id, AgentTeam.valid_from, AgentTeam.valid_to).where(
+        AgentTeam.valid_to.is_not(None)
+    )
+    rows = []
+    if agent_ids is None:
+        rows = _tuples(session.exec(stmt))
+    else:
+        for chunk in chunks([int(i) for i in agent_ids]):
+            rows += _tuples(session.exec(stmt.where(AgentTeam.agent_id.in_(list(chunk)))))
+    return pd.DataFrame.from_records(rows, columns=["agent_id", "team_id", "valid_from", "valid_to"])
+
+
+def former_members(*, session: Session, team_id: int) -> list[int]:
+    """Agents who were in the team once and are in another one today."""
+    stmt = (
+        select(AgentTeam.agent_id)
+        .join(Agent, Agent.id == AgentTeam.agent_id)
+        .where(AgentTeam.team_id == team_id, AgentTeam.valid_to.is_not(None), Agent.team_id != team_id)
+        .distinct()
+    )
+    return [int(i) for i in session.exec(stmt).all()]
+
+
+def team_labels(*, session: Session, team_ids: Sequence[int]) -> pd.DataFrame:
+    """team_id, team, site of these teams."""
+    stmt = (
+        select(Team.id, Team.name, Site.name)
+        .join(Site, Site.id == Team.site_id)
+        .where(Team.id.in_([int(i) for i in team_ids]))
+    )
+    return pd.DataFrame.from_records(_tuples(session.exec(stmt)), columns=["team_id", "team", "site"])
+
+
+def sums_by_team(
+    *,
+    session: Session,
+    sums: pd.DataFrame,
+    start: datetime | None,
+    end: datetime | None,
+    with_interactions: bool = True,
+) -> pd.DataFrame:
+    """Per-agent ``sums`` (with today's ``team_id``) split by the team each agent was in at the time.
+
+    A rating counts for the team whose ``agent_team`` row covers its ``rated_at`` (an interaction
+    closed, its ``closed_at``); what no closed row covers counts for today's team. One row per
+    (agent, team) with the sum columns; ``team_id`` is the team at the time. Without past
+    memberships (the usual case) this is ``sums`` itself.
+    """
+    if sums.empty:
+        return sums
+    moved = closed_memberships(session=session, agent_ids=sums["agent_id"].tolist())
+    if moved.empty:
+        return sums
+    numeric = [c for c in sums.columns if c in (*RATING_SUM_COLUMNS, "closed", "rated")]
+    pieces = []
+    for rec in moved.to_dict("records"):
+        low = rec["valid_from"] if start is None else max(start, pd.Timestamp(rec["valid_from"]).to_pydatetime())
+        high = rec["valid_to"] if end is None else min(end, pd.Timestamp(rec["valid_to"]).to_pydatetime())
+        if low >= high:
+            continue
+        part = rating_sums(
+            session=session, scope=Scope(), start=low, end=high, rank_only="five_star" not in numeric,
+            agent_ids=[rec["agent_id"]],
+        )
+        if with_interactions and "closed" in numeric:
+            closed = interaction_sums(session=session, scope=Scope(), start=low, end=high, agent_ids=[rec["agent_id"]])
+            part = part.merge(closed, on="agent_id", how="outer")
+        if part.empty:
+            continue
+        pieces.append(part.assign(team_id=int(rec["team_id"])))
+    if not pieces:
+        return sums
+    then = pd.concat(pieces, ignore_index=True)
+    for column in numeric:
+        then[column] = then[column].fillna(0) if column in then else 0
+    then = then.groupby(["agent_id", "team_id"], as_index=False)[numeric].sum()
+    # Today's team keeps what no past membership covers.
+    earlier = then.groupby("agent_id")[numeric].sum()
+    today = sums.set_index("agent_id")
+    rest = today[numeric].fillna(0).sub(earlier.reindex(today.index).fillna(0), fill_value=0).reset_index()
+    rest["team_id"] = today["team_id"].to_numpy()
+    split = pd.concat([rest, then], ignore_index=True).groupby(["agent_id", "team_id"], as_index=False)[numeric].sum()
+    split = split[(split[numeric] != 0).any(axis=1)]
+    labels = team_labels(session=session, team_ids=split["team_id"].unique().tolist())
+    other = [c for c in sums.columns if c not in numeric and c not in ("team_id", "team", "site")]
+    split = split.merge(sums[other], on="agent_id", how="left").merge(labels, on="team_id", how="left")
+    for column in numeric:
+        if column in sums and str(sums[column].dtype).startswith("int"):
+            split[column] = split[column].astype("int64")
+    return split[[c for c in sums.columns if c in split.columns]].reset_index(drop=True)
+
+
 def site_names(*, session: Session) -> list[str]:
     return list(session.exec(select(Site.name).order_by(Site.name)).all())
 
@@ -285,7 +406,9 @@ __all__ = [
     "Scope",
     "ScopeError",
     "agent_directory",
+    "closed_memberships",
     "count_agents",
+    "former_members",
     "count_ratings",
     "data_version",
     "interaction_sums",
@@ -294,6 +417,8 @@ __all__ = [
     "rating_sums",
     "resolve_scope",
     "site_names",
+    "sums_by_team",
+    "team_labels",
     "team_names",
 ]
 

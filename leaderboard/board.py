@@ -39,7 +39,13 @@ def period_for(*, scope: Scope, spec: str | Period, tz: str | None = None, now: 
 
 def _sums(
     *, session: Session, scope: Scope, period: Period, directory: pd.DataFrame, with_interactions: bool = True
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(per-agent sums, per-(agent, team at the time) sums) for the period in the scope.
+
+    A rating counts for the team the agent was in when it was earned (``queries.sums_by_team``):
+    a team's board holds what its agents earned in it, former members included, and team
+    standings split a moved agent's ratings between their teams. An agent's row names today's team.
+    """
     start, end = period.utc_bounds()
     sums = queries.rating_sums(
         session=session, scope=scope, start=start, end=end, rank_only=not with_interactions
@@ -49,7 +55,30 @@ def _sums(
         closed = queries.interaction_sums(session=session, scope=scope, start=start, end=end)
         sums = sums.merge(closed, on="agent_id", how="outer")
     # Agents with neither ratings nor closed interactions in the period are left out.
-    return directory.merge(sums, on="agent_id", how="inner")
+    merged = directory.merge(sums, on="agent_id", how="inner")
+    by_team = queries.sums_by_team(
+        session=session, sums=merged, start=start, end=end, with_interactions=with_interactions
+    )
+    if by_team is merged:
+        return merged, merged
+    if scope.team_id is not None:
+        # The team's board: what each agent earned in this team (the agent's columns say today's team).
+        mine = by_team[by_team["team_id"] == scope.team_id]
+        numeric = [c for c in mine.columns if c not in directory.columns]
+        agents = directory.merge(mine[["agent_id", *numeric]], on="agent_id", how="inner")
+        return agents, mine.reset_index(drop=True)
+    return merged, by_team
+
+
+def _directory(*, session: Session, scope: Scope) -> pd.DataFrame:
+    """The scope's agents today; a team's former members too (their ratings from then count for it)."""
+    directory = queries.agent_directory(session=session, scope=scope)
+    if scope.team_id is not None:
+        former = queries.former_members(session=session, team_id=scope.team_id)
+        if former:
+            extra = queries.agent_directory(session=session, agent_ids=former)
+            directory = pd.concat([directory, extra], ignore_index=True).drop_duplicates("agent_id")
+    return directory
 
 
 def build_board(
@@ -72,15 +101,15 @@ def build_board(
     settings = settings or get_settings()
     scope = scope or queries.resolve_scope(session=session, site=site, team=team)
     period = period_for(scope=scope, spec=period, tz=tz, now=now)
-    directory = queries.agent_directory(session=session, scope=scope)
-    sums = _sums(session=session, scope=scope, period=period, directory=directory)
+    directory = _directory(session=session, scope=scope)
+    sums, by_team = _sums(session=session, scope=scope, period=period, directory=directory)
     prior = ranking.prior_mean(sums)
     agents = ranking.rank_table(
         sums, prior_weight=settings.prior_weight, min_ratings=settings.min_ratings, prior=prior
     )
     previous = period.previous() if with_movement else None
     if previous is not None:
-        prev_sums = _sums(
+        prev_sums, _ = _sums(
             session=session, scope=scope, period=previous, directory=directory, with_interactions=False
         )
         prev_table = ranking.rank_table(
@@ -89,12 +118,16 @@ def build_board(
         agents = ranking.add_movement(agents, ranking.ranks_by_key(prev_table))
     else:
         agents = agents.assign(movement=pd.array([pd.NA] * len(agents), dtype="Int64"))
-    teams = team_standings(sums, prior=prior, settings=settings)
+    teams = team_standings(by_team, prior=prior, settings=settings)
     return Board(period=period, scope=scope, prior=prior, agents=agents, teams=teams)
 
 
 def team_standings(sums: pd.DataFrame, *, prior: float, settings: Settings) -> pd.DataFrame:
-    """The same measures per team, ranked by the same fair rule."""
+    """The same measures per team, ranked by the same fair rule.
+
+    ``sums`` has a row per agent (or per agent and team the agent was in when rated): each team
+    counts the agents who earned ratings in it.
+    """
     if sums.empty:
         return pd.DataFrame(columns=list(TEAM_COLUMNS) + ["team_id"])
     numeric = [c for c in ranking.SUM_COLUMNS if c in sums]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from zoneinfo import available_timezones
 
+import pandas as pd
 import streamlit as st
 
 from db import mapping as maps
@@ -195,10 +196,11 @@ def _import(upload) -> None:
     else:
         mapping_toml, mapping_problem = _choose_mapping(upload, first_look)
 
+    allow_moves = False
     if mapping_problem:
         st.warning(md(mapping_problem), icon=":material/warning:")
     else:
-        _dry_run(data, upload.name, mapping_toml)
+        allow_moves = _dry_run(data, upload.name, mapping_toml)
 
     if st.button(
         f"Import this file ({common.human_size(upload.size)})",
@@ -209,7 +211,7 @@ def _import(upload) -> None:
         if mapping_problem:
             st.error(f"Nothing was imported: {md(mapping_problem)}", icon=":material/error:")
             return
-        _run_import(upload, data, mapping_toml)
+        _run_import(upload, data, mapping_toml, allow_moves=allow_moves)
 
 
 def _choose_mapping(upload, first_look: uploads.UploadHeader) -> tuple[str | None, str | None]:
@@ -266,12 +268,13 @@ def _mapping_file(toml_upload) -> tuple[str | None, str | None]:
     return text, None
 
 
-def _dry_run(data: bytes, filename: str, mapping_toml: str | None) -> None:
-    """Every row checked without writing: the first rows as they will land, and the rejected ones."""
-    check = uploads.dry_run_upload(data, filename, mapping_toml)
+def _dry_run(data: bytes, filename: str, mapping_toml: str | None) -> bool:
+    """Every row checked without writing: the first rows as they will land, the rejected ones and the
+    team moves the file asks for; True when the viewer ticked "make these moves"."""
+    check = uploads.dry_run_upload(data, filename, mapping_toml, common.data_version())
     if check.fatal:
         st.error(f"Nothing can be imported: {md(check.fatal)}", icon=":material/error:")
-        return
+        return False
     st.markdown("**As the rows will land** (the first 20)")
     st.dataframe(check.preview, key="data_preview", hide_index=True)
     skipped = f", {check.skipped:,} left out by the mapping" if check.skipped else ""
@@ -286,11 +289,22 @@ def _dry_run(data: bytes, filename: str, mapping_toml: str | None) -> None:
             file_name="rejected-rows.csv", mime="text/csv", key="data_dry_rejects_download",
             icon=":material/download:", on_click="ignore",
         )
+    if not check.moves:
+        return False
+    n = len(check.moves)
+    st.markdown(f"**{n} agent{'s' if n != 1 else ''} named under another team** of their site")
+    st.dataframe(pd.DataFrame({"move": list(check.moves)}), key="data_moves", hide_index=True)
+    return st.checkbox(
+        f"Move {'them' if n != 1 else 'this agent'} (ratings from that date on count for the new team)",
+        key="data_allow_moves",
+        help="Unticked, the ratings still land and each agent keeps their team; the moves held back are listed "
+        "and written to the audit log.",
+    )
 
 
-def _run_import(upload, data: bytes, mapping_toml: str | None) -> None:
+def _run_import(upload, data: bytes, mapping_toml: str | None, *, allow_moves: bool = False) -> None:
     """Import with a progress bar, then say how it went."""
-    total = max(uploads.dry_run_upload(data, upload.name, mapping_toml).read, 1)
+    total = max(uploads.dry_run_upload(data, upload.name, mapping_toml, common.data_version()).read, 1)
     bar = st.progress(0.0, text="Importing…")
 
     def show(report) -> None:
@@ -299,7 +313,7 @@ def _run_import(upload, data: bytes, mapping_toml: str | None) -> None:
     try:
         report, rejects_csv = uploads.import_mapped_upload(
             engine=common.get_engine(), viewer=viewer, data=data, filename=upload.name, mapping_toml=mapping_toml,
-            progress=show,
+            progress=show, allow_moves=allow_moves,
         )
     except DatabaseBusy as exc:  # other writers held the database past every retry
         bar.empty()
@@ -335,6 +349,14 @@ def _run_import(upload, data: bytes, mapping_toml: str | None) -> None:
         figures.append(("Left out", report.skipped))
     for col, (label, value) in zip(st.columns(len(figures)), figures):
         col.metric(label, f"{value:,}", border=True)
+    if report.moves:
+        st.info("Moved: " + "; ".join(md(m) for m in report.moves), icon=":material/swap_horiz:")
+    if report.held_moves:
+        st.warning(
+            "Held back (the agents keep their team; tick the box to move them): "
+            + "; ".join(md(m) for m in report.held_moves),
+            icon=":material/block:",
+        )
     if not report.errors:
         return
     if report.rejected > len(report.errors):

@@ -50,6 +50,8 @@ class DryRun:
     preview: pd.DataFrame = field(default_factory=pd.DataFrame)
     errors: pd.DataFrame = field(default_factory=pd.DataFrame)
     rejects_csv: str = ""
+    # Team moves the file asks for ("Ann Good: Blue → Red from 2026-11-20"): made only when confirmed.
+    moves: tuple[str, ...] = ()
 
 
 def _with_upload_file(data: bytes, filename: str, work):
@@ -74,8 +76,11 @@ def upload_header(data: bytes, filename: str) -> UploadHeader:
 
 
 @st.cache_data(max_entries=4, ttl=900, show_spinner="Checking every row (nothing is written yet)…")
-def dry_run_upload(data: bytes, filename: str, mapping_toml: str | None) -> DryRun:
-    """Parse the whole upload through the mapping (None: canonical columns) without writing anything."""
+def dry_run_upload(data: bytes, filename: str, mapping_toml: str | None, version: tuple = ()) -> DryRun:
+    """Parse the whole upload through the mapping (None: canonical columns) without writing anything.
+
+    The database is read (``version`` keys the cache on it) to list the team moves the file asks for.
+    """
     mapping = parse_mapping(mapping_toml, name="the mapping") if mapping_toml else None
 
     def work(path: Path) -> DryRun:
@@ -84,9 +89,11 @@ def dry_run_upload(data: bytes, filename: str, mapping_toml: str | None) -> DryR
         except (FileProblem, MappingError) as exc:
             return DryRun(fatal=str(exc) if isinstance(exc, MappingError) else f"{path.name}: {exc}")
         out = io.StringIO()
-        # Checks every row and writes nothing (so no scope to check: that happens when the rows are written).
+        # Checks every row and writes nothing (so no scope to check: that happens when the rows are written);
+        # reads the agents to list the team moves the file asks for.
         report: ImportReport = import_file(
-            engine=None, viewer=SYSTEM_VIEWER, path=path, mapping=mapping, dry_run=True, rejects=RejectedRows(out)
+            engine=get_engine(), viewer=SYSTEM_VIEWER, path=path, mapping=mapping, dry_run=True,
+            rejects=RejectedRows(out),
         )
         return DryRun(
             read=report.read,
@@ -97,24 +104,28 @@ def dry_run_upload(data: bytes, filename: str, mapping_toml: str | None) -> DryR
             preview=pd.DataFrame(rows, columns=list(ALL_COLUMNS)),
             errors=errors_frame(report),
             rejects_csv=out.getvalue() if report.rejected else "",
+            moves=tuple(report.held_moves),
         )
 
     return _with_upload_file(data, filename, work)
 
 
 def import_mapped_upload(
-    *, engine: Engine, viewer: Viewer, data: bytes, filename: str, mapping_toml: str | None, progress=None
+    *, engine: Engine, viewer: Viewer, data: bytes, filename: str, mapping_toml: str | None, progress=None,
+    allow_moves: bool = False,
 ):
     """Import an upload for ``viewer`` through a mapping (None: canonical columns); returns (report, rejected rows as CSV).
 
-    Rows outside the viewer's scope are rejected with their reasons (``db.ingest``).
+    Rows outside the viewer's scope are rejected with their reasons (``db.ingest``). Team moves
+    are made only with ``allow_moves`` (the Data page's checkbox); otherwise held back and named.
     """
     mapping = parse_mapping(mapping_toml, name="the mapping") if mapping_toml else None
     out = io.StringIO()
 
     def work(path: Path):
         return import_file(
-            engine=engine, viewer=viewer, path=path, mapping=mapping, progress=progress, rejects=RejectedRows(out)
+            engine=engine, viewer=viewer, path=path, mapping=mapping, progress=progress, rejects=RejectedRows(out),
+            allow_moves=allow_moves,
         )
 
     report = _with_upload_file(data, filename, work)

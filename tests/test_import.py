@@ -322,14 +322,22 @@ def test_empty_rating_never_erases_a_stored_rating(engine, tmp_path):
     assert counts(engine)["rating"] == 1
 
 
-def test_agent_named_under_another_team_moves(engine, tmp_path):
+def test_agent_named_under_another_team_moves_only_when_allowed(engine, tmp_path):
     import_csv(engine=engine, viewer=SYSTEM_VIEWER, path=write_csv(tmp_path, [row(1)]))
     report = import_csv(engine=engine, viewer=SYSTEM_VIEWER, path=write_csv(tmp_path, [row(2, team="Liberty")], name="b.csv"))
     assert report.inserted == 1
+    assert report.held_moves == ["Maria Santos: Harbor → Liberty from 2026-11-16"]
     with Session(engine) as s:
         agent = s.exec(select(Agent)).scalar_one()
-        team = s.get(Team, agent.team_id)
-    assert team.name == "Liberty"
+        assert s.get(Team, agent.team_id).name == "Harbor"  # held back: the rating landed, the team did not change
+    report = import_csv(
+        engine=engine, viewer=SYSTEM_VIEWER, path=write_csv(tmp_path, [row(3, team="Liberty")], name="c.csv"),
+        allow_moves=True,
+    )
+    assert report.moves == ["Maria Santos: Harbor → Liberty from 2026-11-16"]
+    with Session(engine) as s:
+        agent = s.exec(select(Agent)).scalar_one()
+        assert s.get(Team, agent.team_id).name == "Liberty"
 
 
 def test_sites_and_teams_match_case_insensitively(engine, tmp_path):

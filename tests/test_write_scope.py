@@ -223,13 +223,13 @@ def test_same_site_rows_of_a_manager_still_land(engine, two_sites, tmp_path):
         row("MN-4", "Ann Good", "Green", "Manila", leader="Lea Dern"),  # Ann moves team; an existing leader
     ])
     make_user(engine, "lea.dern", role="leader", display_name="Lea Dern")
-    report = import_file(engine=engine, viewer=two_sites, path=path)
+    report = import_file(engine=engine, viewer=two_sites, path=path, allow_moves=True)
     assert (report.inserted, report.updated, report.rejected) == (2, 1, 0), report.errors
     assert stars_of(engine, "MN-1") == 2
     assert where_is(engine, "Bea New") == [("Manila", "Green")]
     assert where_is(engine, "Ann Good") == [("Manila", "Green")]
     [entry] = entries(engine, "import")[-1:]
-    assert "agents moved=1: Ann Good: Manila/Blue -> Manila/Green" in entry.detail
+    assert "agents moved=1: Ann Good: Blue → Green from 2026-11-20" in entry.detail
     with Session(engine) as session:
         green = session.exec(select(Team).where(Team.name == "Green")).one()
         assert session.get(User, green.leader_id).username == "lea.dern"
@@ -268,7 +268,7 @@ def test_names_match_without_case_or_accents_within_a_site(engine, tmp_path):
         row("A-2", "jose  NUNEZ", "Blue", "Manila"),
         row("A-3", "JOSÉ núñez", "Green", "Manila"),  # the same agent, moved to Green
     ])
-    report = import_file(engine=engine, viewer=SYSTEM_VIEWER, path=path)
+    report = import_file(engine=engine, viewer=SYSTEM_VIEWER, path=path, allow_moves=True)
     assert report.rejected == 0, report.errors
     with Session(engine) as session:
         agents = session.exec(select(Agent)).all()

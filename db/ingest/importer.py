@@ -21,7 +21,7 @@ from db.accounts import end_demo
 from db.audit import record
 from db.ingest.read import FileProblem, RejectedRows, Translate, canonical_translator, open_table, read_rows
 from db.ingest.rows import CanonicalRow, DateWindow, ImportReport, RowError
-from db.ingest.write import DEFAULT_BATCH_SIZE, NEW_SITE_TIMEZONE, BatchWriter, Progress, Refusal
+from db.ingest.write import DEFAULT_BATCH_SIZE, NEW_SITE_TIMEZONE, BatchWriter, MovePreview, Progress, Refusal
 from leaderboard.auth import Viewer, require_viewer
 from leaderboard.settings import get_settings
 
@@ -50,6 +50,7 @@ def import_file(
     progress: Progress | None = None,
     rejects: RejectedRows | None = None,
     window: DateWindow | None = None,
+    allow_moves: bool = False,
 ) -> ImportReport:
     """Import a .csv or .xlsx file: valid rows land, rejected rows are reported.
 
@@ -64,7 +65,14 @@ def import_file(
     Rows are written for ``viewer`` (``SYSTEM_VIEWER`` at the command line): a row
     outside its scope is rejected with its line and reason, like an invalid one. An
     import that writes leaves an audit entry: who, the file's name and SHA-256,
-    the counts, the agents moved (and each rating changed in place its own entry).
+    the counts, the agents moved and the moves held back (and each rating changed in
+    place its own entry).
+
+    A row naming a known agent under another team of their site asks for a move. It is
+    made only with ``allow_moves`` (from the date of the earliest such row: earlier
+    ratings keep counting for the old team); otherwise the rating lands, the agent keeps
+    their team and the move is listed in ``report.held_moves``. A dry run with an
+    ``engine`` lists the moves the file asks for in ``report.held_moves``.
     """
     require_viewer(viewer)
     path = Path(path)
@@ -119,17 +127,22 @@ def import_file(
         rows = read_rows(table, traced if not dry_run else translate, report, rejects=rejects, window=window)
         if dry_run:
             step = max(1, batch_size)
-            for _ in rows:
+            moves = MovePreview(engine, viewer) if engine is not None else None
+            for row in rows:
+                if moves is not None:
+                    moves.see(row)
                 if progress is not None and report.valid % step == 0:
                     progress(report)
             if progress is not None:
                 progress(report)
+            if moves is not None:
+                report.held_moves = moves.moves()
         else:
             # A mapping says which zone the export's times are in: a site it creates starts in that zone.
             site_tz = mapping.timezone if mapping is not None else NEW_SITE_TIMEZONE
             writer = BatchWriter(
                 engine=engine, viewer=viewer, report=report, batch_size=batch_size, progress=progress,
-                new_site_timezone=site_tz, refused=refused,
+                new_site_timezone=site_tz, refused=refused, allow_moves=allow_moves,
             )
             try:
                 writer.write_all(rows)
@@ -138,6 +151,7 @@ def import_file(
                 with contextlib.suppress(Exception):
                     _audit_import(engine, viewer=viewer, path=path, report=report, writer=writer)
                 raise
+            report.moves, report.held_moves = writer.moves(), writer.held()
             _audit_import(engine, viewer=viewer, path=path, report=report, writer=writer)
             if report.inserted or report.updated:
                 end_demo(engine)
@@ -154,17 +168,24 @@ def file_digest(path: Path) -> str:
 
 
 def _audit_import(engine: Engine, *, viewer: Viewer, path: Path, report: ImportReport, writer: BatchWriter) -> None:
-    moves = writer.moves()
+    moves, held = writer.moves(), writer.held()
     detail = (
         f"sha256={file_digest(path)}; {report.summary()}; refused outside scope={writer.refusals}; "
         f"ratings edited in place={writer.edited}; agents moved={len(moves)}"
     )
-    if moves:
-        listed = moves[:MAX_AUDITED_MOVES]
-        more = f"; … and {len(moves) - len(listed)} more" if len(moves) > len(listed) else ""
-        detail += ": " + "; ".join(listed) + more
+    detail += _listed(moves)
+    detail += f"; moves held back (not confirmed)={len(held)}" + _listed(held)
     with engine.begin() as conn:
         record(conn, actor=viewer.username, kind="import", target=path.name, detail=detail)
+
+
+def _listed(moves: list[str]) -> str:
+    """": a; b; … and N more" (at most MAX_AUDITED_MOVES named), or "" for none."""
+    if not moves:
+        return ""
+    listed = moves[:MAX_AUDITED_MOVES]
+    more = f"; … and {len(moves) - len(listed)} more" if len(moves) > len(listed) else ""
+    return ": " + "; ".join(listed) + more
 
 
 def import_csv(

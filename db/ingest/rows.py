@@ -119,6 +119,9 @@ class ImportReport:
     fatal: str | None = None  # set when the file could not be read at all (nothing written)
     source: str = ""  # how the file was read: "CSV, utf-8, comma-separated"
     dry_run: bool = False
+    # Team moves within a site ("Ann Good: Blue → Red from 2026-11-20"): made, or held back for confirmation.
+    moves: list[str] = field(default_factory=list)
+    held_moves: list[str] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:

@@ -28,7 +28,7 @@ from db import changes
 from db.audit import entry as audit_entry
 from db.audit import record_many
 from db.ingest.rows import CanonicalRow, ImportReport, RowError
-from db.models import Agent, Interaction, Rating, RatingTag, Site, Team, User, utcnow
+from db.models import MEMBERSHIP_SINCE, Agent, AgentTeam, Interaction, Rating, RatingTag, Site, Team, User, utcnow
 from db.recovery_store import open_cases
 from db.retry import with_retry
 from leaderboard.auth import Viewer, may_administer, may_write, require_viewer, visibility
@@ -49,6 +49,7 @@ _USER = User.__table__
 _INTERACTION = Interaction.__table__
 _RATING = Rating.__table__
 _TAG = RatingTag.__table__
+_MEMBER = AgentTeam.__table__
 
 Progress = Callable[[ImportReport], None]
 
@@ -71,11 +72,13 @@ def write_rows(
     rows: Iterable[CanonicalRow],
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Progress | None = None,
+    allow_moves: bool = False,
 ) -> ImportReport:
     """Upsert interactions and their ratings by ``interaction_id``; the one write path.
 
     Unknown sites, teams and agents are created; an agent named under another
-    team of its site moves to it; a row naming a ``leader`` makes that person (an
+    team of its site moves to it only with ``allow_moves`` (else the rating lands, the
+    agent keeps their team and the move is listed in ``report.held_moves``); a row naming a ``leader`` makes that person (an
     account with the leader role, created if needed) the team's leader. A row
     without a rating never erases a stored rating. ``read`` counts the rows given;
     each is inserted, updated, unchanged or rejected: a row outside ``viewer``'s
@@ -90,9 +93,11 @@ def write_rows(
             report.valid += 1
             yield row
 
-    BatchWriter(engine=engine, viewer=viewer, report=report, batch_size=batch_size, progress=progress).write_all(
-        counted()
+    writer = BatchWriter(
+        engine=engine, viewer=viewer, report=report, batch_size=batch_size, progress=progress, allow_moves=allow_moves
     )
+    writer.write_all(counted())
+    report.moves, report.held_moves = writer.moves(), writer.held()
     return report
 
 
@@ -122,6 +127,70 @@ class Refusal:
     column: str
     value: str
     reason: str
+
+
+@dataclass(slots=True)
+class Move:
+    """An agent a file names under another team of their site, from the date of its earliest such row."""
+
+    agent_id: int
+    agent: str
+    from_team_id: int
+    from_team: str
+    to_team: str
+    since: datetime
+    to_team_id: int | None = None  # None: the team does not exist yet (a held move does not create it)
+
+    def text(self) -> str:
+        """ "José Núñez: Sampaguita → Mabuhay from 2026-11-20"."""
+        return f"{self.agent}: {self.from_team} → {self.to_team} from {self.since:%Y-%m-%d}"
+
+
+def _row_time(row: CanonicalRow) -> datetime:
+    """When the row's work was done: its rating's time, else its interaction's close."""
+    return row.rated_at or row.closed_at
+
+
+def _ensure_open_membership(conn: Connection, agent_id: int, team_id: int) -> None:
+    """An open membership row for a new agent (unless one exists: another import created the agent first)."""
+    has_open = conn.execute(
+        select(_MEMBER.c.id).where(_MEMBER.c.agent_id == agent_id, _MEMBER.c.valid_to.is_(None)).limit(1)
+    ).first()
+    if has_open is None:
+        conn.execute(insert(_MEMBER).values(agent_id=agent_id, team_id=team_id, valid_from=MEMBERSHIP_SINCE))
+
+
+def _record_move(conn: Connection, move: Move, *, earlier: datetime | None) -> None:
+    """Close the agent's membership of ``from_team`` at ``since`` and open one of ``to_team`` from it.
+
+    ``earlier``: the move was already recorded from that (later) date; a row dated before it moves the date back.
+    """
+    if earlier is not None:
+        conn.execute(
+            update(_MEMBER)
+            .where(_MEMBER.c.agent_id == move.agent_id, _MEMBER.c.team_id == move.from_team_id,
+                   _MEMBER.c.valid_to == earlier)
+            .values(valid_to=move.since)
+        )
+        conn.execute(
+            update(_MEMBER)
+            .where(_MEMBER.c.agent_id == move.agent_id, _MEMBER.c.team_id == move.to_team_id,
+                   _MEMBER.c.valid_to.is_(None))
+            .values(valid_from=move.since)
+        )
+        return
+    closed = conn.execute(
+        update(_MEMBER)
+        .where(_MEMBER.c.agent_id == move.agent_id, _MEMBER.c.valid_to.is_(None))
+        .values(valid_to=move.since)
+    ).rowcount
+    if not closed:  # an agent created before memberships were kept (or without one): its past team until now
+        conn.execute(
+            insert(_MEMBER).values(
+                agent_id=move.agent_id, team_id=move.from_team_id, valid_from=MEMBERSHIP_SINCE, valid_to=move.since
+            )
+        )
+    conn.execute(insert(_MEMBER).values(agent_id=move.agent_id, team_id=move.to_team_id, valid_from=move.since))
 
 
 @dataclass(slots=True)
@@ -157,7 +226,12 @@ class _Directory:
     users: dict[str, tuple[int, str, str]] | None = None  # username -> (id, role, folded display name)
     leader_ids: dict[str, int] = field(default_factory=dict)  # leader's name -> user id
     new_site_timezone: str = NEW_SITE_TIMEZONE
-    moves: list[str] = field(default_factory=list)  # "Ann Good: Manila/Blue -> Manila/Red"
+    # Moves to another team of the site, by agent id: made (``allow_moves``) or held back.
+    allow_moves: bool = False
+    moves: dict[int, Move] = field(default_factory=dict)
+    held: dict[int, Move] = field(default_factory=dict)
+    # Nothing is written (a dry run): moves are only listed, as held back.
+    preview: bool = False
     keys: dict[str, str] = field(default_factory=dict)  # name -> name_key (a cache)
     # The viewer writes everywhere (an admin, the system): only the identity rules apply.
     everywhere: bool = False
@@ -272,6 +346,15 @@ class _Directory:
                 )
                 return Refusal("leader", row.leader, f"only an admin may {what} through an import")
 
+        if found is not None and self.agents[found].team_id != team_id:
+            held = self._held_move(found, row, site_id, team_id)
+            if held:
+                team_id = self.agents[found].team_id  # the agent keeps their team; the rating still lands
+                if self.teams.get((site_id, row.team.lower())) is None:
+                    leader = None  # the row's team is not created for a move held back: nor its leader
+
+        if self.preview:
+            return found if found is not None else 0
         # Allowed: write it. New sites, teams and agents are upserts: another import may create the same one at once.
         if site_id is None:
             (site_id,) = _insert_or_get(
@@ -302,6 +385,7 @@ class _Directory:
                 "hide_from_wall": False,
             }
             (found,) = _insert_or_get(conn, _AGENT, values, key=("team_id", "name_key"), columns=("id",))
+            _ensure_open_membership(conn, found, team_id)
             self.agents[found] = _Known(team_id=team_id, name=row.agent, external_id=external_id)
             self.by_key[(site_id, key)] = found
             if external_id:
@@ -309,16 +393,42 @@ class _Directory:
             return found
         known = self.agents[found]
         updates = {}
+        when = _row_time(row)
         if known.team_id != team_id:
-            before = self.where(found)
+            move = Move(
+                agent_id=found, agent=known.name, from_team_id=known.team_id,
+                from_team=self.team_info[known.team_id][1], to_team=row.team, to_team_id=team_id, since=when,
+            )
             updates["team_id"] = known.team_id = team_id
-            self.moves.append(f"{known.name}: {before} -> {self.where(found)}")
+            _record_move(conn, move, earlier=None)
+            self.moves[found] = move
+        elif found in self.moves and when < self.moves[found].since and self.moves[found].to_team_id == team_id:
+            # A later row of the file named the new team first: the move dates from this earlier row.
+            move = self.moves[found]
+            earlier, move.since = move.since, when
+            _record_move(conn, move, earlier=earlier)
         if external_id and known.external_id is None:
             updates["external_id"] = known.external_id = external_id
             self.by_external[external_id] = found
         if updates:
             conn.execute(update(_AGENT).where(_AGENT.c.id == found).values(**updates))
         return found
+
+    def _held_move(self, agent_id: int, row: CanonicalRow, site_id: int, team_id: int | None) -> bool:
+        """Hold back the move this row asks for unless moves are allowed; True when held."""
+        if self.allow_moves and not self.preview:
+            return False
+        when = _row_time(row)
+        move = self.held.get(agent_id)
+        if move is None or move.to_team.lower() != row.team.lower():
+            known = self.agents[agent_id]
+            self.held[agent_id] = Move(
+                agent_id=agent_id, agent=known.name, from_team_id=known.team_id,
+                from_team=self.team_info[known.team_id][1], to_team=row.team, to_team_id=team_id, since=when,
+            )
+        elif when < move.since:
+            move.since = when
+        return True
 
     def _load_agent(self, conn: Connection, agent_id: int) -> None:
         """Learn an agent (with its team and site) that appeared after ``load``."""
@@ -633,8 +743,13 @@ class BatchWriter:
         progress: Progress | None = None,
         new_site_timezone: str = NEW_SITE_TIMEZONE,
         refused: Refused | None = None,
+        allow_moves: bool = False,
     ) -> None:
         self.engine = engine
+        # Team moves asked for by the rows: made only when allowed (kept here: a retried batch reloads the directory).
+        self.allow_moves = allow_moves
+        self.made_moves: dict[int, Move] = {}
+        self.held_moves: dict[int, Move] = {}
         self.viewer = require_viewer(viewer)
         self.refused = refused or _count_refusal(report)
         self.refusals = 0
@@ -688,6 +803,9 @@ class BatchWriter:
                 if self.directory is None:
                     self.directory = _Directory.load(conn, self.viewer)
                     self.directory.new_site_timezone = self.new_site_timezone
+                    self.directory.allow_moves = self.allow_moves
+                    self.directory.moves = self.made_moves
+                    self.directory.held = self.held_moves
                 self._write_batch(conn, batch)
                 changes.bump(conn)  # caches key on the counter: the batch and its bump commit together
 
@@ -776,8 +894,12 @@ class BatchWriter:
         )
 
     def moves(self) -> list[str]:
-        """Agents this import moved to another team (of their site): "name: site/team -> site/team"."""
-        return list(self.directory.moves) if self.directory is not None else []
+        """Agents this import moved to another team of their site: "Ann Good: Blue → Red from 2026-11-20"."""
+        return [m.text() for m in self.made_moves.values()]
+
+    def held(self) -> list[str]:
+        """Moves the rows asked for and this import held back (moves were not allowed): the agents kept their team."""
+        return [m.text() for m in self.held_moves.values() if m.agent_id not in self.made_moves]
 
     def _apply(self, conn: Connection, plan: "_BatchPlan") -> None:
         """Run the plan's statements: bulk inserts and executemany updates, no per-row round trips."""
@@ -840,6 +962,29 @@ class BatchWriter:
 
 
 Refused = Callable[[CanonicalRow, Refusal], None]
+
+
+class MovePreview:
+    """The team moves a file's rows would ask for, found without writing anything (a dry run)."""
+
+    def __init__(self, engine: Engine, viewer: Viewer) -> None:
+        with engine.connect() as conn:
+            self.directory = _Directory.load(conn, viewer)
+        self.directory.preview = True
+
+    def see(self, row: CanonicalRow) -> None:
+        directory = self.directory
+        site_id = directory.sites.get(row.site.lower())
+        if site_id is None:
+            return
+        found = directory._identify(site_id, row)
+        if isinstance(found, Refusal) or found is None:
+            return
+        if directory.agents[found].team_id != directory.teams.get((site_id, row.team.lower())):
+            directory._held_move(found, row, site_id, directory.teams.get((site_id, row.team.lower())))
+
+    def moves(self) -> list[str]:
+        return [m.text() for m in self.directory.held.values()]
 
 
 def _count_refusal(report: ImportReport) -> Refused:

@@ -44,11 +44,17 @@ def team_table(
     if scope is None or viewer is None:
         return empty
     agents = store.agent_frame(session=session, team_ids=[team_id], viewer=viewer)
-    agents = agents[agents["active"]]
-    if agents.empty:
-        return empty
     board = build_board(session=session, period="week", scope=scope, now=now, settings=settings, with_movement=False)
     ranked = board.agents[["agent_id", "rank", "score", "avg_stars", "ratings", "provisional"]]
+    # The team's board this week, whoever is on it: an agent deactivated mid-week keeps the ratings
+    # they earned (the Leaderboard, My page and `rank` count them), so the table lists them too.
+    agents = agents[agents["active"] | agents["agent_id"].isin(ranked["agent_id"])]
+    # A former member keeps the row of the ratings they earned in this team this week (as on the Leaderboard).
+    former = board.agents[~board.agents["agent_id"].isin(agents["agent_id"])][["agent_id", "agent", "timezone"]]
+    if len(former):
+        agents = pd.concat([agents, former], ignore_index=True)
+    if agents.empty:
+        return empty
     frame = agents[["agent_id", "agent", "timezone"]].merge(ranked, on="agent_id", how="left")
     frame["ratings_this_week"] = frame["ratings"].fillna(0).astype("int64")
     frame["provisional"] = frame["provisional"].astype("boolean").fillna(True).astype(bool)

@@ -50,8 +50,13 @@ def register(subparsers) -> None:
             "an agent whatever the spelling of their name; without it an agent is found by name within\n"
             "the row's site, ignoring case and accents (\"ann good\" is Ann Good). A name at another site\n"
             "is another agent, and a file never moves an agent to another site: a row that would is\n"
-            "rejected (`python -m leaderboard agents move` does it, audited). Every import is written\n"
-            "to the audit log (file name and SHA-256, counts, agents moved, ratings changed in place).\n"
+            "rejected (`python -m leaderboard agents move` does it, audited). A row naming a known agent\n"
+            "under another team of their site asks to move them: the move is listed (\"Ann Good: Blue → Red\n"
+            "from 2026-11-20\") and made only with --allow-moves (ratings from that date on count for the\n"
+            "new team, earlier ones for the old); without it the ratings land, the agent keeps their team\n"
+            "and each move held back is named. --dry-run lists the moves a file asks for. Every import is\n"
+            "written to the audit log (file name and SHA-256, counts, agents moved and moves held back,\n"
+            "ratings changed in place).\n"
             "Exit code: 0 every row landed, 1 some rows were rejected, 2 the file could not be read."
         ),
     )
@@ -59,6 +64,11 @@ def register(subparsers) -> None:
     parser.add_argument("--mapping", metavar="MAP.toml", help="how the file's columns become canonical columns")
     parser.add_argument(
         "--dry-run", action="store_true", help="check every row and report, but write nothing"
+    )
+    parser.add_argument(
+        "--allow-moves",
+        action="store_true",
+        help="move agents the file names under another team of their site (listed first by --dry-run)",
     )
     parser.add_argument(
         "--rejects", metavar="OUT.csv", help="write the rejected rows, with their line and problems, to this CSV file"
@@ -95,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
             dry_run=args.dry_run,
             progress=_progress_printer() if sys.stderr.isatty() else None,
             rejects=RejectedRows(rejects_file) if rejects_file else None,
+            allow_moves=args.allow_moves,
         )
     except DatabaseBusy as exc:
         raise UserError(f"{exc} (batches already written stay: run the import again to finish)") from None
@@ -120,8 +131,21 @@ def run(args: argparse.Namespace) -> int:
         print(error, file=sys.stderr)
     if report.rejected > MAX_PRINTED_ERRORS:
         print(f"... and {report.rejected - MAX_PRINTED_ERRORS} more rejected rows", file=sys.stderr)
+    _print_moves(report, dry_run=args.dry_run, allowed=args.allow_moves)
     print(report.summary())
     return report.exit_code
+
+
+def _print_moves(report: ImportReport, *, dry_run: bool, allowed: bool) -> None:
+    """Each team move: made, held back (the agent kept their team), or, in a dry run, asked for."""
+    if dry_run:
+        verb = "would move" if allowed else "would move with --allow-moves"
+        lines = [f"{verb}: {m}" for m in report.held_moves]
+    else:
+        lines = [f"moved: {m}" for m in report.moves]
+        lines += [f"held back (the agent keeps their team; run again with --allow-moves): {m}" for m in report.held_moves]
+    for line in lines:
+        print(line)
 
 
 def _progress_printer():
