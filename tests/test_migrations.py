@@ -214,7 +214,8 @@ def test_alembic_version_lives_in_the_connections_schema(clean_url):
             found = conn.execute(
                 text("SELECT table_schema FROM information_schema.tables WHERE table_name = 'alembic_version'")
             ).scalars().all()
-        assert schema != "public" and found == [schema]
+        # Other test runs may hold schemas of their own at the same time: only ours and public matter.
+        assert schema != "public" and schema in found and "public" not in found
     finally:
         engine.dispose()
 
