@@ -10,7 +10,7 @@ import pandas as pd
 from sqlmodel import Session
 
 from db import coaching_store as store
-from db.coaching_queries import team_scope
+from db.coaching_queries import may_coach_team, team_scope
 from db.models import utcnow
 from db.queries import feedback
 from leaderboard import ratios
@@ -41,8 +41,8 @@ def team_table(
     settings = settings or get_settings()
     empty = pd.DataFrame(columns=list(TEAM_TABLE_COLUMNS))
     scope = team_scope(session=session, team_id=team_id)
-    if scope is None or viewer is None:
-        return empty
+    if scope is None or viewer is None or not may_coach_team(session=session, viewer=viewer, team_id=team_id):
+        return empty  # the team's board is not filtered by viewer: nothing of it for a team outside their reach
     agents = store.agent_frame(session=session, team_ids=[team_id], viewer=viewer)
     board = build_board(session=session, period="week", scope=scope, now=now, settings=settings, with_movement=False)
     ranked = board.agents[["agent_id", "rank", "score", "avg_stars", "ratings", "provisional"]]
