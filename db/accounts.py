@@ -16,6 +16,7 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
 from db.models import AppMeta, Agent, AuditLog, DisplayToken, Rating, SignInThrottle, Site, Team, User, utcnow
+from db.audit import record
 from db.queries import ScopeError, meta_value, resolve_scope
 from leaderboard.auth import (
     ACCOUNT_MAX_DELAY_SECONDS,
@@ -357,6 +358,78 @@ def disable_user(*, session: Session, username: str, actor: str = "admin", disab
     session.add(user)
     audit(session, actor=actor, action="user_disabled" if disabled else "user_enabled", target=user.username)
     session.commit()
+
+
+def enable_user(*, session: Session, username: str, actor: str = "admin") -> None:
+    """Enable a disabled account again (it signs in afresh: sessions from before stay ended)."""
+    disable_user(session=session, username=username, actor=actor, disabled=False)
+
+
+def _team_for(session: Session, team: str) -> Team:
+    """A team by name, or SITE/TEAM when the name is used at several sites; AuthError otherwise."""
+    try:
+        scope = resolve_scope(session=session, team=team)
+    except ScopeError as exc:
+        raise AuthError(str(exc).replace(": add --site", ": write it SITE/TEAM")) from None
+    if scope.team_id is None:
+        raise AuthError("a team is required")
+    return session.get(Team, scope.team_id)
+
+
+def set_team_leader(*, session: Session, team: str, username: str, actor: str = "admin") -> str:
+    """Make an account with the leader role the leader of a team (replacing any other); returns SITE/TEAM.
+
+    The leader sees the team from their next click (a viewer is re-read on every run).
+    """
+    team_row = _team_for(session, team)
+    user = _find_user(session, username)
+    if user.role != Role.LEADER:
+        raise AuthError(
+            f"{user.username!r} is a {user.role}, not a leader: give them the leader role first "
+            f"(users set-role {user.username} leader)"
+        )
+    if user.disabled:
+        raise AuthError(f"{user.username!r} is disabled: enable the account first")
+    site = session.get(Site, team_row.site_id)
+    label = f"{site.name}/{team_row.name}"
+    old = session.get(User, team_row.leader_id) if team_row.leader_id is not None else None
+    if old is not None and old.id == user.id:
+        return label
+    team_row.leader_id = user.id
+    session.add(team_row)
+    record(session, actor=actor, kind="team_leader_set", target=label,
+           detail=f"{old.username if old else '(none)'} -> {user.username}")
+    session.commit()
+    return label
+
+
+def add_site_manager(*, session: Session, site: str, username: str, actor: str = "admin") -> str:
+    """Make an account with the manager role the manager of a site; returns the site's name.
+
+    A manager covers one site (``User.site_id``) or, with none, every site: this
+    sets it, replacing the site they had.
+    """
+    site_row = session.exec(select(Site).where(func.lower(Site.name) == site.strip().lower())).first()
+    if site_row is None:
+        names = ", ".join(session.exec(select(Site.name).order_by(Site.name)).all()) or "none yet"
+        raise AuthError(f"no site named {site.strip()!r} (sites: {names})")
+    user = _find_user(session, username)
+    if user.role != Role.MANAGER:
+        raise AuthError(
+            f"{user.username!r} is a {user.role}, not a manager: give them the manager role first "
+            f"(users set-role {user.username} manager)"
+        )
+    if user.disabled:
+        raise AuthError(f"{user.username!r} is disabled: enable the account first")
+    if user.site_id == site_row.id:
+        return site_row.name
+    old = session.get(Site, user.site_id) if user.site_id is not None else None
+    user.site_id = site_row.id
+    session.add(user)
+    record(session, actor=actor, kind="site_manager_set", target=site_row.name,
+           detail=f"{user.username} (was {old.name if old else 'every site'})")
+    session.commit()
+    return site_row.name
 
 
 def list_users(*, session: Session) -> list[dict]:
