@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,7 +16,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
-from db.models import AppMeta, Agent, AuditLog, DisplayToken, Rating, SignInThrottle, Site, Team, User, utcnow
+from db.models import (
+    AppMeta, Agent, AuditLog, DisplayToken, Rating, SignInSession, SignInThrottle, Site, Team, User, utcnow,
+)
 from db.audit import record
 from db.queries import ScopeError, meta_value, resolve_scope
 from leaderboard.auth import (
@@ -320,9 +323,12 @@ def add_user(
     return user
 
 
-def _end_sessions(user: User) -> None:
-    """Every open session of this account ends (its auth_version moves on, in the UPDATE itself)."""
+def _end_sessions(user: User, session: Session | None = None) -> None:
+    """Every open session of this account ends (its auth_version moves on, in the UPDATE itself),
+    and with ``session`` its browser sessions are revoked too (the cookie opens nothing any more)."""
     user.auth_version = User.auth_version + 1
+    if session is not None:
+        revoke_user_sessions(session=session, user_id=user.id)
 
 
 def set_password(*, session: Session, username: str, password: str, actor: str = "admin") -> None:
@@ -330,7 +336,7 @@ def set_password(*, session: Session, username: str, password: str, actor: str =
     user = _find_user(session, username)
     check_new_password(password, username=user.username)
     user.password_hash = hash_password(password)
-    _end_sessions(user)
+    _end_sessions(user, session)
     session.add(user)
     # A fresh start for the name: its owner (or an admin) just chose the password.
     session.execute(delete(SignInThrottle).where(SignInThrottle.key == account_key(user.username)))
@@ -344,7 +350,7 @@ def set_role(*, session: Session, username: str, role: str, actor: str = "admin"
     user = _find_user(session, username)
     old = user.role
     user.role = role
-    _end_sessions(user)
+    _end_sessions(user, session)
     session.add(user)
     audit(session, actor=actor, action="role_changed", target=user.username, detail=f"{old} -> {role}")
     session.commit()
@@ -354,7 +360,7 @@ def disable_user(*, session: Session, username: str, actor: str = "admin", disab
     """Disable (or enable) an account; its open sessions end."""
     user = _find_user(session, username)
     user.disabled = disabled
-    _end_sessions(user)
+    _end_sessions(user, session)
     session.add(user)
     audit(session, actor=actor, action="user_disabled" if disabled else "user_enabled", target=user.username)
     session.commit()
@@ -460,6 +466,132 @@ def list_users(*, session: Session) -> list[dict]:
             }
         )
     return rows
+
+
+# --- browser sessions (the sign-in cookie) ---------------------------------------------
+
+# How long the sign-in form's one-time handoff token may be exchanged for the cookie.
+HANDOFF_SECONDS = 120
+# A session's last_seen_at is written at most this often (not on every click).
+TOUCH_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class BrowserSession:
+    """A live browser session: its viewer, the digest naming it, and whether its cookie is still to be set."""
+
+    viewer: Viewer
+    handoff_hash: str
+    auth_version: int
+    pending: bool
+
+
+def start_browser_session(*, session: Session, user_id: int, auth_version: int, now: datetime | None = None) -> str:
+    """A new session for a sign-in that just succeeded; returns its one-time handoff token.
+
+    Only digests are stored. The handoff token is exchanged once, within
+    HANDOFF_SECONDS, for the cookie's token (:func:`exchange_handoff`).
+    """
+    now = now or utcnow()
+    handoff = secrets.token_urlsafe(32)
+    session.add(
+        SignInSession(
+            id=token_digest(secrets.token_urlsafe(32)),  # replaced by the cookie token's digest at the exchange
+            handoff_hash=token_digest(handoff),
+            handoff_until=now + timedelta(seconds=HANDOFF_SECONDS),
+            user_id=user_id,
+            auth_version=auth_version,
+            created_at=now,
+            last_seen_at=now,
+        )
+    )
+    session.commit()
+    return handoff
+
+
+def exchange_handoff(*, session: Session, handoff: str, now: datetime | None = None) -> str | None:
+    """The cookie token for a live, unused handoff token (which is used up); None otherwise."""
+    if not handoff or len(handoff) > 200:
+        return None
+    now = now or utcnow()
+    token = secrets.token_urlsafe(32)
+    table = SignInSession.__table__
+    result = session.execute(
+        update(table)
+        .where(
+            table.c.handoff_hash == token_digest(handoff),
+            table.c.handoff_until.is_not(None),
+            table.c.handoff_until >= now,
+            table.c.revoked_at.is_(None),
+        )
+        .values(id=token_digest(token), handoff_until=None, last_seen_at=now)
+    )
+    session.commit()
+    return token if result.rowcount == 1 else None
+
+
+def browser_session(
+    *,
+    session: Session,
+    token: str | None = None,
+    handoff_hash: str | None = None,
+    idle_minutes: int,
+    now: datetime | None = None,
+) -> BrowserSession | str:
+    """The live session named by its cookie ``token`` or by its ``handoff_hash``, or why not.
+
+    Why not is "timed out" (idle longer than ``idle_minutes``: the row is revoked)
+    or "ended" (unknown, revoked, the account disabled or changed since). A live
+    session's last_seen_at moves on (at most every TOUCH_SECONDS).
+    """
+    now = now or utcnow()
+    if token:
+        if len(token) > 200:
+            return "ended"
+        row = session.get(SignInSession, token_digest(token))
+        if row is not None and row.handoff_until is not None:
+            row = None  # not exchanged yet: no cookie can name it
+    elif handoff_hash:
+        row = session.exec(select(SignInSession).where(SignInSession.handoff_hash == handoff_hash)).first()
+    else:
+        return "ended"
+    if row is None or row.revoked_at is not None:
+        return "ended"
+    if now - row.last_seen_at > timedelta(minutes=idle_minutes):
+        row.revoked_at = now
+        session.add(row)
+        session.commit()
+        return "timed out"
+    viewer = viewer_for_user_id(session=session, user_id=row.user_id, auth_version=row.auth_version)
+    if viewer is None:
+        return "ended"
+    found = BrowserSession(viewer, row.handoff_hash, row.auth_version, pending=row.handoff_until is not None)
+    if now - row.last_seen_at > timedelta(seconds=TOUCH_SECONDS):
+        row.last_seen_at = now
+        session.add(row)
+        session.commit()
+    return found
+
+
+def end_browser_session(*, session: Session, handoff_hash: str) -> None:
+    """Sign out: the session is revoked (in every tab and for its cookie), audited as its account's."""
+    row = session.exec(select(SignInSession).where(SignInSession.handoff_hash == handoff_hash)).first()
+    if row is None or row.revoked_at is not None:
+        return
+    row.revoked_at = utcnow()
+    session.add(row)
+    user = session.get(User, row.user_id)
+    name = user.username if user else "?"
+    record(session, actor=name, kind="sign_out", target=name)
+    session.commit()
+
+
+def revoke_user_sessions(*, session: Session, user_id: int) -> None:
+    """Every browser session of an account ends (in the caller's transaction)."""
+    table = SignInSession.__table__
+    session.execute(
+        update(table).where(table.c.user_id == user_id, table.c.revoked_at.is_(None)).values(revoked_at=utcnow())
+    )
 
 
 # --- wall display tokens -----------------------------------------------------------
