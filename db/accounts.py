@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,7 +16,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
-from db.models import AppMeta, Agent, AuditLog, DisplayToken, Rating, SignInThrottle, Site, Team, User, utcnow
+from db.models import (
+    AppMeta, Agent, AuditLog, DisplayToken, Rating, SignInSession, SignInThrottle, Site, Team, User, utcnow,
+)
+from db.audit import record
 from db.queries import ScopeError, meta_value, resolve_scope
 from leaderboard.auth import (
     ACCOUNT_MAX_DELAY_SECONDS,
@@ -319,9 +323,12 @@ def add_user(
     return user
 
 
-def _end_sessions(user: User) -> None:
-    """Every open session of this account ends (its auth_version moves on, in the UPDATE itself)."""
+def _end_sessions(user: User, session: Session | None = None) -> None:
+    """Every open session of this account ends (its auth_version moves on, in the UPDATE itself),
+    and with ``session`` its browser sessions are revoked too (the cookie opens nothing any more)."""
     user.auth_version = User.auth_version + 1
+    if session is not None:
+        revoke_user_sessions(session=session, user_id=user.id)
 
 
 def set_password(*, session: Session, username: str, password: str, actor: str = "admin") -> None:
@@ -329,7 +336,7 @@ def set_password(*, session: Session, username: str, password: str, actor: str =
     user = _find_user(session, username)
     check_new_password(password, username=user.username)
     user.password_hash = hash_password(password)
-    _end_sessions(user)
+    _end_sessions(user, session)
     session.add(user)
     # A fresh start for the name: its owner (or an admin) just chose the password.
     session.execute(delete(SignInThrottle).where(SignInThrottle.key == account_key(user.username)))
@@ -343,7 +350,7 @@ def set_role(*, session: Session, username: str, role: str, actor: str = "admin"
     user = _find_user(session, username)
     old = user.role
     user.role = role
-    _end_sessions(user)
+    _end_sessions(user, session)
     session.add(user)
     audit(session, actor=actor, action="role_changed", target=user.username, detail=f"{old} -> {role}")
     session.commit()
@@ -353,10 +360,82 @@ def disable_user(*, session: Session, username: str, actor: str = "admin", disab
     """Disable (or enable) an account; its open sessions end."""
     user = _find_user(session, username)
     user.disabled = disabled
-    _end_sessions(user)
+    _end_sessions(user, session)
     session.add(user)
     audit(session, actor=actor, action="user_disabled" if disabled else "user_enabled", target=user.username)
     session.commit()
+
+
+def enable_user(*, session: Session, username: str, actor: str = "admin") -> None:
+    """Enable a disabled account again (it signs in afresh: sessions from before stay ended)."""
+    disable_user(session=session, username=username, actor=actor, disabled=False)
+
+
+def _team_for(session: Session, team: str) -> Team:
+    """A team by name, or SITE/TEAM when the name is used at several sites; AuthError otherwise."""
+    try:
+        scope = resolve_scope(session=session, team=team)
+    except ScopeError as exc:
+        raise AuthError(str(exc).replace(": add --site", ": write it SITE/TEAM")) from None
+    if scope.team_id is None:
+        raise AuthError("a team is required")
+    return session.get(Team, scope.team_id)
+
+
+def set_team_leader(*, session: Session, team: str, username: str, actor: str = "admin") -> str:
+    """Make an account with the leader role the leader of a team (replacing any other); returns SITE/TEAM.
+
+    The leader sees the team from their next click (a viewer is re-read on every run).
+    """
+    team_row = _team_for(session, team)
+    user = _find_user(session, username)
+    if user.role != Role.LEADER:
+        raise AuthError(
+            f"{user.username!r} is a {user.role}, not a leader: give them the leader role first "
+            f"(users set-role {user.username} leader)"
+        )
+    if user.disabled:
+        raise AuthError(f"{user.username!r} is disabled: enable the account first")
+    site = session.get(Site, team_row.site_id)
+    label = f"{site.name}/{team_row.name}"
+    old = session.get(User, team_row.leader_id) if team_row.leader_id is not None else None
+    if old is not None and old.id == user.id:
+        return label
+    team_row.leader_id = user.id
+    session.add(team_row)
+    record(session, actor=actor, kind="team_leader_set", target=label,
+           detail=f"{old.username if old else '(none)'} -> {user.username}")
+    session.commit()
+    return label
+
+
+def add_site_manager(*, session: Session, site: str, username: str, actor: str = "admin") -> str:
+    """Make an account with the manager role the manager of a site; returns the site's name.
+
+    A manager covers one site (``User.site_id``) or, with none, every site: this
+    sets it, replacing the site they had.
+    """
+    site_row = session.exec(select(Site).where(func.lower(Site.name) == site.strip().lower())).first()
+    if site_row is None:
+        names = ", ".join(session.exec(select(Site.name).order_by(Site.name)).all()) or "none yet"
+        raise AuthError(f"no site named {site.strip()!r} (sites: {names})")
+    user = _find_user(session, username)
+    if user.role != Role.MANAGER:
+        raise AuthError(
+            f"{user.username!r} is a {user.role}, not a manager: give them the manager role first "
+            f"(users set-role {user.username} manager)"
+        )
+    if user.disabled:
+        raise AuthError(f"{user.username!r} is disabled: enable the account first")
+    if user.site_id == site_row.id:
+        return site_row.name
+    old = session.get(Site, user.site_id) if user.site_id is not None else None
+    user.site_id = site_row.id
+    session.add(user)
+    record(session, actor=actor, kind="site_manager_set", target=site_row.name,
+           detail=f"{user.username} (was {old.name if old else 'every site'})")
+    session.commit()
+    return site_row.name
 
 
 def list_users(*, session: Session) -> list[dict]:
@@ -387,6 +466,132 @@ def list_users(*, session: Session) -> list[dict]:
             }
         )
     return rows
+
+
+# --- browser sessions (the sign-in cookie) ---------------------------------------------
+
+# How long the sign-in form's one-time handoff token may be exchanged for the cookie.
+HANDOFF_SECONDS = 120
+# A session's last_seen_at is written at most this often (not on every click).
+TOUCH_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class BrowserSession:
+    """A live browser session: its viewer, the digest naming it, and whether its cookie is still to be set."""
+
+    viewer: Viewer
+    handoff_hash: str
+    auth_version: int
+    pending: bool
+
+
+def start_browser_session(*, session: Session, user_id: int, auth_version: int, now: datetime | None = None) -> str:
+    """A new session for a sign-in that just succeeded; returns its one-time handoff token.
+
+    Only digests are stored. The handoff token is exchanged once, within
+    HANDOFF_SECONDS, for the cookie's token (:func:`exchange_handoff`).
+    """
+    now = now or utcnow()
+    handoff = secrets.token_urlsafe(32)
+    session.add(
+        SignInSession(
+            id=token_digest(secrets.token_urlsafe(32)),  # replaced by the cookie token's digest at the exchange
+            handoff_hash=token_digest(handoff),
+            handoff_until=now + timedelta(seconds=HANDOFF_SECONDS),
+            user_id=user_id,
+            auth_version=auth_version,
+            created_at=now,
+            last_seen_at=now,
+        )
+    )
+    session.commit()
+    return handoff
+
+
+def exchange_handoff(*, session: Session, handoff: str, now: datetime | None = None) -> str | None:
+    """The cookie token for a live, unused handoff token (which is used up); None otherwise."""
+    if not handoff or len(handoff) > 200:
+        return None
+    now = now or utcnow()
+    token = secrets.token_urlsafe(32)
+    table = SignInSession.__table__
+    result = session.execute(
+        update(table)
+        .where(
+            table.c.handoff_hash == token_digest(handoff),
+            table.c.handoff_until.is_not(None),
+            table.c.handoff_until >= now,
+            table.c.revoked_at.is_(None),
+        )
+        .values(id=token_digest(token), handoff_until=None, last_seen_at=now)
+    )
+    session.commit()
+    return token if result.rowcount == 1 else None
+
+
+def browser_session(
+    *,
+    session: Session,
+    token: str | None = None,
+    handoff_hash: str | None = None,
+    idle_minutes: int,
+    now: datetime | None = None,
+) -> BrowserSession | str:
+    """The live session named by its cookie ``token`` or by its ``handoff_hash``, or why not.
+
+    Why not is "timed out" (idle longer than ``idle_minutes``: the row is revoked)
+    or "ended" (unknown, revoked, the account disabled or changed since). A live
+    session's last_seen_at moves on (at most every TOUCH_SECONDS).
+    """
+    now = now or utcnow()
+    if token:
+        if len(token) > 200:
+            return "ended"
+        row = session.get(SignInSession, token_digest(token))
+        if row is not None and row.handoff_until is not None:
+            row = None  # not exchanged yet: no cookie can name it
+    elif handoff_hash:
+        row = session.exec(select(SignInSession).where(SignInSession.handoff_hash == handoff_hash)).first()
+    else:
+        return "ended"
+    if row is None or row.revoked_at is not None:
+        return "ended"
+    if now - row.last_seen_at > timedelta(minutes=idle_minutes):
+        row.revoked_at = now
+        session.add(row)
+        session.commit()
+        return "timed out"
+    viewer = viewer_for_user_id(session=session, user_id=row.user_id, auth_version=row.auth_version)
+    if viewer is None:
+        return "ended"
+    found = BrowserSession(viewer, row.handoff_hash, row.auth_version, pending=row.handoff_until is not None)
+    if now - row.last_seen_at > timedelta(seconds=TOUCH_SECONDS):
+        row.last_seen_at = now
+        session.add(row)
+        session.commit()
+    return found
+
+
+def end_browser_session(*, session: Session, handoff_hash: str) -> None:
+    """Sign out: the session is revoked (in every tab and for its cookie), audited as its account's."""
+    row = session.exec(select(SignInSession).where(SignInSession.handoff_hash == handoff_hash)).first()
+    if row is None or row.revoked_at is not None:
+        return
+    row.revoked_at = utcnow()
+    session.add(row)
+    user = session.get(User, row.user_id)
+    name = user.username if user else "?"
+    record(session, actor=name, kind="sign_out", target=name)
+    session.commit()
+
+
+def revoke_user_sessions(*, session: Session, user_id: int) -> None:
+    """Every browser session of an account ends (in the caller's transaction)."""
+    table = SignInSession.__table__
+    session.execute(
+        update(table).where(table.c.user_id == user_id, table.c.revoked_at.is_(None)).values(revoked_at=utcnow())
+    )
 
 
 # --- wall display tokens -----------------------------------------------------------

@@ -20,7 +20,8 @@ from db.models import AuditLog, utcnow
 
 # Every kind of entry, for the Admin page's filter (db.accounts writes the sign-in and account kinds).
 KINDS = (
-    "sign_in", "sign_in_failed", "user_added", "role_changed", "user_disabled", "user_enabled", "password_set",
+    "sign_in", "sign_in_failed", "sign_out", "user_added", "role_changed", "user_disabled", "user_enabled", "password_set",
+    "team_leader_set", "site_manager_set",
     "display_added", "display_revoked", "mapping_saved", "coaching_rules_saved", "import", "rating_edited",
     "agent_moved", "recovery_claimed", "recovery_updated", "recovery_followup", "score_excluded",
     "score_exclusion_undone", "comments_purged", "badge_awarded", "coaching_note", "prompt_done", "prompt_dismissed",

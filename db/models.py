@@ -450,3 +450,30 @@ class AgentTeam(SQLModel, table=True):
     team_id: int = _fk("team.id")
     valid_from: NaiveDatetime = Field(default=MEMBERSHIP_SINCE)
     valid_to: Optional[NaiveDatetime] = Field(default=None)
+
+
+# --------------------------------------------------------------------------- browser sign-in sessions (issue 13)
+
+
+class SignInSession(SQLModel, table=True):
+    """One signed-in browser: its HttpOnly cookie holds a random token whose SHA-256 is ``id``.
+
+    The sign-in form makes the row with a one-time ``handoff`` token (its digest in
+    ``handoff_hash``, usable until ``handoff_until``); GET /auth/session exchanges it
+    for the cookie's token (``id`` is replaced, ``handoff_until`` cleared). The app's
+    own state names the row by ``handoff_hash``. A row counts while it is not revoked,
+    its ``auth_version`` is its account's and it was seen within the idle timeout.
+    """
+
+    __tablename__ = "sign_in_session"
+
+    id: str = Field(primary_key=True, max_length=64)
+    handoff_hash: str = Field(max_length=64, unique=True)
+    handoff_until: Optional[NaiveDatetime] = Field(default=None)
+    user_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("app_user.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    auth_version: int = Field(default=0)
+    created_at: NaiveDatetime = Field(default_factory=utcnow)
+    last_seen_at: NaiveDatetime = Field(default_factory=utcnow)
+    revoked_at: Optional[NaiveDatetime] = Field(default=None)

@@ -27,6 +27,8 @@ COMMAND_MODULES = (
     "simulate",
     "rank",
     "users",
+    "teams",
+    "sites",
     "agents",
     "displays",
     "apikeys",

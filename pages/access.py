@@ -7,18 +7,31 @@ live in ``st.session_state``; the viewer is re-read from the database on every
 run, so a disabled account or a revoked display stops at once, and so does a
 session whose account's password or role changed since it signed in (the
 account's ``auth_version`` no longer matches the one the session keeps).
+
+A sign-in lasts beyond this browser tab: it is a server-side session record
+(db.accounts) named by an HttpOnly cookie that GET /auth/session sets
+(leaderboard/http/auth.py). The sign-in form makes the record and, until the
+browser has exchanged its one-time handoff token, the page loads that URL as an
+invisible image. A new tab, a reload or a restarted server finds the cookie in
+``st.context.cookies``. The record is checked on every run: Sign out revokes it
+(and clears the cookie through GET /auth/signout), so does disabling the account
+or changing its password or role; the idle timeout applies to it as to the tab.
 """
 
 from __future__ import annotations
 
+import html
 import time
+from urllib.parse import quote
 
 import streamlit as st
 from sqlmodel import Session
 
 from db import accounts
 from db.retry import DatabaseBusy, with_retry
-from leaderboard.auth import MAX_PASSWORD_LENGTH, MAX_USERNAME_LENGTH, ROLE_LABELS, Role, Viewer
+from leaderboard.auth import MAX_PASSWORD_LENGTH, MAX_USERNAME_LENGTH, ROLE_LABELS, Role, Viewer, token_digest
+from leaderboard.http import auth as http_auth
+from leaderboard.http import context as http_context
 from leaderboard.settings import get_settings
 from leaderboard.text import markdown_text
 from pages.common import get_engine
@@ -49,30 +62,81 @@ def home_page(viewer: Viewer | None) -> str:
     return PAGE_FILES[menu[0] if menu else "signin"]
 
 
-AUTH_KEY = "starboard_auth"  # {"user_id": int, "auth_version": int, "last_seen": float}
+AUTH_KEY = "starboard_auth"  # {"user_id", "auth_version", "last_seen": float, "session": handoff digest (optional)}
+HANDOFF_KEY = "starboard_handoff"  # the one-time handoff token, until the browser has exchanged it
+CLEAR_COOKIE_KEY = "starboard_clear_cookie"  # set by Sign out: the next run clears the cookie
+TIMED_OUT = "Your session timed out. Please sign in again."
+ENDED = "You were signed out. Please sign in again."
+
+
+def _signed_out(reason: str) -> None:
+    st.session_state.pop(AUTH_KEY, None)
+    st.session_state.pop(HANDOFF_KEY, None)
+    st.session_state["signed_out_reason"] = reason
 
 
 def current_viewer() -> Viewer | None:
     """The signed-in viewer, or None (not signed in, timed out, disabled, or its account changed)."""
     state = st.session_state.get(AUTH_KEY)
     if not state:
-        return None
+        return _viewer_from_cookie()
     settings = get_settings()
     now = time.time()
     if now - float(state.get("last_seen", 0)) > settings.session_timeout_minutes * 60:
-        st.session_state.pop(AUTH_KEY, None)
-        st.session_state["signed_out_reason"] = "Your session timed out. Please sign in again."
+        _signed_out(TIMED_OUT)
         return None
     with Session(get_engine()) as session:
-        viewer = accounts.viewer_for_user_id(
-            session=session, user_id=int(state["user_id"]), auth_version=int(state.get("auth_version", -1))
-        )
+        if state.get("session"):
+            # A sign-in with a session record: it may have been ended elsewhere (Sign out in another tab).
+            found = accounts.browser_session(
+                session=session, handoff_hash=state["session"], idle_minutes=settings.session_timeout_minutes
+            )
+            viewer = found.viewer if isinstance(found, accounts.BrowserSession) else None
+            if viewer is not None and not found.pending:
+                st.session_state.pop(HANDOFF_KEY, None)
+        else:
+            viewer = accounts.viewer_for_user_id(
+                session=session, user_id=int(state["user_id"]), auth_version=int(state.get("auth_version", -1))
+            )
     if viewer is None:
-        st.session_state.pop(AUTH_KEY, None)
-        st.session_state["signed_out_reason"] = "You were signed out. Please sign in again."
+        _signed_out(ENDED)
         return None
     state["last_seen"] = now
     return viewer
+
+
+def _viewer_from_cookie() -> Viewer | None:
+    """A new tab, a reload: the session named by the sign-in cookie, if it is still live."""
+    value = st.context.cookies.get(http_auth.COOKIE)
+    if not value:
+        return None
+    token = http_auth.unsign(value, http_context.secret())
+    if token is None:
+        return None
+    settings = get_settings()
+    with Session(get_engine()) as session:
+        found = accounts.browser_session(session=session, token=token, idle_minutes=settings.session_timeout_minutes)
+    if not isinstance(found, accounts.BrowserSession):
+        # Said once per tab: the cookie stays until Sign out or the browser clears it.
+        if not st.session_state.get("cookie_refused"):
+            st.session_state["cookie_refused"] = True
+            st.session_state["signed_out_reason"] = TIMED_OUT if found == "timed out" else ENDED
+        return None
+    st.session_state[AUTH_KEY] = {
+        "user_id": found.viewer.user_id,
+        "auth_version": found.auth_version,
+        "last_seen": time.time(),
+        "session": found.handoff_hash,
+    }
+    return found.viewer
+
+
+def session_cookie_exchange() -> None:
+    """Until the browser has the sign-in cookie: an invisible image whose URL sets it (no script)."""
+    handoff = st.session_state.get(HANDOFF_KEY)
+    if handoff:
+        url = html.escape(f"/auth/session?token={quote(handoff)}", quote=True)
+        st.html(f'<img src="{url}" alt="" width="1" height="1" style="position:absolute;opacity:0">')
 
 
 def display_viewer_from_url() -> Viewer | None:
@@ -85,7 +149,13 @@ def display_viewer_from_url() -> Viewer | None:
 
 
 def sign_out() -> None:
-    st.session_state.pop(AUTH_KEY, None)
+    """End this sign-in everywhere (its session record is revoked) and clear the cookie on the next run."""
+    state = st.session_state.pop(AUTH_KEY, None) or {}
+    st.session_state.pop(HANDOFF_KEY, None)
+    if state.get("session"):
+        with Session(get_engine()) as session:
+            accounts.end_browser_session(session=session, handoff_hash=state["session"])
+    st.session_state[CLEAR_COOKIE_KEY] = True
     st.session_state["signed_out_reason"] = "You are signed out."
 
 
@@ -109,6 +179,8 @@ def sign_in_form(*, key: str = "signin") -> None:
     reason = st.session_state.pop("signed_out_reason", None)
     if reason:
         st.info(reason)
+    if st.session_state.pop(CLEAR_COOKIE_KEY, False):
+        st.html('<img src="/auth/signout" alt="" width="1" height="1" style="position:absolute;opacity:0">')
     with st.form(key=f"{key}_form", clear_on_submit=False, border=True):
         username = st.text_input("Username", key=f"{key}_username", autocomplete="username", max_chars=MAX_USERNAME_LENGTH)
         password = st.text_input(
@@ -130,11 +202,18 @@ def sign_in_form(*, key: str = "signin") -> None:
         if result.viewer is None:
             st.error(result.message)
         else:
+            with Session(get_engine()) as session:
+                handoff = accounts.start_browser_session(
+                    session=session, user_id=result.viewer.user_id, auth_version=result.auth_version
+                )
             st.session_state[AUTH_KEY] = {
                 "user_id": result.viewer.user_id,
                 "auth_version": result.auth_version,
                 "last_seen": time.time(),
+                "session": token_digest(handoff),
             }
+            st.session_state[HANDOFF_KEY] = handoff
+            st.session_state.pop("cookie_refused", None)
             st.rerun()
     demo = _demo_accounts()
     if demo:
@@ -168,6 +247,7 @@ def sidebar_account(viewer: Viewer) -> None:
     """Who is signed in, and a Sign out button (in the sidebar)."""
     with st.sidebar:
         st.caption(f"Signed in as **{markdown_text(viewer.display_name or viewer.username)}** · {ROLE_LABELS.get(viewer.role, viewer.role)}")
+        session_cookie_exchange()
         if st.button("Sign out", key="sign_out", width="stretch"):
             sign_out()
             st.rerun()

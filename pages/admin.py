@@ -113,6 +113,30 @@ def _toggle_disabled(disable: bool) -> None:
     _run("users", action)
 
 
+def _set_leader() -> None:
+    team, username = st.session_state.get("adm_lead_team"), st.session_state.get("adm_lead_user")
+
+    def action(session, actor):
+        if not team or not username:
+            raise AuthError("pick a team and a leader")
+        label = accounts.set_team_leader(session=session, team=team, username=username, actor=actor)
+        return f"{username} now leads {label}."
+
+    _run("users", action)
+
+
+def _add_manager() -> None:
+    site, username = st.session_state.get("adm_mgr_site"), st.session_state.get("adm_mgr_user")
+
+    def action(session, actor):
+        if not site or not username:
+            raise AuthError("pick a site and a manager")
+        name = accounts.add_site_manager(session=session, site=site, username=username, actor=actor)
+        return f"{username} now manages {name}."
+
+    _run("users", action)
+
+
 def _set_password() -> None:
     username = st.session_state.get("adm_user")
 
@@ -260,10 +284,36 @@ def users_tab(viewer: Viewer, users: pd.DataFrame, agent_names: list[str], optio
             q1.text_input("New password", type="password", key="adm_pw1", autocomplete="new-password")
             q2.text_input("New password again", type="password", key="adm_pw2", autocomplete="new-password")
             st.button("Set password", key="adm_set_password", on_click=_set_password, icon=":material/key:")
+    scope_box(users, options)
     st.caption(
-        "A leader's teams come from each team's leader; accounts can also be managed with "
-        "`python -m leaderboard users …`."
+        "Accounts can also be managed with `python -m leaderboard users …`, `teams set-leader` and "
+        "`sites add-manager`."
     )
+
+
+def scope_box(users: pd.DataFrame, options: loaders.FilterOptions) -> None:
+    """Who leads each team and which site a manager covers (a leader's teams come from here)."""
+    active = users[~users["disabled"].astype(bool)] if len(users) else users
+    leaders = list(active.loc[active["role"] == "leader", "username"]) if len(active) else []
+    managers = list(active.loc[active["role"] == "manager", "username"]) if len(active) else []
+    teams = [f"{site}/{team}" for site in options.sites for team in options.teams_for(site)]
+    with st.container(border=True, key="adm_scope_box"):
+        st.markdown("**Team leaders and site managers**")
+        lead_col, mgr_col = st.columns(2, gap="large")
+        with lead_col:
+            l1, l2 = st.columns(2)
+            l1.selectbox("Team", teams, index=None, placeholder="Pick a team", key="adm_lead_team")
+            l2.selectbox("Leader", leaders, index=None, placeholder="Pick a leader" if leaders else "No leaders yet",
+                         key="adm_lead_user", help="Accounts with the leader role (change a role above)")
+            st.button("Set team leader", key="adm_set_leader", on_click=_set_leader, icon=":material/supervisor_account:",
+                      help="The team's leader from now on (it replaces the one it had)")
+        with mgr_col:
+            m1, m2 = st.columns(2)
+            m1.selectbox("Site", list(options.sites), index=None, placeholder="Pick a site", key="adm_mgr_site")
+            m2.selectbox("Manager", managers, index=None, placeholder="Pick a manager" if managers else "No managers yet",
+                         key="adm_mgr_user", help="Accounts with the manager role (change a role above)")
+            st.button("Make site manager", key="adm_add_manager", on_click=_add_manager, icon=":material/domain:",
+                      help="A manager covers one site (or every site when none is set): this sets it")
 
 # --------------------------------------------------------------------------- the wall displays tab
 

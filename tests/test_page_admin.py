@@ -12,12 +12,12 @@ from sqlmodel import Session, select
 from streamlit.testing.v1 import AppTest
 
 from db import accounts, queries
-from db.models import Agent, AuditLog, DisplayToken, User
+from db.models import Agent, AuditLog, DisplayToken, Site, Team, User
 from leaderboard.auth import verify_password
 from leaderboard.settings import Settings
 from tests.app_util import app_as
 from tests.browser_util import browser_db_url, chromium, page, streamlit_server  # noqa: F401  (fixtures)
-from tests.factories import make_agent, make_team
+from tests.factories import make_agent, make_team, make_user
 
 PAGE = "pages/admin.py"
 SETTINGS_SOURCE = Path(__file__).resolve().parent.parent / "leaderboard" / "settings.py"
@@ -198,6 +198,34 @@ def test_disable_enable_and_set_password(db_env, floor):
     assert [a.action for a in audit(floor, "user_disabled") + audit(floor, "user_enabled") + audit(floor, "password_set")] == [
         "user_disabled", "user_enabled", "password_set"
     ]
+
+
+def test_admin_makes_a_team_leader_and_a_site_manager(db_env, floor):
+    """Issue 13 item 8: a team's leader and a manager's site are set from the Admin page, audited."""
+    make_user(floor, "mia", role="manager")
+    at = open_page()
+    no_exception(at)
+    at.selectbox(key="adm_lead_team").set_value("Belgrade/Sava")
+    at.selectbox(key="adm_lead_user").set_value("lead.a")
+    at.button(key="adm_set_leader").click().run()
+    no_exception(at)
+    assert any("now leads Belgrade/Sava" in s.value for s in at.success), [e.value for e in (*at.error, *at.success)]
+    at.selectbox(key="adm_mgr_site").set_value("Manila")
+    at.selectbox(key="adm_mgr_user").set_value("mia")
+    at.button(key="adm_add_manager").click().run()
+    no_exception(at)
+    assert any("mia now manages Manila" in s.value for s in at.success)
+    with Session(floor) as session:
+        lead = session.exec(select(User).where(User.username == "lead.a")).one()
+        assert session.exec(select(Team).where(Team.name == "Sava")).one().leader_id == lead.id
+        mia = session.exec(select(User).where(User.username == "mia")).one()
+        assert mia.site_id == session.exec(select(Site).where(Site.name == "Manila")).one().id
+    listed = table(at, "site").set_index("username")
+    assert listed.loc["lead.a", "team"] == "Alpha; Sava" and listed.loc["mia", "site"] == "Manila"
+    assert [(a.actor, a.target) for a in audit(floor, "team_leader_set")] == [("qa.admin", "Belgrade/Sava")]
+    assert [(a.actor, a.target) for a in audit(floor, "site_manager_set")] == [("qa.admin", "Manila")]
+    # Only leaders lead: an agent is not offered.
+    assert "ann" not in at.selectbox(key="adm_lead_user").options
 
 
 def test_user_picker_labels_stay_the_same_when_a_user_changes(db_env, floor):

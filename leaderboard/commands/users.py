@@ -1,4 +1,4 @@
-"""`python -m leaderboard users add|list|set-password|set-role|disable`."""
+"""`python -m leaderboard users add|list|set-password|set-role|disable|enable`."""
 
 from __future__ import annotations
 
@@ -71,8 +71,14 @@ def register(subparsers) -> None:
     add_db_argument(dis)
     dis.set_defaults(handler=run_disable)
 
+    ena = sub.add_parser("enable", help="enable a disabled account again (it signs in afresh)")
+    ena.add_argument("username")
+    add_db_argument(ena)
+    ena.set_defaults(handler=run_enable)
 
-def _run(args: argparse.Namespace, action) -> int:
+
+def run_accounts(args: argparse.Namespace, action) -> int:
+    """Run ``action(session)``; an account mistake (AuthError) is a UserError."""
     try:
         with Session(engine_for(args)) as session:
             return action(session) or 0
@@ -96,11 +102,11 @@ def run_add(args: argparse.Namespace) -> int:
         )
         print(f"added {args.username} ({args.role})")
 
-    return _run(args, action)
+    return run_accounts(args, action)
 
 
 def run_list(args: argparse.Namespace) -> int:
-    return _run(args, lambda session: write_rows(accounts.list_users(session=session), accounts.USER_COLUMNS, args.format))
+    return run_accounts(args, lambda session: write_rows(accounts.list_users(session=session), accounts.USER_COLUMNS, args.format))
 
 
 def run_set_password(args: argparse.Namespace) -> int:
@@ -110,7 +116,7 @@ def run_set_password(args: argparse.Namespace) -> int:
         accounts.set_password(session=session, username=args.username, password=password, actor="cli")
         print(f"password set for {args.username}")
 
-    return _run(args, action)
+    return run_accounts(args, action)
 
 
 def run_set_role(args: argparse.Namespace) -> int:
@@ -118,7 +124,7 @@ def run_set_role(args: argparse.Namespace) -> int:
         accounts.set_role(session=session, username=args.username, role=args.role, actor="cli")
         print(f"{args.username} is now {args.role}")
 
-    return _run(args, action)
+    return run_accounts(args, action)
 
 
 def run_disable(args: argparse.Namespace) -> int:
@@ -126,4 +132,12 @@ def run_disable(args: argparse.Namespace) -> int:
         accounts.disable_user(session=session, username=args.username, actor="cli", disabled=not args.enable)
         print(f"{args.username} {'enabled' if args.enable else 'disabled'}")
 
-    return _run(args, action)
+    return run_accounts(args, action)
+
+
+def run_enable(args: argparse.Namespace) -> int:
+    def action(session):
+        accounts.enable_user(session=session, username=args.username, actor="cli")
+        print(f"{args.username} enabled")
+
+    return run_accounts(args, action)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from leaderboard.http import api, survey
+from leaderboard.http import api, auth, survey
 
 ROUTES = [
     Route("/api/v1/health", api.health, methods=["GET"]),
@@ -12,4 +12,6 @@ ROUTES = [
     Route("/api/v1/interactions", api.interactions, methods=["POST"]),
     Route("/s/{token}", survey.survey_get, methods=["GET"]),
     Route("/s/{token}", survey.survey_post, methods=["POST"]),
+    Route("/auth/session", auth.session_get, methods=["GET"]),
+    Route("/auth/signout", auth.signout_get, methods=["GET"]),
 ]
