@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from datetime import datetime, timedelta
 
 import pytest
@@ -15,6 +13,7 @@ from db.models import Agent, AuditLog, Interaction, Rating, RatingTag, Site, Tea
 from leaderboard import auth
 from leaderboard.auth import AuthError, Viewer
 from leaderboard.settings import Settings
+from tests.cli_util import run_cli
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NOW = datetime(2026, 11, 23, 12, 0)
@@ -209,10 +208,7 @@ def test_purge_comments_keeps_stars(session, floor):
 
 
 def _cli(db_url, *args, stdin=""):
-    env = {**os.environ, "DATABASE_URL": db_url}
-    return subprocess.run(
-        [sys.executable, "-m", "leaderboard", *args], input=stdin, capture_output=True, text=True, cwd=ROOT, env=env
-    )
+    return run_cli(*args, stdin=stdin, env={"DATABASE_URL": db_url})
 
 
 def test_users_cli_reads_password_from_stdin_and_lists_csv(db_url, session, floor):

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import subprocess
-import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -18,6 +15,7 @@ from sqlmodel import Session
 from db.ingest import COLUMNS, CanonicalRow, RowError, import_csv, parse_row, write_rows
 from db.models import Agent, Interaction, Rating, RatingTag, Site, Team
 from leaderboard.auth import SYSTEM_VIEWER
+from tests.cli_util import run_cli
 from tests import factories
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -421,17 +419,6 @@ def test_missing_file_is_one_line(engine, tmp_path):
 
 
 # --------------------------------------------------------------------------- the command
-
-
-def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "leaderboard", *args],
-        cwd=ROOT,
-        env={**os.environ, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def test_cli_exit_codes_and_output(db_env, engine, tmp_path):
