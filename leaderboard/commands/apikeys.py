@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from sqlmodel import Session
-
 from db import apikeys
-from leaderboard.auth import AuthError
-from leaderboard.cli import UserError
-from leaderboard.commands.common import add_db_argument, add_format_argument, engine_for, write_rows
+from leaderboard.commands.common import add_db_argument, add_format_argument, run_accounts, write_rows
 
 
 def register(subparsers) -> None:
@@ -35,27 +31,18 @@ def register(subparsers) -> None:
 
 
 def run_add(args: argparse.Namespace) -> int:
-    try:
-        with Session(engine_for(args)) as session:
-            key = apikeys.add_key(session=session, name=args.name, source=args.source, actor="cli")
-    except AuthError as exc:
-        raise UserError(str(exc)) from None
+    key = run_accounts(args, lambda session: apikeys.add_key(
+        session=session, name=args.name, source=args.source, actor="cli"))
     print(f"API key {args.name!r} created; send it as `Authorization: Bearer <key>`. Shown once:")
     print(key)
     return 0
 
 
 def run_list(args: argparse.Namespace) -> int:
-    with Session(engine_for(args)) as session:
-        write_rows(apikeys.list_keys(session=session), apikeys.KEY_COLUMNS, args.format)
-    return 0
+    return run_accounts(args, lambda session: write_rows(apikeys.list_keys(session=session), apikeys.KEY_COLUMNS, args.format))
 
 
 def run_revoke(args: argparse.Namespace) -> int:
-    try:
-        with Session(engine_for(args)) as session:
-            apikeys.revoke_key(session=session, name=args.name, actor="cli")
-    except AuthError as exc:
-        raise UserError(str(exc)) from None
+    run_accounts(args, lambda session: apikeys.revoke_key(session=session, name=args.name, actor="cli"))
     print(f"API key {args.name!r} revoked")
     return 0

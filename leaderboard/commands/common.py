@@ -10,8 +10,10 @@ import sys
 from typing import Any, Iterable, Sequence
 
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from db.engine import make_engine, missing_sqlite_file
+from leaderboard.auth import AuthError
 from leaderboard.cli import UserError
 from leaderboard.periods import PERIODS
 from leaderboard.settings import Settings, get_settings
@@ -121,3 +123,12 @@ def add_period_scope_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--site", help="only this site")
     parser.add_argument("--team", help="only this team (SITE/TEAM when the name is used at several sites)")
     parser.add_argument("--tz", help="time zone for days and weeks when the scope spans sites (default: UTC)")
+
+
+def run_accounts(args: argparse.Namespace, action) -> int:
+    """Run ``action(session)`` on the command's database; a refusal (AuthError) is one line, exit 2."""
+    try:
+        with Session(engine_for(args)) as session:
+            return action(session) or 0
+    except AuthError as exc:
+        raise UserError(str(exc)) from None

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from sqlmodel import Session
-
 from db import accounts
-from leaderboard.auth import AuthError
-from leaderboard.cli import UserError
-from leaderboard.commands.common import add_db_argument, add_format_argument, engine_for, write_rows
+from leaderboard.commands.common import add_db_argument, add_format_argument, run_accounts, write_rows
 
 
 def register(subparsers) -> None:
@@ -36,27 +32,19 @@ def register(subparsers) -> None:
 
 
 def run_add(args: argparse.Namespace) -> int:
-    try:
-        with Session(engine_for(args)) as session:
-            token = accounts.add_display(session=session, name=args.name, site=args.site, team=args.team, actor="cli")
-    except AuthError as exc:
-        raise UserError(str(exc)) from None
+    token = run_accounts(args, lambda session: accounts.add_display(
+        session=session, name=args.name, site=args.site, team=args.team, actor="cli"))
     print(f"display {args.name!r} created; open /wall?display=<token> on the TV. The token:")
     print(token)
     return 0
 
 
 def run_list(args: argparse.Namespace) -> int:
-    with Session(engine_for(args)) as session:
-        write_rows(accounts.list_displays(session=session), accounts.DISPLAY_COLUMNS, args.format)
-    return 0
+    return run_accounts(args, lambda session: write_rows(
+        accounts.list_displays(session=session), accounts.DISPLAY_COLUMNS, args.format))
 
 
 def run_revoke(args: argparse.Namespace) -> int:
-    try:
-        with Session(engine_for(args)) as session:
-            accounts.revoke_display(session=session, name=args.name, actor="cli")
-    except AuthError as exc:
-        raise UserError(str(exc)) from None
+    run_accounts(args, lambda session: accounts.revoke_display(session=session, name=args.name, actor="cli"))
     print(f"display {args.name!r} revoked")
     return 0

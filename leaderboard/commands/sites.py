@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 
 from db import accounts
-from leaderboard.commands.common import add_db_argument
-from leaderboard.commands.users import run_accounts
+from leaderboard.commands.common import add_db_argument, run_accounts
 
 
 def register(subparsers) -> None:

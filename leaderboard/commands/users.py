@@ -6,12 +6,10 @@ import argparse
 import getpass
 import sys
 
-from sqlmodel import Session
-
 from db import accounts
-from leaderboard.auth import ACCOUNT_ROLE_NAMES, MIN_PASSWORD_LENGTH, AuthError
+from leaderboard.auth import ACCOUNT_ROLE_NAMES, MIN_PASSWORD_LENGTH
 from leaderboard.cli import UserError
-from leaderboard.commands.common import add_db_argument, add_format_argument, engine_for, write_rows
+from leaderboard.commands.common import add_db_argument, add_format_argument, run_accounts, write_rows
 
 
 def read_password(*, confirm: bool = True) -> str:
@@ -75,15 +73,6 @@ def register(subparsers) -> None:
     ena.add_argument("username")
     add_db_argument(ena)
     ena.set_defaults(handler=run_enable)
-
-
-def run_accounts(args: argparse.Namespace, action) -> int:
-    """Run ``action(session)``; an account mistake (AuthError) is a UserError."""
-    try:
-        with Session(engine_for(args)) as session:
-            return action(session) or 0
-    except AuthError as exc:
-        raise UserError(str(exc)) from None
 
 
 def run_add(args: argparse.Namespace) -> int:
