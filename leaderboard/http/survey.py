@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from datetime import datetime
 import logging
 from urllib.parse import parse_qs
 
@@ -64,15 +65,23 @@ def _friendly(handler):
     return guarded
 
 
-@_friendly
-async def survey_get(request: Request) -> Response:
+async def _open_link(request: Request) -> tuple[str, bytes, datetime, str] | Response:
+    """(token, secret, now, interaction id) of the link, or the friendly page of a bad one."""
     token = request.path_params["token"]
     secret = await context.run(context.secret)
     now = utcnow()
     try:
-        interaction_id = verify_survey(token, secret=secret, now=now)
+        return token, secret, now, verify_survey(token, secret=secret, now=now)
     except SurveyTokenError as exc:
         return _link_problem(exc.reason)
+
+
+@_friendly
+async def survey_get(request: Request) -> Response:
+    opened = await _open_link(request)
+    if isinstance(opened, Response):
+        return opened
+    token, secret, now, interaction_id = opened
     subject = await context.with_engine(survey_store.subject, interaction_id=interaction_id)
     if subject is None:
         return _page(message_page("link", "missing_title", "missing_body"), 404)
@@ -91,13 +100,10 @@ async def survey_get(request: Request) -> Response:
 
 @_friendly
 async def survey_post(request: Request) -> Response:
-    token = request.path_params["token"]
-    secret = await context.run(context.secret)
-    now = utcnow()
-    try:
-        interaction_id = verify_survey(token, secret=secret, now=now)
-    except SurveyTokenError as exc:
-        return _link_problem(exc.reason)
+    opened = await _open_link(request)
+    if isinstance(opened, Response):
+        return opened
+    token, secret, now, interaction_id = opened
     body = b""
     async for chunk in request.stream():
         body += chunk
