@@ -11,7 +11,9 @@ import streamlit as st
 from db import queries
 from leaderboard import board as boards
 from leaderboard import ranking
+from leaderboard.auth import Role, Viewer
 from leaderboard.commands.common import write_rows
+from leaderboard.names import public_names
 from leaderboard.periods import Period
 from leaderboard.settings import Settings
 from pages.common import md
@@ -91,9 +93,29 @@ def _typed(table: pd.DataFrame, columns: tuple[str, ...]) -> dict[str, pd.Series
     return {column: table[column].astype(_DTYPES[column]) for column in columns}
 
 
-def ranked_frame(view: LeaderboardView) -> pd.DataFrame:
-    """The ranked agents, one row each, with the columns ``AGENT_COLUMNS`` configures."""
-    table = view.ranked
+def shown_agents(view: LeaderboardView, viewer: Viewer, *, top: int) -> pd.DataFrame:
+    """The board's agent rows this viewer may see, names as they may see them.
+
+    Leaders, managers and admins see every row of the scope under public names.
+    An agent sees the top ``top``, their own row and two ranked neighbours each
+    side (``ranking.agent_view_rows``): colleagues' weak figures are for 1:1s,
+    not for the whole floor. Their own row keeps their full name.
+    """
+    agents = view.board.agents
+    own = viewer.agent_id if viewer.role == Role.AGENT else None
+    if viewer.role == Role.AGENT:
+        agents = ranking.agent_view_rows(agents, own, top)
+    agents = agents.copy()
+    names = public_names(agents["agent"], view.settings.public_name_style)
+    if own is not None:
+        names = [full if agent_id == own else short for full, short, agent_id in zip(agents["agent"], names, agents["agent_id"])]
+    agents["agent"] = names
+    return agents
+
+
+def ranked_frame(view: LeaderboardView, agents: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The ranked agents (of ``agents``, default the whole board), one row each, with the columns ``AGENT_COLUMNS`` configures."""
+    table = view.ranked if agents is None else agents[agents["rank"].notna()]
     return pd.DataFrame(
         {
             **_typed(table, ("rank",)),
@@ -126,8 +148,8 @@ def _spark(points: list | None) -> list[float]:
     return [float(p) for p in (points or []) if p is not None]
 
 
-def provisional_frame(view: LeaderboardView) -> pd.DataFrame:
-    table = view.provisional
+def provisional_frame(view: LeaderboardView, agents: pd.DataFrame | None = None) -> pd.DataFrame:
+    table = view.provisional if agents is None else agents[agents["rank"].isna()]
     need = view.settings.min_ratings
     return pd.DataFrame(
         {
@@ -146,11 +168,15 @@ def team_frame(view: LeaderboardView) -> pd.DataFrame:
     return pd.DataFrame(_typed(teams, columns)).reset_index(drop=True)
 
 
-def export_csv(view: LeaderboardView) -> bytes:
-    """Exactly the public columns of ``rank --format csv``, ranked agents then provisional ones."""
+def export_csv(view: LeaderboardView, agents: pd.DataFrame | None = None) -> bytes:
+    """Exactly the public columns of ``rank --format csv``, ranked agents then provisional ones.
+
+    ``agents``: the rows the viewer sees (``shown_agents``); default the whole board.
+    """
     out = io.StringIO()
     # The same writer as `python -m leaderboard rank --format csv`: byte for byte the same file.
-    write_rows(boards.public_rows(view.board.agents), ranking.RANK_COLUMNS, "csv", out=out)
+    rows = view.board.agents if agents is None else agents
+    write_rows(boards.public_rows(rows), ranking.RANK_COLUMNS, "csv", out=out)
     return out.getvalue().encode("utf-8")
 
 
