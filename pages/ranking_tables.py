@@ -189,37 +189,47 @@ def export_name(view: LeaderboardView) -> str:
     return f"starboard-{safe}-{stamp}.csv"
 
 
+# Column widths in px, chosen so the whole ranking (13 columns, ~950 px) fits the main area of a
+# 1440 px screen with the sidebar open, and the longest team name ("Sampaguita", "Kalemegdan")
+# and site name ("New York") show in full (tests/test_screens_browser.py checks both).
+AGENT_WIDTH = 124
+TEAM_WIDTH = 104
+SITE_WIDTH = 84
+SCORE_WIDTH = 110
+TREND_WIDTH = 88
+
+
 def agent_columns(settings: Settings, *, days: int) -> dict:
     m = f"{settings.prior_weight:g}"
     return {
-        "rank": st.column_config.NumberColumn("#", format="%d", width=44, help="Rank by fair score; ties share a rank"),
+        "rank": st.column_config.NumberColumn("#", format="%d", width=40, help="Rank by fair score; ties share a rank"),
         "movement": st.column_config.TextColumn(
-            "Move", width=64, help="Places gained ▲ or lost ▼ since the previous period of the same length"
+            "Move", width=56, help="Places gained ▲ or lost ▼ since the previous period of the same length"
         ),
-        "agent": st.column_config.TextColumn("Agent", width="medium"),
-        "team": st.column_config.TextColumn("Team", width="small"),
-        "site": st.column_config.TextColumn("Site", width="small"),
+        "agent": st.column_config.TextColumn("Agent", width=AGENT_WIDTH),
+        "team": st.column_config.TextColumn("Team", width=TEAM_WIDTH),
+        "site": st.column_config.TextColumn("Site", width=SITE_WIDTH),
         "score": st.column_config.ProgressColumn(
             "Fair score",
             min_value=1.0,
             max_value=5.0,
             format="%.2f",
-            width="medium",
+            width=SCORE_WIDTH,
             help=f"(n·avg + m·C) ÷ (n + m), m = {m}: every agent starts with {m} ratings at the period's average C, "
             "so a few lucky 5★ cannot outrank a long run of great ratings",
         ),
-        "avg_stars": st.column_config.NumberColumn("Avg ★", format="%.2f", width=70),
-        "ratings": st.column_config.NumberColumn("Ratings", format="%d", width=72),
-        "five_star_pct": st.column_config.NumberColumn("5★", format="%.0f%%", width=60, help="Share of 5★ ratings"),
+        "avg_stars": st.column_config.NumberColumn("Avg ★", format="%.2f", width=60),
+        "ratings": st.column_config.NumberColumn("Ratings", format="%d", width=64),
+        "five_star_pct": st.column_config.NumberColumn("5★", format="%.0f%%", width=48, help="Share of 5★ ratings"),
         "response_rate": st.column_config.NumberColumn(
-            "Response", format="%.0f%%", width=80, help="Rated ÷ closed interactions"
+            "Response", format="%.0f%%", width=76, help="Rated ÷ closed interactions"
         ),
         "fcr_pct": st.column_config.NumberColumn(
-            "FCR", format="%.0f%%", width=60, help="First-contact resolution: 'resolved' answered yes"
+            "FCR", format="%.0f%%", width=52, help="First-contact resolution: 'resolved' answered yes"
         ),
-        "nps": st.column_config.NumberColumn("NPS", format="%+.0f", width=60, help="% promoters (9–10) − % detractors (0–6)"),
+        "nps": st.column_config.NumberColumn("NPS", format="%+.0f", width=52, help="% promoters (9–10) − % detractors (0–6)"),
         "trend": st.column_config.LineChartColumn(
-            f"Daily avg ★ ({days} d)", y_min=1, y_max=5, width="medium", help="Average stars per day with ratings"
+            f"{days}-day ★", y_min=1, y_max=5, width=TREND_WIDTH, help="Average stars per day with ratings"
         ),
         "to_go": st.column_config.NumberColumn("Needs", format="%d more", width=90, help="Ratings still needed to be ranked"),
         "agents": st.column_config.NumberColumn("Agents", format="%d", width=70),
@@ -228,9 +238,9 @@ def agent_columns(settings: Settings, *, days: int) -> dict:
 
 def team_columns(settings: Settings) -> dict:
     config = agent_columns(settings, days=0)
-    config["team"] = st.column_config.TextColumn("Team", width="medium")
+    config["team"] = st.column_config.TextColumn("Team", width=TEAM_WIDTH)
     config["score"] = st.column_config.ProgressColumn(
-        "Fair score", min_value=1.0, max_value=5.0, format="%.2f", width="medium",
+        "Fair score", min_value=1.0, max_value=5.0, format="%.2f", width=SCORE_WIDTH,
         help="The same fair rule as for agents, over the team's ratings",
     )
     return config
