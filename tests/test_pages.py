@@ -504,3 +504,12 @@ def test_a_leader_keeps_the_full_leaderboard(db_env, big_floor):
     no_exception(at)
     assert len(ranked_agents(at)) == 16
     assert provisional_agents(at) == ["Zed Weak"]
+
+
+def test_the_wall_opens_in_a_new_tab_from_the_sidebar(db_env, floor):
+    """Choosing Wall in the menu was a dead end (the wall has no sidebar): it is a new-tab link now."""
+    at = app_as("lead", role="leader")
+    at.run()
+    no_exception(at)
+    links = [e.proto for e in at.sidebar.get("link_button")]
+    assert [(link.label, link.url) for link in links] == [("Open the wall", "./wall")]
