@@ -12,6 +12,7 @@ rows' height (container query units of the panel's body).
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime
 from math import ceil
 
@@ -92,15 +93,17 @@ STYLE = f"""
   .sb-empty .sb-sub .sb-live {{ background: #ffb04a; }}
   .sb-dots {{ text-align: center; padding-top: calc(.8 * {U}); font-size: calc(1.4 * {U}); color: #3a4766; }}
   .sb-dots .on {{ color: #ffd54a; }}
-  .sb-celebrate {{ position: fixed; left: 0; right: 0; top: 0; z-index: 1000; padding: calc(2 * {U}) calc(3 * {U});
-    background: linear-gradient(90deg, #ffb300, #ff6f00); color: #1b1200; box-shadow: 0 1vh 4vh rgba(0,0,0,.5);
-    animation: sb-drop .6s ease-out; }}
-  .sb-celebrate {{ overflow-wrap: anywhere; }}
-  .sb-celebrate .sb-head {{ font-size: calc(4 * {U}); font-weight: 900; display: -webkit-box; -webkit-line-clamp: 2;
-    -webkit-box-orient: vertical; overflow: hidden; }}
-  .sb-celebrate .sb-quote {{ font-size: calc(2.4 * {U}); font-style: italic; margin-top: calc(.6 * {U});
+  /* The banner takes its place in the column, between the header and the panel, which shrinks
+     to make room (its type is sized to its own height): nothing is covered or pushed off screen. */
+  .sb-celebrate {{ flex: none; position: relative; z-index: 10; margin-bottom: calc(1 * {U});
+    padding: calc(1.2 * {U}) calc(2 * {U}); border-radius: calc(1.2 * {U});
+    background: linear-gradient(90deg, #ffb300, #ff6f00); color: #1b1200; box-shadow: 0 .5vh 2vh rgba(0,0,0,.5);
+    animation: sb-drop .6s ease-out; overflow: hidden; overflow-wrap: anywhere; }}
+  .sb-celebrate .sb-head {{ font-size: calc(3.2 * {U}); font-weight: 900; line-height: 1.2; display: -webkit-box;
+    -webkit-line-clamp: 2; -webkit-box-orient: vertical; overflow: hidden; }}
+  .sb-celebrate .sb-quote {{ font-size: calc(2.2 * {U}); line-height: 1.3; font-style: italic; margin-top: calc(.4 * {U});
     display: -webkit-box; -webkit-line-clamp: 2; -webkit-box-orient: vertical; overflow: hidden; }}
-  @keyframes sb-drop {{ from {{ transform: translateY(-100%); }} to {{ transform: translateY(0); }} }}
+  @keyframes sb-drop {{ from {{ opacity: 0; transform: translateY(-30%); }} to {{ opacity: 1; transform: translateY(0); }} }}
 </style>
 """
 
@@ -159,12 +162,18 @@ BADGE_ICONS = {
 DEFAULT_ICON = ("medal", "#ffd54a")
 
 
-def icon_svg(shape: str, colour: str = "currentColor") -> str:
-    """One icon as inline SVG (sized by the ``em`` of its parent through ``.sb-svg``)."""
-    return (
-        f'<svg class="sb-svg" viewBox="0 0 24 24" aria-hidden="true" focusable="false" '
-        f'style="color:{colour}" fill="currentColor" xmlns="http://www.w3.org/2000/svg">{_SHAPES[shape]}</svg>'
+def icon_svg(shape: str, colour: str = "#ffd54a") -> str:
+    """One icon as an ``<img>`` of inline SVG (a data: URI), sized by the ``em`` of its parent.
+
+    st.html sanitises with DOMPurify, which drops ``<svg>`` elements but keeps an image's
+    data: URI, so the SVG travels inside the image: no request, no font, no emoji.
+    """
+    svg = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" fill="{colour}">'
+        f'{_SHAPES[shape].replace("currentColor", colour)}</svg>'
     )
+    data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    return f'<img class="sb-svg" alt="" src="data:image/svg+xml;base64,{data}">'
 
 
 def badge_icon(code: object) -> str:
@@ -259,8 +268,10 @@ def reconnecting_html() -> str:
     )
 
 
-def panel_html(data: WallData, panel: str | None, *, now: datetime, local_clock: str, reconnecting: bool) -> str:
-    """The whole wall for one moment: header, the current panel, rotation dots."""
+def panel_html(
+    data: WallData, panel: str | None, *, now: datetime, local_clock: str, reconnecting: bool, banner: str = ""
+) -> str:
+    """The whole wall for one moment: header, a celebration ``banner`` if any, the current panel, rotation dots."""
     panels = data.panels()
     status = (
         '<span class="sb-reconnecting"><span class="sb-live"></span>reconnecting…</span>'
@@ -270,7 +281,7 @@ def panel_html(data: WallData, panel: str | None, *, now: datetime, local_clock:
     brand = f'<div class="sb-brand">★ Starboard<small>{_user(data.scope_label)}</small></div>'
     clock = f'<div class="sb-clock">{status}{esc(local_clock)}</div>'
     title = f'<div class="sb-title">{esc(PANEL_TITLES[panel])}</div>' if panel else '<div class="sb-title"></div>'
-    head = f'<div class="sb-top">{brand}{title}{clock}</div>'
+    head = f'<div class="sb-top">{brand}{title}{clock}</div>{banner}'
 
     if panel is None:
         body = (
