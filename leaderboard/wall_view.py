@@ -47,6 +47,14 @@ STYLE = f"""
     background: #35d07f; margin-right: calc(.6 * {U}); vertical-align: middle; }}
   .sb-reconnecting {{ font-size: calc(1.4 * {U}); color: #ffb04a; margin-right: calc(1 * {U}); }}
   .sb-reconnecting .sb-live {{ background: #ffb04a; }}
+  /* The server itself is away (a restart): Streamlit opens its "Connection error" dialog
+     (data-testid="stDialog"; the wall has no dialog of its own). A TV never shows it: it is
+     hidden and the live dot turns into the small "reconnecting" mark until the connection is
+     back (Streamlit reconnects and reruns the page by itself). */
+  [data-testid="stDialog"] {{ display: none !important; }}
+  body:has([data-testid="stDialog"]) .sb-clock > .sb-live {{ background: #ffb04a; }}
+  body:has([data-testid="stDialog"]) .sb-clock::before {{ content: "reconnecting…"; color: #ffb04a;
+    display: block; font-size: calc(1.4 * {U}); line-height: 1.2; }}
   .sb-body {{ flex: 1; overflow: hidden; min-height: 0; container-type: size; }}
   .sb-wall bdi {{ unicode-bidi: isolate; }}
   /* Rows fill columns top to bottom; each row at most 6.5 units high, smaller when many. */

@@ -30,6 +30,7 @@ from tests.browser_util import (  # noqa: F401  (fixtures)
     page,
     screenshots,
     sqlite_unreachable,
+    start_server,
     streamlit_server,
 )
 from tests.factories import rating_row
@@ -348,3 +349,40 @@ def test_nothing_is_clipped_at_any_screen_size_during_a_celebration(chromium, st
     finally:
         for context in contexts:
             context.close()
+
+
+def test_a_server_restart_shows_reconnecting_never_the_connection_error_dialog(chromium, browser_db_url, screenshots, tmp_path):
+    """Issue 13 item 10 (a): on a server restart a TV showed Streamlit's developer dialog
+    "Connection error" while the live dot stayed green. Now the dialog is hidden, the wall
+    says "reconnecting", and it comes back by itself when the server does."""
+    url = copy_database(browser_db_url, tmp_path / "restart.db")
+    token = _token_in_process(url, "restart-tv")
+    server = start_server(database_url=url, log_path=tmp_path / "first.log")
+    again = None
+    context = chromium.new_context(viewport={"width": 1920, "height": 1080})
+    try:
+        tab = context.new_page()
+        tab.goto(f"{server.url}/wall?display={token}&panel=week&refresh={REFRESH}", wait_until="domcontentloaded")
+        tab.wait_for_selector('.sb-wall[data-panel="week"]', state="visible", timeout=45_000)
+        marker = "() => getComputedStyle(document.querySelector('.sb-clock'), '::before').content"
+        assert tab.evaluate(marker) in ("none", "normal")
+        server.stop()
+        # Streamlit opens its "Connection error" dialog a few seconds after the socket drops.
+        tab.wait_for_selector('[data-testid="stDialog"]', state="attached", timeout=45_000)
+        tab.wait_for_timeout(500)
+        tab.screenshot(path=str(screenshots / "wall-server-restart.png"))
+        assert not tab.locator('[data-testid="stDialog"]').first.is_visible()
+        assert tab.get_by_text("Connection error").filter(visible=True).count() == 0
+        assert "reconnecting" in tab.evaluate(marker)
+        assert layout_problems(tab) == []
+        assert tab.locator(".sb-row").first.is_visible()  # the last good board stays up
+        again = start_server(database_url=url, log_path=tmp_path / "second.log", port=server.port)
+        tab.wait_for_selector('[data-testid="stDialog"]', state="detached", timeout=60_000)
+        tab.wait_for_selector('.sb-wall[data-panel="week"] .sb-row', state="visible", timeout=45_000)
+        assert tab.evaluate(marker) in ("none", "normal")
+        tab.screenshot(path=str(screenshots / "wall-server-back.png"))
+    finally:
+        context.close()
+        server.stop()
+        if again is not None:
+            again.stop()
