@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, select
 
+from db import accounts
 from db.engine import make_engine
 from db.models import Site, Team
 from pages.ranking_tables import SITE_WIDTH, TEAM_WIDTH
@@ -12,17 +13,36 @@ from tests.browser_util import (  # noqa: F401  (fixtures)
     browser_db_url,
     chromium,
     clipped_texts,
+    copy_database,
     horizontal_overflow,
     open_app,
+    own_server,
     screenshots,
-    streamlit_server,
     text_width,
 )
 
 pytestmark = pytest.mark.browser
 
 LAPTOP = {"width": 1440, "height": 900}
+# An admin of its own: the demo password stops working once another browser test imports a file.
+QA_USER = ("qa.screens", "laptop-screens-check-1440")
 CELL_PADDING = 2 * 8  # an st.dataframe cell's left and right padding
+
+
+@pytest.fixture(scope="module")
+def streamlit_server(browser_db_url, tmp_path_factory):
+    """A server of this module's own, on a copy of the demo floor with a real admin account."""
+    folder = tmp_path_factory.mktemp("screens")
+    url = copy_database(browser_db_url, folder / "screens.db")
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session:
+            accounts.add_user(session=session, username=QA_USER[0], role="admin", password=QA_USER[1])
+            session.commit()
+    finally:
+        engine.dispose()
+    with own_server(url, folder / "streamlit.log") as server:
+        yield server
 
 
 @pytest.fixture
@@ -45,7 +65,7 @@ def _names(database_url: str) -> tuple[list[str], list[str]]:
 
 def test_leaderboard_shows_every_column_and_whole_team_names_at_1440(laptop, streamlit_server, screenshots):
     open_app(laptop, streamlit_server.url + "/leaderboard?period=week",
-             ready='.st-key-lb_ranked_box [data-testid="stDataFrame"]')
+             ready='.st-key-lb_ranked_box [data-testid="stDataFrame"]', user=QA_USER)
     laptop.wait_for_timeout(1500)  # the grid draws its canvas after it appears
     laptop.screenshot(path=str(screenshots / "leaderboard-1440.png"))
     # FCR, NPS and the trend are on screen: no table scrolls sideways.
@@ -61,7 +81,7 @@ def test_leaderboard_shows_every_column_and_whole_team_names_at_1440(laptop, str
 
 
 def test_recovery_buttons_show_their_whole_labels_at_1440(laptop, streamlit_server, screenshots):
-    open_app(laptop, streamlit_server.url + "/recovery", ready=".st-key-rc_case_box")
+    open_app(laptop, streamlit_server.url + "/recovery", ready=".st-key-rc_case_box", user=QA_USER)
     box = laptop.locator(".st-key-rc_case_box")
     box.scroll_into_view_if_needed()
     laptop.wait_for_timeout(500)
