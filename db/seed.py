@@ -129,6 +129,16 @@ CUTS = ((5, -1.15), (4, -2.4), (3, -3.15), (2, -3.85))
 
 # --------------------------------------------------------------------------- customer voice
 
+# A slot in PRAISE_COMMENTS filled with the thanks of the agent's own site: customers write to
+# an agent in the language of the site's market (no "Salamat po" in Belgrade). Three slots, so
+# the draws (and with them the whole demo floor) are the same as before the comments were localised.
+LOCAL_THANKS = "{local thanks}"
+THANKS_BY_SITE = {
+    "New York": ("Thank you so much, {name}! Very kind.", "Appreciate it, {name}. Sorted in five minutes.", "Awesome job, thanks a ton!"),
+    "Manila": ("Salamat po, {name}! Very kind.", "Maraming salamat, {name}! Ang bilis.", "Thank you po, {name}, very patient."),
+    "Belgrade": ("Hvala puno! Sve je rešeno za pet minuta.", "Hvala, {name}, baš ljubazno.", "Svaka čast, {name}! Odlična usluga."),
+}
+
 PRAISE_COMMENTS = (
     "{name} was fantastic, sorted everything in one go.",
     "Quick, friendly and knew exactly what to do. Thank you!",
@@ -141,9 +151,9 @@ PRAISE_COMMENTS = (
     "Thanks {name}! Problem solved in five minutes.",
     "Great service ⭐⭐⭐⭐⭐",
     "{name} went above and beyond and checked back that it had worked.",
-    "Merci beaucoup, très efficace !",
-    "Salamat po, {name}! Very kind.",
-    "Hvala puno! Sve je rešeno za pet minuta.",
+    LOCAL_THANKS,
+    LOCAL_THANKS,
+    LOCAL_THANKS,
     "Couldn't have asked for more.",
     "Friendly and professional from start to finish.",
     "Lovely person, made my day.",
@@ -284,11 +294,18 @@ def skill_for_average(average: float) -> float:
     return min((s / 20 for s in range(-60, 61)), key=lambda s: abs(expected_stars(s) - average))
 
 
-def comment_for(rng: random.Random, *, stars: int, reason: str, name: str) -> str:
-    """A customer's comment that fits the stars (empty when they wrote nothing)."""
+def comment_for(rng: random.Random, *, stars: int, reason: str, name: str, site: str | None = None) -> str:
+    """A customer's comment that fits the stars and the agent's site (empty when they wrote nothing)."""
     if rng.random() >= COMMENT_RATE[stars]:
         return ""
-    text = rng.choice(COMMENTS_BY_STARS[stars]).format(name=first_name(name))
+    table = COMMENTS_BY_STARS[stars]
+    index = rng.randrange(len(table))
+    text = table[index]
+    if text == LOCAL_THANKS:
+        # No further draw: the slot's position picks one of the site's thanks.
+        local = THANKS_BY_SITE.get(site or "", THANKS_BY_SITE["New York"])
+        text = local[table[:index].count(LOCAL_THANKS) % len(local)]
+    text = text.format(name=first_name(name))
     details = REASON_DETAILS.get(reason)
     if details and rng.random() < 0.35:
         detail = details[0] if stars >= 4 else details[1]
@@ -361,7 +378,7 @@ def draw_interaction(
         row,
         rated_at=rated_at.replace(microsecond=0),
         stars=stars,
-        comment=comment_for(rng, stars=stars, reason=reason, name=persona.name),
+        comment=comment_for(rng, stars=stars, reason=reason, name=persona.name, site=persona.site),
         resolved=resolved,
         nps=nps,
         went_well=went_well,
@@ -569,7 +586,7 @@ def seed_demo(
         awards = _value_awards(
             session=session, rng=rng, teams=teams, agents=agents, user_ids=user_ids, badges=badges, now=now, days=days
         )
-        cases = _recovery_history(session=session, rng=rng, user_ids=user_ids, now=now)
+        cases = _recovery_history(session=session, rng=rng, now=now)
         _demo_passwords(session=session)
         session.commit()
         if after_seed is not None:
@@ -608,17 +625,21 @@ def _demo_passwords(*, session: Session) -> None:
         session.add(user)
 
 
-def _recovery_history(*, session: Session, rng: random.Random, user_ids: dict[str, int], now: datetime) -> int:
+def _recovery_history(*, session: Session, rng: random.Random, now: datetime) -> int:
     """Give the cases the import opened a believable past: old ones worked and closed, recent ones open.
 
     The write path opens every case "now"; here each is dated from its rating, and cases
     older than a day were contacted (mostly in time), closed, and often followed up.
     """
-    leader_ids = [uid for name, uid in user_ids.items() if name not in (MANAGER[1], ADMIN[1])]
+    # Each case is owned by the leader of the rated agent's team: never by an agent, never across sites.
     rows = session.exec(
-        select(RecoveryCase, Rating.rated_at, Rating.stars).join(Rating, Rating.id == RecoveryCase.rating_id)
+        select(RecoveryCase, Rating.rated_at, Rating.stars, Team.leader_id)
+        .join(Rating, Rating.id == RecoveryCase.rating_id)
+        .join(Agent, Agent.id == Rating.agent_id)
+        .join(Team, Team.id == Agent.team_id)
+        .order_by(RecoveryCase.id)
     ).all()
-    for case, rated_at, stars in rows:
+    for case, rated_at, stars, leader_id in rows:
         case.opened_at = rated_at + timedelta(minutes=1)
         case.due_at = case.opened_at + timedelta(hours=2)
         age = now - case.opened_at
@@ -626,11 +647,11 @@ def _recovery_history(*, session: Session, rng: random.Random, user_ids: dict[st
             # Today's queue: some claimed and contacted, the rest open (a few of them overdue).
             if rng.random() < 0.35 and age > timedelta(minutes=40):
                 case.status = "contacted"
-                case.owner_id = rng.choice(leader_ids)
+                case.owner_id = leader_id
                 case.contacted_at = case.opened_at + timedelta(minutes=rng.randint(10, 40))
             session.add(case)
             continue
-        case.owner_id = rng.choice(leader_ids)
+        case.owner_id = leader_id
         late = rng.random() < 0.15
         minutes = rng.randint(130, 600) if late else rng.randint(8, 115)
         case.contacted_at = case.opened_at + timedelta(minutes=minutes)

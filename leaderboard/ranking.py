@@ -220,3 +220,30 @@ def ratings_to_pass(*, n: int, star_sum: int, target_score: float, prior_weight:
         if score > target_score + 10**-TIE_DECIMALS:
             return extra
     return None
+
+
+# How many ranked colleagues an agent sees above and below their own row.
+AGENT_NEIGHBOURS = 2
+
+
+def agent_view_rows(board: pd.DataFrame, agent_id: int | None, top: int) -> pd.DataFrame:
+    """The rows of a board an agent may see: "praise in public, criticism 1:1".
+
+    ``board`` is a board's agents table (ranked rows first, then provisional
+    ones, with ``rank`` and ``agent_id``). The agent sees the top ``top`` ranked
+    rows, their own row, and the ``AGENT_NEIGHBOURS`` ranked rows above and
+    below it; from the provisional list only their own row. Order is kept.
+    """
+    ranked = board["rank"].notna().to_numpy()
+    keep = ranked & (board["rank"].fillna(0).to_numpy() <= top) & (board["rank"].fillna(0).to_numpy() >= 1)
+    if agent_id is not None and "agent_id" in board:
+        mine = (board["agent_id"] == agent_id).to_numpy()
+        keep = keep | mine
+        positions = np.flatnonzero(mine & ranked)
+        if len(positions):
+            here = int(positions[0])
+            low, high = max(here - AGENT_NEIGHBOURS, 0), here + AGENT_NEIGHBOURS + 1
+            near = np.zeros(len(board), dtype=bool)
+            near[low:high] = True
+            keep = keep | (near & ranked)
+    return board[keep]

@@ -12,9 +12,10 @@ import streamlit as st
 
 from db.queries import ScopeError
 from leaderboard import charts
-from leaderboard.names import public_names
+from leaderboard.auth import Role
 from leaderboard.periods import PeriodError
 from leaderboard.settings import get_settings
+from leaderboard.wall import WallConfig
 from pages import access, common, filters, loaders, nav, ranking_tables
 from pages.common import md
 
@@ -124,13 +125,16 @@ cols[5].metric(
 )
 
 # ---- ranked agents
-ranked = ranking_tables.ranked_frame(view)
-ranked["agent"] = public_names(ranked["agent"], settings.public_name_style)
+# Agents see the wall's top N and their own neighbourhood; everyone else sees the whole scope.
+as_agent = viewer.role == Role.AGENT
+shown = ranking_tables.shown_agents(view, viewer, top=WallConfig().top)
+ranked = ranking_tables.ranked_frame(view, shown)
 head_col, download_col = st.columns([4, 1], vertical_alignment="bottom")
-head_col.subheader(f"Ranking · {len(ranked)} agents")
+head_col.subheader(f"Ranking · {len(view.ranked)} agents")
 download_col.download_button(
     "Download CSV",
-    data=ranking_tables.export_csv(view),
+    # An agent's file holds only the rows they see; everyone else's is `rank --format csv`.
+    data=ranking_tables.export_csv(view, shown if as_agent else None),
     file_name=ranking_tables.export_name(view),
     mime="text/csv",
     key="lb_download",
@@ -152,6 +156,11 @@ if ranked.empty:
         icon=":material/hourglass_empty:",
     )
 else:
+    if as_agent:
+        st.caption(
+            f"The top {WallConfig().top} and the two places either side of you. "
+            "Everyone's detail is for 1:1s with their team leader."
+        )
     # Keyed containers (class st-key-…) let browser tests find each table.
     st.container(key="lb_ranked_box").dataframe(
         ranking_tables.styled_ranking(ranked),
@@ -163,11 +172,10 @@ else:
     )
 
 # ---- provisional agents
-provisional = ranking_tables.provisional_frame(view)
-provisional["agent"] = public_names(provisional["agent"], settings.public_name_style)
-if len(provisional):
+provisional = ranking_tables.provisional_frame(view, shown)
+if len(provisional) or (as_agent and len(view.provisional)):
     st.divider()
-    st.subheader(f"Provisional · {len(provisional)}")
+    st.subheader(f"Provisional · {len(view.provisional)}")
     st.caption(
         f"Fewer than {settings.min_ratings} ratings: provisional, not ranked. "
         "They join the ranking once they have enough ratings in the period."
@@ -177,14 +185,18 @@ if len(provisional):
         provisional_order.remove("site")
     if board.scope.team:
         provisional_order.remove("team")
-    st.container(key="lb_provisional_box").dataframe(
-        provisional,
-        key="lb_provisional",
-        hide_index=True,
-        column_order=provisional_order,
-        column_config=agent_config,
-        height=common.table_height(len(provisional), max_rows=10),
-    )
+    if as_agent:
+        others = len(view.provisional) - len(provisional)
+        st.caption(f"{others} colleague{'' if others == 1 else 's'} still building up ratings.")
+    if len(provisional):
+        st.container(key="lb_provisional_box").dataframe(
+            provisional,
+            key="lb_provisional",
+            hide_index=True,
+            column_order=provisional_order,
+            column_config=agent_config,
+            height=common.table_height(len(provisional), max_rows=10),
+        )
 
 # ---- teams and the shape of the ratings
 st.divider()

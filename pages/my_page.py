@@ -148,7 +148,7 @@ except me.MeError:
 
 # --------------------------------------------------------------------------- header
 
-st.title(f"Hi {md(me.first_name(summary))} 👋")
+st.title(f"Hi {md(me.first_name(summary))}")
 st.caption(
     f"{md(summary.team)} · {md(summary.site)} · updated {summary.updated_local:%H:%M} "
     f"({md(summary.timezone)} time)"

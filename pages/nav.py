@@ -34,6 +34,9 @@ PAGES = {
     "admin": ("Admin", ":material/admin_panel_settings:"),
 }
 
+# Pages that open in a new tab from the sidebar instead of replacing the current screen.
+NEW_TAB = ("wall",)
+
 # True while run_app's navigation runs a page (per script run: each run has its own thread).
 _IN_APP: ContextVar[bool] = ContextVar("starboard_in_app", default=False)
 
@@ -63,7 +66,7 @@ def run_app() -> None:
         # Pages outside the menu stay reachable by URL (a bookmark, a wall's display link) and
         # answer with their own sign-in or "not for your role" message.
         st.Page(access.PAGE_FILES[name], title=title, icon=icon, url_path=name, default=(name == home),
-                visibility="visible" if name in menu else "hidden")
+                visibility="visible" if name in menu and name not in NEW_TAB else "hidden")
         for name, (title, icon) in PAGES.items()
     ]
     on_wall = (st.context.url or "").rstrip("/").endswith("/wall")
@@ -71,6 +74,13 @@ def run_app() -> None:
     if away is not None and nav.url_path != "wall":
         common.cannot_reach(away)  # the wall instead shows its quiet "reconnecting" screen and retries
     if viewer and not on_wall:
+        for name in NEW_TAB:
+            if name in menu:
+                title, icon = PAGES[name]
+                # A link, not a menu entry: the wall has no sidebar, so it opens in a tab of its own
+                # (link_button's <a target="_blank">). Relative: every page is one level deep.
+                st.sidebar.link_button(f"Open the {title.lower()}", f"./{name}", icon=icon, width="stretch",
+                                       help="Opens in a new tab: put it on a TV, keep this one for work")
         access.sidebar_account(viewer)
     with _inside_app():
         nav.run()

@@ -11,7 +11,9 @@ import streamlit as st
 from db import queries
 from leaderboard import board as boards
 from leaderboard import ranking
+from leaderboard.auth import Role, Viewer
 from leaderboard.commands.common import write_rows
+from leaderboard.names import public_names
 from leaderboard.periods import Period
 from leaderboard.settings import Settings
 from pages.common import md
@@ -91,9 +93,29 @@ def _typed(table: pd.DataFrame, columns: tuple[str, ...]) -> dict[str, pd.Series
     return {column: table[column].astype(_DTYPES[column]) for column in columns}
 
 
-def ranked_frame(view: LeaderboardView) -> pd.DataFrame:
-    """The ranked agents, one row each, with the columns ``AGENT_COLUMNS`` configures."""
-    table = view.ranked
+def shown_agents(view: LeaderboardView, viewer: Viewer, *, top: int) -> pd.DataFrame:
+    """The board's agent rows this viewer may see, names as they may see them.
+
+    Leaders, managers and admins see every row of the scope under public names.
+    An agent sees the top ``top``, their own row and two ranked neighbours each
+    side (``ranking.agent_view_rows``): colleagues' weak figures are for 1:1s,
+    not for the whole floor. Their own row keeps their full name.
+    """
+    agents = view.board.agents
+    own = viewer.agent_id if viewer.role == Role.AGENT else None
+    if viewer.role == Role.AGENT:
+        agents = ranking.agent_view_rows(agents, own, top)
+    agents = agents.copy()
+    names = public_names(agents["agent"], view.settings.public_name_style)
+    if own is not None:
+        names = [full if agent_id == own else short for full, short, agent_id in zip(agents["agent"], names, agents["agent_id"])]
+    agents["agent"] = names
+    return agents
+
+
+def ranked_frame(view: LeaderboardView, agents: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The ranked agents (of ``agents``, default the whole board), one row each, with the columns ``AGENT_COLUMNS`` configures."""
+    table = view.ranked if agents is None else agents[agents["rank"].notna()]
     return pd.DataFrame(
         {
             **_typed(table, ("rank",)),
@@ -126,8 +148,8 @@ def _spark(points: list | None) -> list[float]:
     return [float(p) for p in (points or []) if p is not None]
 
 
-def provisional_frame(view: LeaderboardView) -> pd.DataFrame:
-    table = view.provisional
+def provisional_frame(view: LeaderboardView, agents: pd.DataFrame | None = None) -> pd.DataFrame:
+    table = view.provisional if agents is None else agents[agents["rank"].isna()]
     need = view.settings.min_ratings
     return pd.DataFrame(
         {
@@ -146,11 +168,15 @@ def team_frame(view: LeaderboardView) -> pd.DataFrame:
     return pd.DataFrame(_typed(teams, columns)).reset_index(drop=True)
 
 
-def export_csv(view: LeaderboardView) -> bytes:
-    """Exactly the public columns of ``rank --format csv``, ranked agents then provisional ones."""
+def export_csv(view: LeaderboardView, agents: pd.DataFrame | None = None) -> bytes:
+    """Exactly the public columns of ``rank --format csv``, ranked agents then provisional ones.
+
+    ``agents``: the rows the viewer sees (``shown_agents``); default the whole board.
+    """
     out = io.StringIO()
     # The same writer as `python -m leaderboard rank --format csv`: byte for byte the same file.
-    write_rows(boards.public_rows(view.board.agents), ranking.RANK_COLUMNS, "csv", out=out)
+    rows = view.board.agents if agents is None else agents
+    write_rows(boards.public_rows(rows), ranking.RANK_COLUMNS, "csv", out=out)
     return out.getvalue().encode("utf-8")
 
 
@@ -163,37 +189,47 @@ def export_name(view: LeaderboardView) -> str:
     return f"starboard-{safe}-{stamp}.csv"
 
 
+# Column widths in px, chosen so the whole ranking (13 columns, ~950 px) fits the main area of a
+# 1440 px screen with the sidebar open, and the longest team name ("Sampaguita", "Kalemegdan")
+# and site name ("New York") show in full (tests/test_screens_browser.py checks both).
+AGENT_WIDTH = 124
+TEAM_WIDTH = 104
+SITE_WIDTH = 84
+SCORE_WIDTH = 110
+TREND_WIDTH = 88
+
+
 def agent_columns(settings: Settings, *, days: int) -> dict:
     m = f"{settings.prior_weight:g}"
     return {
-        "rank": st.column_config.NumberColumn("#", format="%d", width=44, help="Rank by fair score; ties share a rank"),
+        "rank": st.column_config.NumberColumn("#", format="%d", width=40, help="Rank by fair score; ties share a rank"),
         "movement": st.column_config.TextColumn(
-            "Move", width=64, help="Places gained ▲ or lost ▼ since the previous period of the same length"
+            "Move", width=56, help="Places gained ▲ or lost ▼ since the previous period of the same length"
         ),
-        "agent": st.column_config.TextColumn("Agent", width="medium"),
-        "team": st.column_config.TextColumn("Team", width="small"),
-        "site": st.column_config.TextColumn("Site", width="small"),
+        "agent": st.column_config.TextColumn("Agent", width=AGENT_WIDTH),
+        "team": st.column_config.TextColumn("Team", width=TEAM_WIDTH),
+        "site": st.column_config.TextColumn("Site", width=SITE_WIDTH),
         "score": st.column_config.ProgressColumn(
             "Fair score",
             min_value=1.0,
             max_value=5.0,
             format="%.2f",
-            width="medium",
+            width=SCORE_WIDTH,
             help=f"(n·avg + m·C) ÷ (n + m), m = {m}: every agent starts with {m} ratings at the period's average C, "
             "so a few lucky 5★ cannot outrank a long run of great ratings",
         ),
-        "avg_stars": st.column_config.NumberColumn("Avg ★", format="%.2f", width=70),
-        "ratings": st.column_config.NumberColumn("Ratings", format="%d", width=72),
-        "five_star_pct": st.column_config.NumberColumn("5★", format="%.0f%%", width=60, help="Share of 5★ ratings"),
+        "avg_stars": st.column_config.NumberColumn("Avg ★", format="%.2f", width=60),
+        "ratings": st.column_config.NumberColumn("Ratings", format="%d", width=64),
+        "five_star_pct": st.column_config.NumberColumn("5★", format="%.0f%%", width=48, help="Share of 5★ ratings"),
         "response_rate": st.column_config.NumberColumn(
-            "Response", format="%.0f%%", width=80, help="Rated ÷ closed interactions"
+            "Response", format="%.0f%%", width=76, help="Rated ÷ closed interactions"
         ),
         "fcr_pct": st.column_config.NumberColumn(
-            "FCR", format="%.0f%%", width=60, help="First-contact resolution: 'resolved' answered yes"
+            "FCR", format="%.0f%%", width=52, help="First-contact resolution: 'resolved' answered yes"
         ),
-        "nps": st.column_config.NumberColumn("NPS", format="%+.0f", width=60, help="% promoters (9–10) − % detractors (0–6)"),
+        "nps": st.column_config.NumberColumn("NPS", format="%+.0f", width=52, help="% promoters (9–10) − % detractors (0–6)"),
         "trend": st.column_config.LineChartColumn(
-            f"Daily avg ★ ({days} d)", y_min=1, y_max=5, width="medium", help="Average stars per day with ratings"
+            f"{days}-day ★", y_min=1, y_max=5, width=TREND_WIDTH, help="Average stars per day with ratings"
         ),
         "to_go": st.column_config.NumberColumn("Needs", format="%d more", width=90, help="Ratings still needed to be ranked"),
         "agents": st.column_config.NumberColumn("Agents", format="%d", width=70),
@@ -202,9 +238,9 @@ def agent_columns(settings: Settings, *, days: int) -> dict:
 
 def team_columns(settings: Settings) -> dict:
     config = agent_columns(settings, days=0)
-    config["team"] = st.column_config.TextColumn("Team", width="medium")
+    config["team"] = st.column_config.TextColumn("Team", width=TEAM_WIDTH)
     config["score"] = st.column_config.ProgressColumn(
-        "Fair score", min_value=1.0, max_value=5.0, format="%.2f", width="medium",
+        "Fair score", min_value=1.0, max_value=5.0, format="%.2f", width=SCORE_WIDTH,
         help="The same fair rule as for agents, over the team's ratings",
     )
     return config

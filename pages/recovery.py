@@ -273,7 +273,8 @@ def queue_tab(cases: Cases) -> None:
     case = shown[shown["case_id"] == case_id].iloc[0]
     raw_case = cases.raw[cases.raw["case_id"] == case_id].iloc[0]
     with st.container(border=True, key="rc_case_box"):
-        info_col, act_col = st.columns([3, 2], gap="large")
+        # Half and half: the three status buttons need ~430 px for their full labels at 1440 px.
+        info_col, act_col = st.columns([1, 1], gap="medium")
         with info_col:
             case_info(case, raw_case)
         with act_col:
@@ -323,7 +324,7 @@ def queue_table(shown: pd.DataFrame, ids: list[int], picked: int | None) -> None
             "case_id": st.column_config.NumberColumn("Case", format="#%d", width=58),
             "when": st.column_config.TextColumn("Due", width=160, help="Time left to call, or how late it is"),
             "agent": st.column_config.TextColumn("Agent", width=130),
-            "team": st.column_config.TextColumn("Team", width="small"),
+            "team": st.column_config.TextColumn("Team", width=104),  # "Sampaguita", "Kalemegdan" in full
             "stars_text": st.column_config.TextColumn("Stars", width=56),
             "comment": st.column_config.TextColumn("Customer said", width=300),
             "contact_reason": st.column_config.TextColumn("Contact reason", width=120),
@@ -402,7 +403,7 @@ def case_actions(cases: Cases, case: pd.Series, raw_case: pd.Series, flash) -> N
     else:
         c2.button("Resolved", key="rc_resolved", on_click=_act, args=("resolved", *args),
                   icon=":material/check_circle:", width="stretch")
-        c3.button("No response", key="rc_no_response", on_click=_act, args=("no_response", *args),
+        c3.button("No answer", key="rc_no_response", on_click=_act, args=("no_response", *args),
                   icon=":material/phone_missed:", width="stretch")
     st.markdown("**Follow-up rating**")
     f1, f2 = st.columns([3, 1.3], vertical_alignment="bottom")

@@ -191,10 +191,7 @@ def live_wall() -> None:
             banner = _update_celebrations(url, config, data)
         except UNREACHABLE:  # gone between two queries: the next refresh says "reconnecting"
             banner = ""
-    st.html(
-        panel_html(data, panel, now=utcnow(), local_clock=_clock(data), reconnecting=reconnecting)
-        + banner
-    )
+    st.html(panel_html(data, panel, now=utcnow(), local_clock=_clock(data), reconnecting=reconnecting, banner=banner))
 
 
 live_wall()

@@ -442,3 +442,52 @@ def layout_problems(page, root: str = ".sb-wall") -> list[str]:
         }""",
         root,
     )
+
+
+def clipped_texts(page, selector: str) -> list[str]:
+    """Texts inside the elements matching ``selector`` that do not show in full: a text whose
+    glyphs reach past an ancestor (up to the matched element) that hides its overflow, as a
+    label cut to "Contac…" by an ellipsis or to "Sampaguit" by a narrow box does."""
+    return page.evaluate(
+        """(selector) => {
+          const out = [];
+          for (const top of document.querySelectorAll(selector)) {
+            const walker = document.createTreeWalker(top, NodeFilter.SHOW_TEXT);
+            for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+              const text = node.textContent.trim();
+              if (!text) continue;
+              const range = document.createRange();
+              range.selectNodeContents(node);
+              const r = range.getBoundingClientRect();
+              if (r.width === 0) continue;
+              for (let e = node.parentElement; e; e = e.parentElement) {
+                const s = getComputedStyle(e);
+                if (s.overflowX !== 'visible' || s.textOverflow === 'ellipsis') {
+                  const b = e.getBoundingClientRect();
+                  if (r.left < b.left - 1 || r.right > b.right + 1) { out.push(text); break; }
+                }
+                if (e === top) break;
+              }
+            }
+          }
+          return out;
+        }""",
+        selector,
+    )
+
+
+def text_width(page, text: str, *, font: str = "14px 'Source Sans', sans-serif") -> float:
+    """Width in px of ``text`` drawn in ``font`` (as the canvas of an st.dataframe draws its cells)."""
+    return page.evaluate(
+        "([text, font]) => { const c = document.createElement('canvas').getContext('2d');"
+        " c.font = font; return c.measureText(text).width; }",
+        [text, font],
+    )
+
+
+def horizontal_overflow(page, selector: str) -> list[int]:
+    """How many px each st.dataframe under ``selector`` scrolls sideways (0: every column in view)."""
+    return page.evaluate(
+        "(sel) => [...document.querySelectorAll(sel + ' .dvn-scroller')].map(s => s.scrollWidth - s.clientWidth)",
+        selector,
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -17,13 +18,15 @@ import pandas as pd
 import pytest
 import streamlit as st
 from sqlmodel import Session, select
+from streamlit.delta_generator import DeltaGenerator
 from streamlit.testing.v1 import AppTest
 
 from db.ingest import CanonicalRow, write_rows
 from db.models import Agent, Rating
 from leaderboard.auth import SYSTEM_VIEWER
 from leaderboard.ranking import RANK_COLUMNS
-from tests.app_util import app_as
+from pages.access import AUTH_KEY
+from tests.app_util import app_as, ensure_user
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")  # AppTest resolves relative paths from this file, not the working directory
@@ -446,3 +449,67 @@ def test_a_page_file_run_first_starts_the_app_once_and_keeps_its_query(db_env, f
     assert at.selectbox(key="lb_period").value == "last30"
     assert at.query_params["period"] == "last30"
     assert ranked_agents(at) == ["Ana Lima", "Dora Ilic", "Ben Ong"]
+
+
+# --------------------------------------------------------------------------- an agent's leaderboard
+
+
+@pytest.fixture
+def big_floor(engine):
+    """16 ranked agents at one team (Agent01 best … Agent16 worst) and Zed, provisional with two 1★."""
+    insert(
+        engine,
+        *[rated(f"Agent{i:02d} Roe", [5] * 6 + [2] * i) for i in range(1, 17)],
+        rated("Zed Weak", [1, 1]),
+    )
+    return engine
+
+
+def test_an_agent_sees_the_top_ten_and_their_neighbours_only(db_env, big_floor, monkeypatch):
+    monkeypatch.setenv("STARBOARD_PUBLIC_NAMES", "first_initial")
+    offered: list[bytes] = []
+    original = DeltaGenerator.download_button
+
+    def spy(self, label, data, *args, **kwargs):
+        offered.append(data)
+        return original(self, label, data, *args, **kwargs)
+
+    monkeypatch.setattr(DeltaGenerator, "download_button", spy)
+    user_id = ensure_user("agent14", role="agent", agent="Agent14 Roe")
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state[AUTH_KEY] = {"user_id": user_id, "auth_version": 0, "last_seen": time.time()}
+    at.query_params["period"] = "all"
+    at.run()
+    at.switch_page("pages/leaderboard.py").run()
+    no_exception(at)
+    table = frame(at, "trend")
+    assert list(table["rank"]) == [*range(1, 11), 12, 13, 14, 15, 16]
+    # Public names for colleagues, the agent's own name in full.
+    assert list(table["agent"])[:2] == ["Agent01 R.", "Agent02 R."]
+    assert "Agent14 Roe" in list(table["agent"])
+    assert "Agent11 R." not in list(table["agent"])
+    # No figures (nor names) of colleagues still provisional.
+    shown = " ".join(" ".join(map(str, df.value.to_numpy().ravel())) for df in at.dataframe)
+    assert "Zed" not in shown and "Agent11" not in shown
+    assert provisional_agents(at) == []
+    # The CSV download holds exactly the rows on the screen.
+    rows = list(csv.DictReader(io.StringIO(offered[-1].decode("utf-8"))))
+    assert [r["agent"] for r in rows] == list(table["agent"])
+
+
+def test_a_leader_keeps_the_full_leaderboard(db_env, big_floor):
+    at = app_as("lead", role="leader", period="all")
+    at.run()
+    at.switch_page("pages/leaderboard.py").run()
+    no_exception(at)
+    assert len(ranked_agents(at)) == 16
+    assert provisional_agents(at) == ["Zed Weak"]
+
+
+def test_the_wall_opens_in_a_new_tab_from_the_sidebar(db_env, floor):
+    """Choosing Wall in the menu was a dead end (the wall has no sidebar): it is a new-tab link now."""
+    at = app_as("lead", role="leader")
+    at.run()
+    no_exception(at)
+    links = [e.proto for e in at.sidebar.get("link_button")]
+    assert [(link.label, link.url) for link in links] == [("Open the wall", "./wall")]

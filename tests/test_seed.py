@@ -28,12 +28,14 @@ from db.models import (
     Interaction,
     Rating,
     RatingTag,
+    RecoveryCase,
     Site,
     Team,
     User,
 )
-from db.seed import DEMO_PASSWORD
+from db.seed import DEMO_PASSWORD, Persona
 from leaderboard.auth import verify_password
+from leaderboard.commands.simulate import _on_shift
 from leaderboard.demo import ensure_seeded, is_empty, seed_demo
 from tests.cli_util import run_cli
 
@@ -379,3 +381,72 @@ def test_simulate_refuses_an_empty_database(db_env, engine):
     result = run_cli("simulate", "--duration", "1")
     assert result.returncode == 2
     assert "no active agents" in result.stderr and "seed" in result.stderr
+
+
+# --------------------------------------------------------------------------- a demo that agrees with itself
+
+
+def test_recovery_cases_are_owned_by_the_leader_of_the_agents_team(demo_db_url):
+    engine = make_engine(demo_db_url, create=False)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(RecoveryCase.id, User.role, Team.leader_id, RecoveryCase.owner_id)
+                .join(Rating, Rating.id == RecoveryCase.rating_id)
+                .join(Agent, Agent.id == Rating.agent_id)
+                .join(Team, Team.id == Agent.team_id)
+                .join(User, User.id == RecoveryCase.owner_id)
+            ).all()
+    finally:
+        engine.dispose()
+    assert len(rows) > 20
+    assert {role for _, role, _, _ in rows} == {"leader"}
+    assert all(owner == leader for _, _, leader, owner in rows)
+
+
+TAGALOG = ("salamat", "maraming", " po,", " po!", "ang bilis")
+SERBIAN = ("hvala", "svaka čast", "rešeno", "ljubazno")
+
+
+def test_customer_comments_fit_the_agents_site(demo_db_url):
+    engine = make_engine(demo_db_url, create=False)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(Site.name, Rating.comment)
+                .join(Agent, Agent.id == Rating.agent_id)
+                .join(Team, Team.id == Agent.team_id)
+                .join(Site, Site.id == Team.site_id)
+                .where(Rating.comment != "")
+            ).all()
+    finally:
+        engine.dispose()
+    by_site = defaultdict(list)
+    for site, comment in rows:
+        by_site[site].append(comment.casefold())
+    speaks = lambda texts, words: sum(any(w in t for w in words) for t in texts)  # noqa: E731
+    assert speaks(by_site["Belgrade"], TAGALOG) == 0
+    assert speaks(by_site["New York"], TAGALOG) == 0
+    assert speaks(by_site["Manila"], SERBIAN) == 0
+    assert speaks(by_site["New York"], SERBIAN) == 0
+    assert not any("merci" in t for texts in by_site.values() for t in texts)
+    # Each site still thanks its agents in its own words.
+    assert speaks(by_site["Manila"], TAGALOG) > 0
+    assert speaks(by_site["Belgrade"], SERBIAN) > 0
+
+
+def test_simulate_follows_each_sites_working_hours_and_says_so():
+    result = run_cli("simulate", "--help")
+    assert result.returncode == 0
+    text = " ".join(result.stdout.split())
+    assert "working hours" in text and "07:00" in text and "21:00" in text
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    assert "follows each site's working hours" in readme
+    people = [
+        (Persona(name=f"{site} agent", team="T", site=site, skill=0.0, weakness="tone"), tz)
+        for site, tz in (("Manila", "Asia/Manila"), ("Belgrade", "Europe/Belgrade"), ("New York", "America/New_York"))
+    ]
+    # 09:00 UTC in November: 17:00 in Manila, 10:00 in Belgrade, 04:00 in New York.
+    assert {p.site for p in _on_shift(people, datetime(2026, 11, 23, 9, 0))} == {"Manila", "Belgrade"}
+    # 16:00 UTC: 00:00 in Manila, 17:00 in Belgrade, 11:00 in New York.
+    assert {p.site for p in _on_shift(people, datetime(2026, 11, 23, 16, 0))} == {"Belgrade", "New York"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import itertools
+import re
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -16,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 from db import accounts
 from db.models import Agent, Badge, BadgeAward, CoachingNote, Interaction, Rating, RatingTag, Site, Team, utcnow
 from leaderboard.wall import PANELS, WallConfig, WallData, celebrations, wall_data
-from leaderboard.wall_view import panel_html
+from leaderboard.wall_view import BADGE_ICONS, celebration_html, panel_html
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 LOW_COMMENT = "ZZ-terrible-LOWSTAR-comment"
@@ -24,6 +25,8 @@ IMPROVE_TAG = "zz-improve-tag"
 HIDDEN_NAME = "Hidey Hallow"
 CRITICISM = "ZZ-private-criticism-note"
 XSS = "<img src=x onerror=alert(1)> ![](http://127.0.0.1:9/pixel) [x](javascript:alert(1))"
+
+OUR_ICON = re.compile(r'<img class="sb-svg" alt="" src="data:image/svg\+xml;base64,[A-Za-z0-9+/=]+">')
 
 _ids = itertools.count(1)
 
@@ -106,6 +109,7 @@ def test_every_panel_renders_user_text_as_text(engine, wall_floor):
         data = wall_data(session=session, config=WallConfig())
     for panel in data.panels():
         page = panel_html(data, panel, now=utcnow(), local_clock="Mon 10:00", reconnecting=False)
+        page = OUR_ICON.sub("", page)  # the wall's own SVG icons are the only images
         assert "<img" not in page and "](" not in page
         for text in FORBIDDEN:
             assert text not in html.unescape(page)
@@ -293,3 +297,33 @@ def test_wall_data_is_recomputed_when_a_rating_is_edited_in_place(db_env, engine
     at.run()
     assert not at.exception
     assert "Corrected-later praise" not in _bodies(at)
+
+
+def _emoji(text: str) -> list[str]:
+    """Characters a Linux TV without an emoji font draws as empty boxes (★ and ▲ are in DejaVu Sans)."""
+    return sorted({ch for ch in text if ord(ch) >= 0x1F000 or ord(ch) == 0xFE0F or 0x2600 <= ord(ch) <= 0x27BF and ch != "★"})
+
+
+def test_badge_icons_and_banners_are_svg_not_emoji():
+    now = utcnow()
+    data = WallData(
+        scope_label="Everyone",
+        generated_at=now,
+        badges=[
+            {"agent": f"Agent {i}", "team": "T", "badge": code, "badge_code": code, "awarded_at": now}
+            for i, code in enumerate([*BADGE_ICONS, "no-such-badge"])
+        ],
+    )
+    page = panel_html(data, "badges", now=now, local_clock="Mon 10:00", reconnecting=False)
+    shown = min(len(data.badges), 6)
+    assert page.count('<img class="sb-svg" alt="" src="data:image/svg+xml;base64,') == shown
+    empty = panel_html(WallData(scope_label="Everyone", generated_at=now), None, now=now, local_clock="", reconnecting=False)
+    banners = [
+        celebration_html({"kind": "badge", "agent": "Ana", "text": "Nimble", "key": "b1"}),
+        celebration_html({"kind": "rating", "agent": "Ana", "text": "Thanks!", "key": "r1"}),
+    ]
+    for html_text in (page, empty, *banners):
+        assert _emoji(html_text) == []
+    assert all('class="sb-svg"' in banner for banner in banners)
+    # Every badge has its own icon.
+    assert len({shape for shape, _ in BADGE_ICONS.values()}) == len(BADGE_ICONS)

@@ -30,6 +30,7 @@ from tests.browser_util import (  # noqa: F401  (fixtures)
     page,
     screenshots,
     sqlite_unreachable,
+    start_server,
     streamlit_server,
 )
 from tests.factories import rating_row
@@ -303,3 +304,85 @@ def test_hostile_long_text_fits_the_screen_at_any_top(chromium, browser_db_url, 
                     assert tab.locator(".sb-quote bdi").count() == 4
         finally:
             context.close()
+
+
+# --------------------------------------------------------------------------- issue 13: every screen, every moment
+
+SCREENS = [(1280, 720), (1920, 1080), (3840, 2160), (1080, 1920)]  # 720p, 1080p, 4K, a portrait TV
+
+
+@pytest.mark.parametrize("panel", ["shoutouts", "badges"])
+def test_nothing_is_clipped_at_any_screen_size_during_a_celebration(chromium, streamlit_server, screenshots, tmp_path, panel):
+    """Issue 13 item 10 (b, c): the badges panel was taller than 1080p and 720p screens, a celebration
+    banner covered the panel's first line and pushed its last one off screen, and badge icons were emoji
+    (empty boxes without an emoji font). At every size, with a banner up, everything fits and shows."""
+    contexts, tabs = [], []
+    try:
+        for width, height in SCREENS:
+            context = chromium.new_context(viewport={"width": width, "height": height})
+            contexts.append(context)
+            tab = context.new_page()
+            _open_wall(tab, streamlit_server, f"panel={panel}&refresh=2")
+            tab.wait_for_selector(f'.sb-wall[data-panel="{panel}"] .sb-body > *', state="visible", timeout=45_000)
+            tabs.append((width, height, tab))
+        import_five_star(streamlit_server.database_url, tmp_path, f"Patient and kind, thank you {uuid.uuid4().hex[:6]}")
+        for width, height, tab in tabs:
+            tab.wait_for_selector(".sb-wall .sb-celebrate", state="visible", timeout=20_000)
+            tab.wait_for_timeout(800)  # the banner's entrance animation ends
+            tab.screenshot(path=str(screenshots / f"wall-celebration-{panel}-{width}x{height}.png"))
+            assert layout_problems(tab) == [], (width, height)
+            banner = tab.locator(".sb-celebrate").bounding_box()
+            body = tab.locator(".sb-body").bounding_box()
+            assert banner["y"] + banner["height"] <= body["y"] + 1, "the banner covers the panel"
+            boxes = tab.locator(".sb-row, .sb-card").evaluate_all(
+                "els => els.map(e => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; })"
+            )
+            assert boxes
+            for left, top, right, bottom in boxes:
+                assert left >= 0 and top >= 0 and right <= width + 1 and bottom <= height + 1, (width, height, boxes)
+            if panel == "badges":
+                icons = tab.locator(".sb-badge .sb-icon img").evaluate_all(
+                    "els => els.map(e => [e.naturalWidth, e.getBoundingClientRect().width])"
+                )
+                assert icons and all(natural > 0 and shown >= 16 for natural, shown in icons), icons
+            assert tab.locator('.sb-celebrate img.sb-svg').count() == 1
+    finally:
+        for context in contexts:
+            context.close()
+
+
+def test_a_server_restart_shows_reconnecting_never_the_connection_error_dialog(chromium, browser_db_url, screenshots, tmp_path):
+    """Issue 13 item 10 (a): on a server restart a TV showed Streamlit's developer dialog
+    "Connection error" while the live dot stayed green. Now the dialog is hidden, the wall
+    says "reconnecting", and it comes back by itself when the server does."""
+    url = copy_database(browser_db_url, tmp_path / "restart.db")
+    token = _token_in_process(url, "restart-tv")
+    server = start_server(database_url=url, log_path=tmp_path / "first.log")
+    again = None
+    context = chromium.new_context(viewport={"width": 1920, "height": 1080})
+    try:
+        tab = context.new_page()
+        tab.goto(f"{server.url}/wall?display={token}&panel=week&refresh={REFRESH}", wait_until="domcontentloaded")
+        tab.wait_for_selector('.sb-wall[data-panel="week"]', state="visible", timeout=45_000)
+        marker = "() => getComputedStyle(document.querySelector('.sb-clock'), '::before').content"
+        assert tab.evaluate(marker) in ("none", "normal")
+        server.stop()
+        # Streamlit opens its "Connection error" dialog a few seconds after the socket drops.
+        tab.wait_for_selector('[data-testid="stDialog"]', state="attached", timeout=45_000)
+        tab.wait_for_timeout(500)
+        tab.screenshot(path=str(screenshots / "wall-server-restart.png"))
+        assert not tab.locator('[data-testid="stDialog"]').first.is_visible()
+        assert tab.get_by_text("Connection error").filter(visible=True).count() == 0
+        assert "reconnecting" in tab.evaluate(marker)
+        assert layout_problems(tab) == []
+        assert tab.locator(".sb-row").first.is_visible()  # the last good board stays up
+        again = start_server(database_url=url, log_path=tmp_path / "second.log", port=server.port)
+        tab.wait_for_selector('[data-testid="stDialog"]', state="detached", timeout=60_000)
+        tab.wait_for_selector('.sb-wall[data-panel="week"] .sb-row', state="visible", timeout=45_000)
+        assert tab.evaluate(marker) in ("none", "normal")
+        tab.screenshot(path=str(screenshots / "wall-server-back.png"))
+    finally:
+        context.close()
+        server.stop()
+        if again is not None:
+            again.stop()

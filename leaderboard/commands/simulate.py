@@ -31,10 +31,13 @@ def register(subparsers) -> None:
         "simulate",
         help="keep adding live interactions and ratings",
         description=(
-            "Add new interactions and ratings at the current time for the active agents (preferring sites "
-            "inside their working hours), like a live feed: about a third of the interactions get rated, "
-            "with comments and tags fitting the stars. Prints one line per rating; stops after --duration "
-            "seconds or on Ctrl-C."
+            "Add new interactions and ratings at the current time for the active agents, like a live feed. "
+            f"The feed follows each site's working hours: only agents whose site's local time is between "
+            f"{WORKING_HOURS.start:02d}:00 and {WORKING_HOURS.stop:02d}:00 take contacts (so at 09:00 UTC "
+            "Manila and Belgrade are busy while New York sleeps); in the rare hour when no site is open, every "
+            "site's agents do. About a third of the interactions get rated, with comments and tags fitting "
+            "the stars and the site's language. Prints one line per rating; stops after --duration seconds "
+            "or on Ctrl-C."
         ),
     )
     parser.add_argument(
