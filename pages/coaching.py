@@ -717,7 +717,8 @@ def team_view(table: pd.DataFrame, tz) -> pd.DataFrame:
     """The team table's rows as shown: one per agent, times in the site's clock."""
     return pd.DataFrame(
         {
-            "rank": table["rank"].astype("Int64"),
+            # A provisional agent has no rank: a dash, never a raw "None".
+            "rank": [("–" if pd.isna(r) else str(int(r))) for r in table["rank"]],
             "agent": table["agent"].astype(str),
             "score": pd.to_numeric(table["score"], errors="coerce").astype("float64"),
             "avg_stars": pd.to_numeric(table["avg_stars"], errors="coerce").astype("float64"),
@@ -744,7 +745,7 @@ def team_tab(desk: Desk) -> None:
         selection_mode="single-row",
         height=common.table_height(len(view)),
         column_config={
-            "rank": st.column_config.NumberColumn("#", format="%d", width=44, help="Rank by fair score this week"),
+            "rank": st.column_config.TextColumn("#", width=44, help="Rank by fair score this week (– provisional)"),
             "agent": st.column_config.TextColumn("Agent", width="medium"),
             "score": st.column_config.ProgressColumn(
                 "Fair score", min_value=1.0, max_value=5.0, format="%.2f", width="medium",
@@ -755,7 +756,7 @@ def team_tab(desk: Desk) -> None:
             "praise": st.column_config.NumberColumn("Praise", format="%d", width=64),
             "criticism": st.column_config.NumberColumn("Criticism", format="%d", width=76),
             "ratio": st.column_config.TextColumn("Ratio", width=80, help=f"Praise per criticism received; target {desk.ratio['target']}"),
-            "status": st.column_config.TextColumn("Status", width="small"),
+            "status": st.column_config.TextColumn("Status", width=130),
             "last_coached": st.column_config.DatetimeColumn("Last coached", format="ddd D MMM HH:mm", width="medium"),
         },
     )

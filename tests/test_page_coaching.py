@@ -420,6 +420,8 @@ def test_team_table_shows_ratio_received_and_last_coached(db_env, floor):
     row = table[table["agent"] == "Ann Lee"].iloc[0]
     assert row["status"] == "no criticism yet" and row["praise"] == 1 and pd.notna(row["last_coached"])
     assert pd.isna(table[table["agent"] == "Bob Ray"].iloc[0]["last_coached"])
+    # A provisional agent's rank is a dash, never a raw "None" (issue 13 item 11).
+    assert all(isinstance(r, str) and r != "None" and r for r in table["rank"])
 
 
 def test_agent_drill_down_feedback_tags_history_and_grow(db_env, floor):
