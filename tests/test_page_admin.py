@@ -299,7 +299,7 @@ def test_browser_disable_then_set_password_lands_on_the_same_user(page, streamli
         finally:
             eng.dispose()
 
-    def wait_for(check, what: str, seconds: float = 15) -> None:
+    def wait_for(check, what: str, seconds: float = 30) -> None:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             if check():
@@ -330,7 +330,7 @@ def test_browser_disable_then_set_password_lands_on_the_same_user(page, streamli
     for attempt in range(3):
         page.locator(".st-key-adm_set_password button").first.click()
         try:
-            wait_for(lambda: verify_password(user(target).password_hash, "second-password"), f"{target}'s new password")
+            wait_for(lambda: verify_password(user(target).password_hash, "second-password"), f"{target}'s new password", 15)
             break
         except AssertionError:
             if attempt == 2:
