@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 from db.models import (
     AppMeta, Agent, AuditLog, DisplayToken, Rating, SignInSession, SignInThrottle, Site, Team, User, utcnow,
 )
-from db.audit import record
+from db.audit import entries, record
 from db.queries import ScopeError, meta_value, resolve_scope
 from leaderboard.auth import (
     ACCOUNT_MAX_DELAY_SECONDS,
@@ -51,17 +51,13 @@ DISPLAY_COLUMNS = ("name", "site", "team", "created_at", "created_by", "revoked_
 
 
 def audit(session: Session, *, actor: str, action: str, target: str = "", detail: str = "") -> None:
-    """Record who did what; committed with the caller's transaction. Cut to the columns' lengths."""
-    session.add(
-        AuditLog(actor=(actor or "system")[:120], action=action[:60], target=target[:200], detail=detail)
-    )
+    """Record who did what, with the caller's transaction (one home: ``db.audit.record``)."""
+    record(session, actor=actor, kind=action, target=target, detail=detail)
 
 
 def audit_entries(*, session: Session, limit: int = 200, action: str | None = None) -> list[AuditLog]:
-    stmt = select(AuditLog).order_by(AuditLog.id.desc()).limit(limit)
-    if action:
-        stmt = stmt.where(AuditLog.action == action)
-    return list(session.exec(stmt).all())
+    """The newest entries first, of one kind if given (``db.audit.entries``)."""
+    return entries(session=session, kind=action, limit=limit)
 
 
 # --- viewers ------------------------------------------------------------------

@@ -61,9 +61,8 @@ def run(args: argparse.Namespace) -> int:
         engine.dispose()
         raise UserError("there are no active agents: run `python -m leaderboard seed` or import ratings first")
     previous = signal.signal(signal.SIGTERM, _interrupt)  # a service stop ends as cleanly as Ctrl-C
-    added = 0
     try:
-        added = _feed(engine=engine, personas=personas, rng=random.Random(args.seed), rate=args.rate, duration=args.duration)
+        _feed(engine=engine, personas=personas, rng=random.Random(args.seed), rate=args.rate, duration=args.duration)
     except KeyboardInterrupt:
         pass
     finally:
