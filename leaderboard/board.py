@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
 import pandas as pd
 from sqlmodel import Session
@@ -107,7 +107,9 @@ def build_board(
     agents = ranking.rank_table(
         sums, prior_weight=settings.prior_weight, min_ratings=settings.min_ratings, prior=prior
     )
-    previous = period.previous() if with_movement else None
+    # Like for like: this period so far against the same elapsed part of the previous one.
+    moment = now or datetime.now(timezone.utc).replace(tzinfo=None)
+    previous = period.previous_so_far(moment) if with_movement else None
     if previous is not None:
         prev_sums, _ = _sums(
             session=session, scope=scope, period=previous, directory=directory, with_interactions=False

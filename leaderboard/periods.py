@@ -65,6 +65,8 @@ class Period:
     tz: ZoneInfo
     start: date | None = None
     end: date | None = None  # exclusive
+    # A naive UTC instant before ``end`` at which the period is cut short (``previous_so_far``).
+    until: datetime | None = None
 
     @property
     def label(self) -> str:
@@ -81,7 +83,10 @@ class Period:
         """Naive UTC datetimes for [start, end): the storage convention."""
         if self.start is None or self.end is None:
             return None, None
-        return local_midnight_utc(self.start, self.tz), local_midnight_utc(self.end, self.tz)
+        end = local_midnight_utc(self.end, self.tz)
+        if self.until is not None:
+            end = min(end, self.until)
+        return local_midnight_utc(self.start, self.tz), end
 
     def contains(self, moment_utc: datetime) -> bool:
         start, end = self.utc_bounds()
@@ -103,6 +108,26 @@ class Period:
             return Period("previous", self.tz, prev_start, self.start)
         length = self.end - self.start
         return Period("previous", self.tz, self.start - length, self.start)
+
+    def previous_so_far(self, now_utc: datetime) -> "Period | None":
+        """The previous period cut at the same elapsed part as this one at ``now_utc`` (like for like).
+
+        On Tuesday 10:00 of a week, last week's Monday 00:00 – Tuesday 10:00 (local wall-clock time,
+        so a DST change does not shift it); in the 25th day of a month, the previous month's first
+        24½ days (never past its end). A period that is over, or not begun, compares with the whole
+        previous period. None for all time.
+        """
+        previous = self.previous()
+        if previous is None or self.start is None or previous.start is None:
+            return None
+        start, end = self.utc_bounds()
+        if not (start <= now_utc < end):
+            return previous
+        local_now = now_utc.replace(tzinfo=timezone.utc).astimezone(self.tz).replace(tzinfo=None)
+        elapsed = local_now - datetime.combine(self.start, time(0))
+        cut_local = (datetime.combine(previous.start, time(0)) + elapsed).replace(tzinfo=self.tz)
+        cut = cut_local.astimezone(timezone.utc).replace(tzinfo=None)
+        return Period(previous.name, previous.tz, previous.start, previous.end, until=cut)
 
 
 def local_midnight_utc(day: date, tz: ZoneInfo) -> datetime:

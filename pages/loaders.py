@@ -166,7 +166,7 @@ def load_leaderboard(
         board = boards.build_board(session=session, period=period, site=site, team=team, settings=settings, now=now)
         today = local_date(now, board.period.tz)
         previous_totals = None
-        previous = board.period.previous()
+        previous = board.period.previous_so_far(now)  # like for like: the same elapsed part
         if previous is not None:
             before = boards.build_board(
                 session=session, period=previous, scope=board.scope, settings=settings, with_movement=False

@@ -204,7 +204,10 @@ def agent_columns(settings: Settings, *, days: int) -> dict:
     return {
         "rank": st.column_config.NumberColumn("#", format="%d", width=40, help="Rank by fair score; ties share a rank"),
         "movement": st.column_config.TextColumn(
-            "Move", width=56, help="Places gained ▲ or lost ▼ since the previous period of the same length"
+            "Move", width=56, help=(
+                "Places gained ▲ or lost ▼ against the previous period at the same point "
+                "(on Tuesday noon: last week up to Tuesday noon); empty when provisional in either"
+            ),
         ),
         "agent": st.column_config.TextColumn("Agent", width=AGENT_WIDTH),
         "team": st.column_config.TextColumn("Team", width=TEAM_WIDTH),

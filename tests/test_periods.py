@@ -56,6 +56,35 @@ def test_previous_period_has_the_same_length(spec, now, previous):
 
 def test_all_time_has_no_previous_period():
     assert resolve_period("all").previous() is None
+    assert resolve_period("all").previous_so_far(MONDAY_NOON_UTC) is None
+
+
+# The previous period cut at the same elapsed point: (spec, tz, now UTC) -> previous period's UTC bounds.
+@pytest.mark.parametrize(
+    "spec, tz, now, start, end",
+    [
+        # Tuesday 10:00 UTC: last week's Monday 00:00 to Tuesday 10:00.
+        ("week", "UTC", datetime(2026, 11, 24, 10), datetime(2026, 11, 16), datetime(2026, 11, 17, 10)),
+        # Monday 00:00 exactly: nothing of last week yet (an empty comparison, so no movement).
+        ("week", "UTC", datetime(2026, 11, 23, 0), datetime(2026, 11, 16), datetime(2026, 11, 16)),
+        # Manila (UTC+8): Monday 12:00 UTC is Monday 20:00 there; last week up to Monday 20:00 local.
+        ("week", MNL, MONDAY_NOON_UTC, datetime(2026, 11, 15, 16), datetime(2026, 11, 16, 12)),
+        # New York's DST ended on Sunday 1 November: wall-clock time counts, not hours. Tuesday 3 Nov
+        # 09:00 local (14:00 UTC) compares with Tuesday 27 Oct 09:00 local (13:00 UTC, still EDT).
+        ("week", NY, datetime(2026, 11, 3, 14), datetime(2026, 10, 26, 4), datetime(2026, 10, 27, 13)),
+        # 25 November 12:00: October's first 24½ days.
+        ("month", "UTC", datetime(2026, 11, 25, 12), datetime(2026, 10, 1), datetime(2026, 10, 25, 12)),
+        # 31 March 18:00: more days than February has; the whole of February, never past its end.
+        ("month", "UTC", datetime(2026, 3, 31, 18), datetime(2026, 2, 1), datetime(2026, 3, 1)),
+        # Today at 15:00: yesterday up to 15:00.
+        ("today", "UTC", datetime(2026, 11, 24, 15), datetime(2026, 11, 23), datetime(2026, 11, 23, 15)),
+        # A period that is over compares with the whole previous one.
+        ("2026-11-16..2026-11-22", "UTC", datetime(2026, 11, 24, 10), datetime(2026, 11, 9), datetime(2026, 11, 16)),
+    ],
+)
+def test_previous_so_far_is_the_same_elapsed_part(spec, tz, now, start, end):
+    previous = resolve_period(spec, tz=tz, now=now).previous_so_far(now)
+    assert previous.utc_bounds() == (start, end)
 
 
 @pytest.mark.parametrize(
