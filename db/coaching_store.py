@@ -472,6 +472,23 @@ def open_prompt_agent_ids(*, session: Session, now: datetime, team_ids: Sequence
     return {int(a) for a in session.exec(stmt.distinct()).all()}
 
 
+def handled_prompts(*, session: Session, team_ids: Sequence[int], since: datetime) -> list[tuple[int, datetime, str]]:
+    """(team_id, resolved_at, the team's site time zone) of prompts done or dismissed since ``since``."""
+    if not team_ids:
+        return []
+    stmt = (
+        select(CoachingPrompt.team_id, CoachingPrompt.resolved_at, Site.timezone)
+        .join(Team, Team.id == CoachingPrompt.team_id)
+        .join(Site, Site.id == Team.site_id)
+        .where(
+            CoachingPrompt.team_id.in_(list(team_ids)),
+            CoachingPrompt.status.in_(("done", "dismissed")),
+            CoachingPrompt.resolved_at >= since,
+        )
+    )
+    return [(int(t), at, tz) for t, at, tz in session.exec(stmt).all()]
+
+
 def insert_prompts(*, session: Session, rows: Sequence[dict]) -> list[CoachingPrompt]:
     """Insert prompts in bulk, skipping any whose dedupe key already exists; returns the new ones.
 

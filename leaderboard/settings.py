@@ -81,8 +81,8 @@ class Settings(BaseSettings):
         gt=0,
         validation_alias="STARBOARD_PROMPT_BUDGET",
         description=(
-            "Open coaching prompts a leader sees at once per 10 active agents of a team (highest priority "
-            "first; the rest are folded into \"more\")"
+            "Coaching prompts a leader gets per day per 10 active agents of a team (highest priority "
+            "first; prompts handled today count against it; the rest are folded into \"more\")"
         ),
     )
     auto_seed: bool = Field(

@@ -816,6 +816,32 @@ def test_the_queue_shows_the_budget_highest_priority_first_and_folds_the_rest(fl
     assert int(tight["in_budget"].sum()) == 1
 
 
+@pytest.mark.parametrize("budget, handled, left", [(4, 0, 4), (4, 1, 3), (4, 4, 0), (4, 6, 0), (1, 0, 1)])
+def test_budget_left_after_what_was_handled_today(budget, handled, left):
+    from leaderboard.coaching.rules import budget_left
+
+    assert budget_left(budget, handled) == left
+
+
+def test_the_budget_is_daily_handled_prompts_use_it_up_until_tomorrow(floor, session):
+    """Handling a prompt does not pull the next one into today's queue: the budget is per day."""
+    _mixed(floor)
+    for name in ("Cy Diaz", "Dee Moss"):
+        floor.rate(name, 5, H, comment="thanks")
+    run(floor)
+    lead = floor.viewer("lead.a")
+    queue = coaching.open_prompts(session=session, viewer=lead, now=NOW)
+    assert int(queue["in_budget"].sum()) == 4 and len(queue) == 5
+    first, second = (int(i) for i in queue["id"][:2])
+    coaching.mark_done(session=session, prompt_id=first, by_user_id=floor.users["lead.a"].id, now=NOW)
+    coaching.dismiss(session=session, prompt_id=second, by_user_id=floor.users["lead.a"].id, now=NOW)
+    later = coaching.open_prompts(session=session, viewer=lead, now=NOW + timedelta(minutes=5))
+    assert int(later["in_budget"].sum()) == 2  # 4 a day, 2 handled today
+    assert later["in_budget"].tolist() == [True] * 2 + [False] * (len(later) - 2)
+    tomorrow = coaching.open_prompts(session=session, viewer=lead, now=NOW + timedelta(days=1))
+    assert int(tomorrow["in_budget"].sum()) == min(4, len(tomorrow))
+
+
 @pytest.mark.parametrize(
     "hours_old, wrote",
     [(0.2, "just wrote"), (3.0, "just wrote"), (3.1, "wrote 3 h ago"), (20, "wrote 20 h ago"), (47, "wrote 47 h ago")],

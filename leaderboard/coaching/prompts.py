@@ -44,6 +44,7 @@ from leaderboard.coaching.rules import (
     _rule_training,
     _training_table,
     _weekly_agent_draft,
+    budget_left,
     merge_praise,
     prompt_budget,
     team_ranks,
@@ -321,8 +322,9 @@ def open_prompts(
     Columns: ``PROMPT_COLUMNS`` (evidence as a compact string; agent "" for a
     team prompt) plus agent_id, team_id, site, why_now, status, hide_from_wall,
     evidence_items (the parsed evidence), merged_ids (an agent's other praise
-    prompts, merged into this one) and in_budget (within the team's
-    ``settings.prompt_budget`` per 10 active agents; the rest is "more").
+    prompts, merged into this one) and in_budget (within what is left of the team's daily
+    budget, ``settings.prompt_budget`` per 10 active agents less the prompts handled today
+    in the site's calendar; the rest is "more").
     ``viewer=None`` sees nothing.
     """
     now = now or utcnow()
@@ -345,9 +347,23 @@ def open_prompts(
     if team_ids:
         agents = store.agent_frame(session=session, team_ids=team_ids, viewer=SYSTEM_VIEWER)
         active = agents[agents["active"]].groupby("team_id")["agent_id"].nunique().to_dict()
-        budgets = {t: prompt_budget(int(active.get(t, 0)), settings.prompt_budget) for t in team_ids}
+        handled = handled_today(session=session, team_ids=team_ids, now=now)
+        budgets = {
+            t: budget_left(prompt_budget(int(active.get(t, 0)), settings.prompt_budget), handled.get(t, 0))
+            for t in team_ids
+        }
     frame["in_budget"] = within_budget(frame, budgets)
     return frame[list(PROMPT_COLUMNS) + extra].reset_index(drop=True)
+
+
+def handled_today(*, session: Session, team_ids: Sequence[int], now: datetime) -> dict[int, int]:
+    """{team_id: prompts done or dismissed today}, "today" in each team's site calendar."""
+    counts: dict[int, int] = {}
+    # Two days back covers every time zone's "today"; the local date decides.
+    for team_id, at, tz in store.handled_prompts(session=session, team_ids=team_ids, since=now - timedelta(days=2)):
+        if local_date(at, zone(tz)) == local_date(now, zone(tz)):
+            counts[team_id] = counts.get(team_id, 0) + 1
+    return counts
 
 
 def note_suggestion(row: dict) -> dict:

@@ -424,6 +424,11 @@ def prompt_budget(agents: int, per_10_agents: float) -> int:
     return max(1, math.ceil(per_10_agents * agents / 10 - 1e-9))
 
 
+def budget_left(budget: int, handled_today: int) -> int:
+    """What is left of a team's daily budget after the prompts its leader handled today (never below 0)."""
+    return max(0, budget - handled_today)
+
+
 def within_budget(frame: pd.DataFrame, budgets: Mapping[int, int]) -> pd.Series:
     """True for the first ``budgets[team_id]`` prompts of each team in the frame's order (highest priority first)."""
     if frame.empty:
