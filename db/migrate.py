@@ -16,7 +16,6 @@ the connection's current schema (PostgreSQL: the first of ``search_path``).
 
 from __future__ import annotations
 
-import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -38,8 +37,9 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # The schema of release 9, the last release that only knew create_all.
 BASELINE = "0001"
 UPGRADE_COMMAND = "python -m leaderboard db upgrade"
-# pg_advisory_xact_lock key: the same for every Starboard process on one database.
-_PG_LOCK_KEY = zlib.crc32(b"starboard.migrate")
+# The migration lock on PostgreSQL: one pg_advisory_xact_lock key per schema, the same for every
+# Starboard process using that schema (two Starboard databases in two schemas never wait on each other).
+_PG_LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtextextended('starboard.migrate:' || current_schema(), 0))"
 
 
 class DatabaseNewerError(Exception):
@@ -180,7 +180,7 @@ def _locked_transaction(engine: Engine) -> Iterator[Connection]:
     if engine.dialect.name != "sqlite":
         with engine.begin() as conn:
             if engine.dialect.name == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+                conn.execute(text(_PG_LOCK_SQL))
             yield conn
         return
     # pysqlite opens transactions only for DML, so DDL would commit statement by

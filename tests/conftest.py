@@ -26,6 +26,18 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "slow: takes more than a few seconds")
 
 
+# Every PostgreSQL connection the tests make (their subprocesses' too: the options travel in the
+# URL) gives up on a lock after this long: a wait that would hang the run fails its test instead.
+PG_LOCK_TIMEOUT = "120s"
+
+# Other connections holding locks on tables of this connection's schema.
+_LOCK_HOLDERS = text(
+    "SELECT DISTINCT l.pid FROM pg_locks l "
+    "JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE n.nspname = current_schema() AND l.pid <> pg_backend_pid()"
+)
+
+
 @contextmanager
 def pg_schema_url(base: str, schema: str):
     """A fresh PostgreSQL schema for the duration; yields ``base`` pointed at it (dropped after)."""
@@ -35,11 +47,30 @@ def pg_schema_url(base: str, schema: str):
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     sep = "&" if "?" in base else "?"
     try:
-        yield f"{base}{sep}options=-csearch_path%3D{schema}"
+        yield f"{base}{sep}options=-csearch_path%3D{schema}%20-clock_timeout%3D{PG_LOCK_TIMEOUT}"
     finally:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         admin.dispose()
+
+
+def empty_pg_schema(url: str) -> None:
+    """Drop every table of the schema ``url`` points at.
+
+    A connection left open by an earlier test (a server or a command that did not stop, a
+    transaction never ended) would make the drop wait for its locks: such connections are
+    ended first. Within one test process the schema belongs to the test that asks for it.
+    """
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            for pid in conn.execute(_LOCK_HOLDERS).scalars().all():
+                conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        SQLModel.metadata.drop_all(engine)
+        with engine.begin() as conn:
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -61,11 +92,7 @@ def server_db_url() -> str | None:
 def db_url(tmp_path, server_db_url) -> str:
     """URL of an empty database for this test."""
     if server_db_url:
-        engine = make_engine(server_db_url, create=False)
-        SQLModel.metadata.drop_all(engine)
-        with engine.begin() as conn:
-            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
-        engine.dispose()
+        empty_pg_schema(server_db_url)
         return server_db_url
     # An empty file is an empty SQLite database (as the empty PostgreSQL schema above): commands
     # other than seed refuse a file that does not exist.

@@ -19,13 +19,13 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
-from sqlmodel import SQLModel
 
 from db.engine import make_engine
 from db.models import utcnow
 from leaderboard.survey_tokens import sign_survey
 from tests.browser_util import StreamlitServer, start_server
 from tests.cli_util import run_cli
+from tests.conftest import empty_pg_schema
 from tests.factories import add_interactions
 
 SECRET = "test-secret-for-http-tests"
@@ -62,21 +62,11 @@ class Live:
             return conn.execute(text(sql), params).scalar()
 
 
-def empty_database(url: str) -> None:
-    engine = make_engine(url, create=False)
-    try:
-        SQLModel.metadata.drop_all(engine)
-        with engine.begin() as conn:
-            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    finally:
-        engine.dispose()
-
-
 @pytest.fixture(scope="module")
 def live(tmp_path_factory, server_db_url):
     folder = tmp_path_factory.mktemp("http")
     if server_db_url:
-        empty_database(server_db_url)
+        empty_pg_schema(server_db_url)
         url = server_db_url
     else:
         url = f"sqlite:///{folder / 'starboard.db'}"
