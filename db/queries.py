@@ -262,16 +262,40 @@ def rating_points(
     end: datetime | None,
     agent_ids: Sequence[int] | None = None,
 ) -> pd.DataFrame:
-    """One row per (non-excluded) rating: agent_id, rated_at, stars. For trends and distributions."""
+    """One row per (non-excluded) rating: agent_id, rated_at, stars. For trends and distributions.
+
+    In a team's scope a rating counts for the team the agent was in when it was earned, as on
+    the board: a former member's ratings from then are in, a newcomer's from before are not.
+    """
     stmt = select(Rating.agent_id, Rating.rated_at, Rating.stars).where(
         Rating.excluded_cause.is_(None), *_time_filter(Rating.rated_at, start, end)
     )
-    agents = _agents_in_scope(scope)
+    agents = _agents_in_scope(scope, former=True)
     if agents is not None:
         stmt = stmt.where(Rating.agent_id.in_(agents))
     if agent_ids is not None:
         stmt = stmt.where(Rating.agent_id.in_(list(agent_ids)))
-    return pd.DataFrame.from_records(_tuples(session.exec(stmt)), columns=["agent_id", "rated_at", "stars"])
+    points = pd.DataFrame.from_records(_tuples(session.exec(stmt)), columns=["agent_id", "rated_at", "stars"])
+    if scope.team_id is None or points.empty:
+        return points
+    return points[_team_at_time(session=session, points=points) == scope.team_id].reset_index(drop=True)
+
+
+def _team_at_time(*, session: Session, points: pd.DataFrame) -> pd.Series:
+    """The team each point's agent was in at its ``rated_at`` (today's team where no past membership covers it)."""
+    agent_ids = [int(a) for a in points["agent_id"].unique()]
+    today: dict[int, int] = {}
+    for chunk in chunks(agent_ids):
+        today.update(_tuples(session.exec(select(Agent.id, Agent.team_id).where(Agent.id.in_(list(chunk))))))
+    team = points["agent_id"].map(today)
+    for rec in closed_memberships(session=session, agent_ids=agent_ids).to_dict("records"):
+        covered = (
+            (points["agent_id"] == rec["agent_id"])
+            & (points["rated_at"] >= rec["valid_from"])
+            & (points["rated_at"] < rec["valid_to"])
+        )
+        team = team.mask(covered, rec["team_id"])
+    return team
 
 
 def closed_memberships(*, session: Session, agent_ids: Sequence[int] | None = None) -> pd.DataFrame:

@@ -127,6 +127,23 @@ def test_a_confirmed_move_keeps_the_earlier_ratings_with_the_old_team(engine, db
     assert dict(zip(table["agent"], table["ratings_this_week"]))["José Núñez"] == 3
 
 
+def test_team_trend_and_distribution_count_ratings_for_the_team_at_the_time(engine, db_url, tmp_path):
+    """The charts of a team's board add up to its board: José's 5★ stay with Sampaguita, his 1★ go to Mabuhay."""
+    from leaderboard.board import daily_trend, star_distribution  # lazy: only this test draws the charts
+
+    first, later = _history(tmp_path)
+    assert run_cli("import", str(first), db=db_url).returncode == 0
+    assert run_cli("import", str(later), "--allow-moves", db=db_url).returncode == 0
+    with Session(engine) as s:
+        for team, stars in (("Sampaguita", [0, 0, 0, 0, 3]), ("Mabuhay", [2, 0, 1, 0, 0])):
+            board = build_board(session=s, period="2026-11-01..2026-11-30", site="Manila", team=team)
+            spread = star_distribution(session=s, scope=board.scope, period=board.period)
+            assert spread["ratings"].tolist() == stars, team
+            assert int(spread["ratings"].sum()) == int(board.agents["ratings"].sum())
+            trend = daily_trend(session=s, scope=board.scope, period=board.period)
+            assert int(trend["ratings"].sum()) == int(board.agents["ratings"].sum())
+
+
 def test_write_rows_holds_moves_back_unless_allowed(engine, tmp_path):
     first, later = _history(tmp_path)
     import_file(engine=engine, viewer=SYSTEM_VIEWER, path=first)
