@@ -139,6 +139,8 @@ class ImportReport:
                 f"read={self.read} inserted={self.inserted} updated={self.updated} "
                 f"unchanged={self.unchanged} rejected={self.rejected}"
             )
+        if self.stale:  # answers older than the stored ones, left as they were
+            text = f"{text} stale={self.stale}"
         return f"{text} skipped={self.skipped}" if self.skipped else text
 
     def reject(self, errors: list[RowError]) -> None:
