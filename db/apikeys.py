@@ -13,8 +13,10 @@ from sqlmodel import Session, select
 from db.accounts import audit
 from db.models import ApiKey, ApiRequest, utcnow
 from leaderboard.auth import AuthError, token_digest
+from leaderboard.hooks import SIGNATURE_HEADERS, signs
 
-KEY_COLUMNS = ("name", "source", "created_at", "created_by", "revoked_at")
+KEY_COLUMNS = ("name", "source", "created_at", "created_by", "revoked_at", "signing_secret")
+MAX_SECRET = 200
 REQUEST_COLUMNS = ("at", "key_name", "path", "status", "received", "inserted", "updated", "unchanged", "rejected")
 KEY_PREFIX = "sbk_"
 
@@ -41,7 +43,9 @@ def add_key(*, session: Session, name: str, source: str = "", actor: str = "admi
 
 def list_keys(*, session: Session) -> list[dict]:
     rows = session.exec(select(ApiKey).order_by(ApiKey.name)).all()
-    return [{c: getattr(row, c) for c in KEY_COLUMNS} for row in rows]
+    # The signing secret is never shown: only whether one is set.
+    return [{c: ("set" if row.signing_secret else "-") if c == "signing_secret" else getattr(row, c)
+             for c in KEY_COLUMNS} for row in rows]
 
 
 def revoke_key(*, session: Session, name: str, actor: str = "admin") -> None:
@@ -55,10 +59,39 @@ def revoke_key(*, session: Session, name: str, actor: str = "admin") -> None:
         session.commit()
 
 
+def set_signing_secret(*, session: Session, name: str, secret: str, actor: str = "admin") -> str:
+    """Keep the help desk's webhook signing secret on key ``name`` (audited, never the secret itself).
+
+    Returns the key's source. '' clears it (the signature is then not checked).
+    """
+    row = session.exec(select(ApiKey).where(ApiKey.name == name.strip())).first()
+    if row is None:
+        raise AuthError(f"no API key named {name!r}")
+    if row.revoked_at is not None:
+        raise AuthError(f"API key {row.name!r} is revoked")
+    secret = secret.strip()
+    if secret and not signs(row.source):
+        signing = ", ".join(SIGNATURE_HEADERS)
+        raise AuthError(
+            f"API key {row.name!r} has {('source ' + repr(row.source)) if row.source else 'no source'}: only "
+            f"{signing} sign their webhooks (the key alone authenticates the others)")
+    if len(secret) > MAX_SECRET:
+        raise AuthError(f"a signing secret is at most {MAX_SECRET} characters")
+    if any(ord(c) < 32 for c in secret):
+        raise AuthError("a signing secret is one line of printable characters")
+    row.signing_secret = secret
+    session.add(row)
+    audit(session, actor=actor, action="apikey_secret_set" if secret else "apikey_secret_cleared", target=row.name,
+          detail=f"source={row.source or '-'}")
+    session.commit()
+    return row.source
+
+
 @dataclass(frozen=True)
 class KeyHolder:
     name: str
     source: str
+    signing_secret: str = ""  # '' = no signature is checked
 
 
 def key_holder(*, engine: Engine, key: str) -> KeyHolder | None:
@@ -68,10 +101,10 @@ def key_holder(*, engine: Engine, key: str) -> KeyHolder | None:
     table = ApiKey.__table__
     with engine.connect() as conn:
         row = conn.execute(
-            select(table.c.name, table.c.source)
+            select(table.c.name, table.c.source, table.c.signing_secret)
             .where(table.c.key_hash == token_digest(key), table.c.revoked_at.is_(None))
         ).first()
-    return None if row is None else KeyHolder(row[0], row[1])
+    return None if row is None else KeyHolder(row[0], row[1], row[2])
 
 
 def log_request(

@@ -411,6 +411,8 @@ class ApiKey(SQLModel, table=True):
     created_at: NaiveDatetime = Field(default_factory=utcnow)
     created_by: str = Field(default="", max_length=120)
     revoked_at: Optional[NaiveDatetime] = Field(default=None)
+    # The help desk's webhook signing secret (kept as given: an HMAC needs it); '' = none set.
+    signing_secret: str = Field(default="", max_length=200)
 
 
 class ApiRequest(SQLModel, table=True):
@@ -477,3 +479,46 @@ class SignInSession(SQLModel, table=True):
     created_at: NaiveDatetime = Field(default_factory=utcnow)
     last_seen_at: NaiveDatetime = Field(default_factory=utcnow)
     revoked_at: Optional[NaiveDatetime] = Field(default=None)
+
+
+# --------------------------------------------------------------------------- help-desk webhooks (issue 14)
+
+
+class AgentLink(SQLModel, table=True):
+    """A help desk's agent id (``source``, ``external_id``) is this Starboard agent (``agents link``)."""
+
+    __tablename__ = "agent_link"
+    __table_args__ = (UniqueConstraint("source", "external_id", name="uq_agent_link_source_external"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    source: str = Field(max_length=40)
+    external_id: str = Field(max_length=120)
+    agent_id: int = _fk("agent.id")
+    created_at: NaiveDatetime = Field(default_factory=utcnow)
+    created_by: str = Field(default="", max_length=120)
+
+
+class UnmatchedRating(SQLModel, table=True):
+    """A webhook rating whose agent id has no link yet: kept (the canonical fields only) until one is made.
+
+    One per interaction (a newer event replaces an older one); linking the agent id replays
+    them through the one write path and deletes them.
+    """
+
+    __tablename__ = "unmatched_rating"
+    __table_args__ = (
+        CheckConstraint("stars BETWEEN 1 AND 5", name="ck_unmatched_rating_stars"),
+        Index("ix_unmatched_rating_source_agent", "source", "external_agent_id"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    source: str = Field(max_length=40)
+    external_agent_id: str = Field(max_length=120)
+    external_agent_name: str = Field(default="", max_length=120)
+    interaction_id: str = Field(max_length=100, unique=True)
+    channel: str = Field(max_length=40)
+    stars: int
+    comment: str = Field(default="")
+    to_improve: str = Field(default="")  # tags joined by ";" (as a canonical file's cell)
+    rated_at: NaiveDatetime
+    received_at: NaiveDatetime = Field(default_factory=utcnow)

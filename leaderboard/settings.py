@@ -19,6 +19,8 @@ from typing import Any, Literal, NamedTuple, get_args, get_origin
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from leaderboard.hooks import parse_scales
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB_PATH = PROJECT_ROOT / "data" / "starboard.db"
 
@@ -182,6 +184,12 @@ class Settings(BaseSettings):
         validation_alias="STARBOARD_API_RATE_LIMIT",
         description="Requests per second one API key may send; more are answered 429 with Retry-After",
     )
+    hook_scales: str = Field(
+        default="",
+        validation_alias="STARBOARD_HOOK_SCALES",
+        description='Help-desk scores to stars, JSON over the defaults, e.g. {"zendesk": {"good": 5, "bad": 2}} '
+        "(defaults: good/bad 5/1, Great/Okay/Bad 5/3/1, Freshdesk 103..-103 5..1, numbers 1-5 as they are)",
+    )
 
     def __init__(self, **values: Any) -> None:
         # Keyword arguments by attribute name (Settings(min_ratings=3)); the environment only by
@@ -200,6 +208,12 @@ class Settings(BaseSettings):
         if "DATABASE_URL" not in data and path:
             data["DATABASE_URL"] = sqlite_url(path)
         return data
+
+    @field_validator("hook_scales")
+    @classmethod
+    def _scales(cls, value: str) -> str:
+        parse_scales(value)  # a ValueError names the source and score
+        return value
 
     @field_validator("public_name_style", mode="before")
     @classmethod

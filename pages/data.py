@@ -8,9 +8,12 @@ import pandas as pd
 import streamlit as st
 
 from db import mapping as maps
+from db.agent_store import AgentError
+from leaderboard import hook_intake
 from leaderboard import demo as seed
 from db.ingest import ALL_COLUMNS, COLUMNS, MAX_KEPT_ERRORS
 from db.retry import DatabaseBusy
+from leaderboard.auth import may_administer
 from leaderboard.settings import get_settings
 from pages import access, common, loaders, nav, uploads
 from pages.common import md
@@ -376,6 +379,65 @@ def _run_import(upload, data: bytes, mapping_toml: str | None, *, allow_moves: b
 
 if upload is not None:
     _import(upload)
+
+
+# ---- help-desk webhooks: ratings whose agent id no link names yet
+def _unmatched() -> None:
+    """The unmatched queue, and (for an admin) the form that links an id to an agent and replays its ratings."""
+    if news := st.session_state.pop("data_link_done", None):
+        st.success(news, icon=":material/check_circle:")
+    waiting = hook_intake.unmatched(engine=common.get_engine())
+    with st.expander(f"Unmatched help-desk ratings ({sum(r['ratings'] for r in waiting):,})",
+                     expanded=bool(waiting), icon=":material/link_off:"):
+        st.caption(
+            "Webhook ratings (/api/v1/hooks/…) whose agent id is not linked to an agent yet. Link the id and its "
+            "ratings are written at once (also `python -m leaderboard agents link SOURCE EXTERNAL_ID AGENT`)."
+        )
+        if not waiting:
+            st.markdown("Nothing is waiting.")
+            return
+        st.dataframe(
+            pd.DataFrame(waiting), key="data_unmatched", hide_index=True,
+            column_config={
+                "source": st.column_config.TextColumn("Source"),
+                "external_agent_id": st.column_config.TextColumn("Agent id at the source"),
+                "external_agent_name": st.column_config.TextColumn("Name at the source"),
+                "ratings": st.column_config.NumberColumn("Ratings", format="%d"),
+                "latest": st.column_config.DatetimeColumn("Latest (UTC)"),
+            },
+        )
+        if not may_administer(viewer):
+            st.caption("An admin links an id to an agent.")
+            return
+        ids = [f"{r['source']} {r['external_agent_id']}" for r in waiting]
+        with st.form("data_link_form", border=False):
+            picked = st.selectbox("Help-desk agent id", ids, key="data_link_id")
+            agent = st.text_input("Is Starboard agent (name or external id)", key="data_link_agent")
+            site = st.text_input("Site (only when two sites have an agent of that name)", key="data_link_site")
+            submitted = st.form_submit_button("Link and write the ratings", icon=":material/link:")
+        if not submitted:
+            return
+        source, _, external_id = picked.partition(" ")
+        try:
+            done = hook_intake.link_and_replay(
+                engine=common.get_engine(), viewer=viewer, source=source, external_id=external_id, agent=agent,
+                site=site.strip() or None,
+            )
+        except AgentError as exc:
+            st.error(md(str(exc)), icon=":material/error:")
+            return
+        loaders.clear_data_caches()
+        if done.report.rejected:
+            st.warning(
+                f"Linked to {md(done.linked.agent)}, but the queued ratings were refused: "
+                + "; ".join(md(e.problem) for e in done.report.errors), icon=":material/warning:")
+        else:  # the list above is out of date: show it again, with the news
+            st.session_state["data_link_done"] = (
+                f"{md(source)} agent {md(external_id)} is {md(done.linked.agent)}: {done.replayed} rating(s) written.")
+            st.rerun()
+
+
+_unmatched()
 
 # ---- demo data
 if counts["agents"] == 0:

@@ -113,6 +113,7 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     rejected: int = 0
+    stale: int = 0  # of the unchanged: answers older than the stored one, left out (never rolled back)
     skipped: int = 0  # rows a mapping leaves out on purpose ([rows] skip_when): not errors
     valid: int = 0  # rows that passed validation: in a dry run, what an import would write
     errors: list[RowError] = field(default_factory=list)  # the first MAX_KEPT_ERRORS
@@ -138,6 +139,8 @@ class ImportReport:
                 f"read={self.read} inserted={self.inserted} updated={self.updated} "
                 f"unchanged={self.unchanged} rejected={self.rejected}"
             )
+        if self.stale:  # answers older than the stored ones, left as they were
+            text = f"{text} stale={self.stale}"
         return f"{text} skipped={self.skipped}" if self.skipped else text
 
     def reject(self, errors: list[RowError]) -> None:

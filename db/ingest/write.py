@@ -83,7 +83,10 @@ def write_rows(
     without a rating never erases a stored rating. ``read`` counts the rows given;
     each is inserted, updated, unchanged or rejected: a row outside ``viewer``'s
     scope is refused with its reason (see ``_Directory``). ``progress`` is called
-    after every batch. A rating changed in place leaves an audit entry.
+    after every batch. A rating changed in place leaves an audit entry. A row whose
+    ``rated_at`` is older than the stored rating's changes nothing (newer-or-equal wins, so
+    events arriving out of order never roll an answer back): it counts as unchanged and in
+    ``report.stale``.
     """
     report = ImportReport()
 
@@ -661,6 +664,14 @@ class _Stored:
     rating: tuple | None
 
 
+def _older(row: CanonicalRow, stored: _Stored) -> bool:
+    """Whether the row's answer was given before the stored answer (newer-or-equal wins)."""
+    if row.stars is None or row.rated_at is None or stored.rating is None:
+        return False
+    stored_at = stored.rating[_RATING_FIELDS.index("rated_at")]
+    return stored_at is not None and row.rated_at < stored_at
+
+
 def _interaction_tuple(row: CanonicalRow, agent_id: int) -> tuple:
     return (agent_id, row.channel, row.contact_reason, row.closed_at)
 
@@ -698,7 +709,7 @@ class _BatchPlan:
     def add(
         self, row: CanonicalRow, agent_id: int, stored: _Stored | None, stored_tags: dict[int, set[tuple[str, str]]]
     ) -> str:
-        """Plan one row; returns the report counter it belongs to: inserted, updated or unchanged."""
+        """Plan one row; returns the report counter it belongs to: inserted, updated, unchanged or stale."""
         if stored is None:
             self.new_interactions.append(
                 (row.interaction_id, agent_id, row.channel, row.contact_reason, row.closed_at)
@@ -706,6 +717,10 @@ class _BatchPlan:
             if row.stars is not None:
                 self.new_rated.append((row, agent_id))
             return "inserted"
+        if _older(row, stored):
+            # An answer older than the stored one (an event that arrived late, an old file) never
+            # rolls a newer answer back: the whole row is left out, the stored interaction too.
+            return "stale"
         changed = False
         values = _interaction_tuple(row, agent_id)
         if values != stored.values:
@@ -796,7 +811,7 @@ class BatchWriter:
         if not batch:
             return
         report = self.report
-        counted = (report.inserted, report.updated, report.unchanged)
+        counted = (report.inserted, report.updated, report.unchanged, report.stale)
 
         def write() -> None:
             with self.engine.begin() as conn:
@@ -812,7 +827,7 @@ class BatchWriter:
         def forget(_exc: BaseException | None = None) -> None:
             # The rolled-back transaction's new ids and counts never happened.
             self.directory = None
-            report.inserted, report.updated, report.unchanged = counted
+            report.inserted, report.updated, report.unchanged, report.stale = counted
 
         try:
             with_retry(write, retry_conflicts=True, on_retry=forget)
@@ -831,7 +846,7 @@ class BatchWriter:
             return
         stored_tags = self._tags(conn, [s.rating_id for s in existing.values() if s.rating_id is not None])
         plan = _BatchPlan()
-        counts = {"inserted": 0, "updated": 0, "unchanged": 0}
+        counts = {"inserted": 0, "updated": 0, "unchanged": 0, "stale": 0}
         if existing:
             for row, aid in zip(batch, agent_ids):
                 counts[plan.add(row, aid, existing.get(row.interaction_id), stored_tags)] += 1
@@ -843,6 +858,7 @@ class BatchWriter:
             ]
             plan.new_rated = [(row, aid) for row, aid in zip(batch, agent_ids) if row.stars is not None]
             counts["inserted"] = len(batch)
+        counts["unchanged"] += counts["stale"]  # a stale row changed nothing; ``stale`` says why
         for outcome, n in counts.items():
             setattr(self.report, outcome, getattr(self.report, outcome) + n)
         self._apply(conn, plan)

@@ -1,7 +1,9 @@
-"""`python -m leaderboard agents move AGENT --site S --team T`: move an agent to another site, audited.
+"""`python -m leaderboard agents move|link`: move an agent to another site; link a help desk's agent id. Audited.
 
 An import never moves an agent to another site (a row that would is rejected): this
-explicit command does, and the audit log records it (``agent_moved``).
+explicit command does, and the audit log records it (``agent_moved``). ``agents link SOURCE
+EXTERNAL_ID AGENT`` says which agent a help desk's agent id is (``agent_linked``) and writes the
+webhook ratings that waited for it in the unmatched queue.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from sqlmodel import Session
 
 from db.agent_store import AgentError, move_agent
 from leaderboard.auth import SYSTEM_VIEWER
+from leaderboard.hook_intake import link_and_replay
 from leaderboard.cli import UserError
 from leaderboard.commands.common import add_db_argument, engine_for
 
@@ -19,7 +22,7 @@ from leaderboard.commands.common import add_db_argument, engine_for
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "agents",
-        help="move an agent to another site or team (audited)",
+        help="move an agent to another site or team; link a help desk's agent id (audited)",
         description="Agents as an admin manages them. Imports never move an agent between sites; this does.",
     )
     sub = parser.add_subparsers(dest="agents_command", metavar="ACTION", required=True)
@@ -38,6 +41,22 @@ def register(subparsers) -> None:
     move.add_argument("--from-site", metavar="S", help="the agent's current site (when two sites have that name)")
     add_db_argument(move)
     move.set_defaults(handler=run_move)
+    link = sub.add_parser(
+        "link",
+        help="link a help desk's agent id to an agent (its unmatched webhook ratings are then written)",
+        description=(
+            "Say which agent a help desk's agent id is: SOURCE is zendesk, freshdesk, intercom, chatwoot or "
+            "helpscout, EXTERNAL_ID the agent's id there (a Zendesk assignee_id, an Intercom teammate id...), "
+            "AGENT the agent's external id or name (case and accents ignored). Ratings that waited in the "
+            "unmatched queue for this id are written at once. Written to the audit log as agent_linked."
+        ),
+    )
+    link.add_argument("source", metavar="SOURCE", help="the help desk")
+    link.add_argument("external_id", metavar="EXTERNAL_ID", help="the agent's id in that help desk")
+    link.add_argument("agent", metavar="AGENT", help="the Starboard agent's external id or name")
+    link.add_argument("--site", metavar="S", help="the agent's site (when two sites have an agent of that name)")
+    add_db_argument(link)
+    link.set_defaults(handler=run_link)
 
 
 def run_move(args: argparse.Namespace) -> int:
@@ -50,4 +69,25 @@ def run_move(args: argparse.Namespace) -> int:
     except AgentError as exc:
         raise UserError(str(exc)) from None
     print(f"{done.agent}: {done.before} -> {done.after}{' (new team)' if done.team_created else ''}")
+    return 0
+
+
+def run_link(args: argparse.Namespace) -> int:
+    try:
+        done = link_and_replay(
+            engine=engine_for(args), viewer=SYSTEM_VIEWER, source=args.source, external_id=args.external_id,
+            agent=args.agent, site=args.site,
+        )
+    except AgentError as exc:
+        raise UserError(str(exc)) from None
+    linked = done.linked
+    was = "" if linked.before in (None, linked.agent) else f" (was {linked.before})"
+    print(f"{linked.source} agent {linked.external_id} -> {linked.agent}{was}")
+    report = done.report
+    if report.rejected:
+        for error in report.errors:
+            print(f"not replayed: {error.problem}")
+        print(f"{report.rejected} queued rating(s) refused; they stay in the unmatched queue")
+        return 1
+    print(f"replayed {done.replayed} queued rating(s): {report.summary()}")
     return 0

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from leaderboard.http import api, auth, survey
+from leaderboard.hooks import SOURCES
+from leaderboard.http import api, auth, hooks, survey
 
 ROUTES = [
     Route("/api/v1/health", api.health, methods=["GET"]),
@@ -14,4 +15,5 @@ ROUTES = [
     Route("/s/{token}", survey.survey_post, methods=["POST"]),
     Route("/auth/session", auth.session_get, methods=["GET"]),
     Route("/auth/signout", auth.signout_get, methods=["GET"]),
+    *(Route(f"/api/v1/hooks/{source}", hooks.receiver(source), methods=["POST"]) for source in SOURCES),
 ]
