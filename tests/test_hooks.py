@@ -21,7 +21,6 @@ from pathlib import Path
 import pytest
 import requests
 from sqlalchemy import text
-from streamlit.testing.v1 import AppTest
 
 from db.ingest import CanonicalRow, write_rows
 from db.engine import make_engine
@@ -36,7 +35,8 @@ from tests.app_util import app_as
 from tests.browser_util import start_server
 from tests.cli_util import run_cli
 from tests.factories import add_interactions
-from tests.http_util import AGENT, SECRET, TEAM, Live, empty_database
+from tests.conftest import empty_pg_schema
+from tests.http_util import AGENT, SECRET, TEAM, Live
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "webhooks"
 SIGNING = "whsec-test-signing-secret"
@@ -329,7 +329,7 @@ def live(tmp_path_factory, server_db_url):
     """``streamlit run app.py`` on its own database; a high rate limit (429 is tested in test_http.py)."""
     folder = tmp_path_factory.mktemp("hooks")
     if server_db_url:
-        empty_database(server_db_url)
+        empty_pg_schema(server_db_url)
         url = server_db_url
     else:
         url = f"sqlite:///{folder / 'starboard.db'}"
