@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from leaderboard.http import api, auth, survey
+from leaderboard.http import api, auth, survey, unsubscribe
 
 ROUTES = [
     Route("/api/v1/health", api.health, methods=["GET"]),
@@ -14,4 +14,6 @@ ROUTES = [
     Route("/s/{token}", survey.survey_post, methods=["POST"]),
     Route("/auth/session", auth.session_get, methods=["GET"]),
     Route("/auth/signout", auth.signout_get, methods=["GET"]),
+    Route("/u/{token}", unsubscribe.unsubscribe_get, methods=["GET"]),
+    Route("/u/{token}", unsubscribe.unsubscribe_post, methods=["POST"]),
 ]
