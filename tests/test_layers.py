@@ -34,6 +34,7 @@ RULES = frozenset({
     "leaderboard.coaching.rules",
     "leaderboard.coaching.texts",
     "leaderboard.survey_tokens",
+    "leaderboard.mail_rules",
 })
 LAYER_NAMES = ("rules", "storage", "use cases", "interfaces", "app")
 
