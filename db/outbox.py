@@ -85,8 +85,9 @@ def enqueue(
     else:
         if dedupe_key is not None and conn.execute(select(_OUT.c.id).where(_OUT.c.dedupe_key == dedupe_key)).first():
             return False
-        stmt = insert(_OUT).values(values)
-    return bool(conn.execute(stmt).rowcount)
+        return bool(conn.execute(insert(_OUT).values(values)).rowcount)
+    # Counted by RETURNING: psycopg reports rowcount -1 for INSERT ... ON CONFLICT DO NOTHING.
+    return bool(conn.execute(stmt.returning(_OUT.c.id)).all())
 
 
 def _due(now: datetime):

@@ -36,10 +36,13 @@ def _insert_ignoring_duplicates(conn: Connection, table, rows: list[dict], key: 
     if not rows:
         return 0
     dialect = conn.dialect.name
+    # Counted by RETURNING: psycopg reports rowcount -1 for INSERT ... ON CONFLICT DO NOTHING.
     if dialect == "postgresql":
-        return conn.execute(postgresql.insert(table).values(rows).on_conflict_do_nothing(index_elements=key)).rowcount
+        stmt = postgresql.insert(table).values(rows).on_conflict_do_nothing(index_elements=key)
+        return len(conn.execute(stmt.returning(table.c.id)).all())
     if dialect == "sqlite":
-        return conn.execute(sqlite.insert(table).values(rows).on_conflict_do_nothing(index_elements=key)).rowcount
+        stmt = sqlite.insert(table).values(rows).on_conflict_do_nothing(index_elements=key)
+        return len(conn.execute(stmt.returning(table.c.id)).all())
     added = 0
     for row in rows:
         if conn.execute(select(table.c.id).where(*(table.c[k] == row[k] for k in key))).first() is None:

@@ -15,6 +15,7 @@ import email.policy
 import os
 import re
 import threading
+import time
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -427,6 +428,16 @@ def mail_live(tmp_path_factory, smtp):
             engine.dispose()
 
 
+def wait_until(condition, *, deadline_s: float = 60) -> bool:
+    """Poll ``condition`` until it holds (a deadline for a background thread, not a timing check)."""
+    end = time.monotonic() + deadline_s
+    while not condition():
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.1)
+    return True
+
+
 class _nothing:
     def __enter__(self):
         return None
@@ -457,6 +468,8 @@ def test_api_email_star_links_and_unsubscribe_on_a_live_server(mail_live):
     assert page.status_code == 200
     assert re.search(r'value="4" required checked', page.text) and "Maria S." in page.text
     assert live.scalar("SELECT COUNT(*) FROM rating") == 0  # opening a link records nothing
+    # The sender marks the row sent (and records the e-mail offer) right after the server took the e-mail.
+    assert wait_until(lambda: live.scalar("SELECT status FROM outbox WHERE ref = 'H-1'") == "sent")
     assert live.scalar("SELECT COUNT(*) FROM survey_offer o JOIN interaction i ON i.id = o.interaction_id "
                        "WHERE i.interaction_id = 'H-1'") == 2  # api and email
 
