@@ -18,6 +18,7 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 
 from db import outbox, survey_store
+from db.accounts import end_demo
 from db.audit import record
 from db.ingest import (
     COLUMNS,
@@ -234,6 +235,8 @@ def run_request(args: argparse.Namespace) -> int:
             writer = BatchWriter(engine=engine, viewer=SYSTEM_VIEWER, report=report, batch_size=1000,
                                  refused=refused)
             writer.write_all(rows())
+        if report.inserted or report.updated:
+            end_demo(engine)  # real interactions arrived, as after a file import
         requests = [SurveyRequest(i, *contacts.get(i, ("", ""))) for i in landed]
         offered = offer_surveys(engine=engine, settings=settings, secret=_secret(settings, engine),
                                 channel="link", requests=requests)
