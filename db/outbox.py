@@ -32,6 +32,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from db.models import Outbox, utcnow
+from db.retry import with_retry
 from leaderboard.auth import AuthError, Viewer, may_administer
 
 LEASE = timedelta(minutes=5)
@@ -106,23 +107,27 @@ def claim(engine: Engine, *, now: datetime | None = None, limit: int = 50, lease
     where = list(_due(now))
     if kinds is not None:
         where.append(_OUT.c.kind.in_(kinds))
-    with engine.begin() as conn:
-        pick = select(_OUT.c.id).where(*where).order_by(_OUT.c.next_attempt_at, _OUT.c.id).limit(limit)
-        if conn.dialect.name == "postgresql":
-            pick = pick.with_for_update(skip_locked=True)
-        ids = [row[0] for row in conn.execute(pick)]
-        if not ids:
-            return token, []
-        # The lease is re-checked here: on SQLite another sender may have leased a row since the SELECT.
-        conn.execute(
-            update(_OUT).where(_OUT.c.id.in_(ids), *_due(now)).values(claimed_until=now + lease, claimed_by=token)
-        )
-        rows = conn.execute(
-            select(_OUT.c.id, _OUT.c.kind, _OUT.c.ref, _OUT.c.recipient, _OUT.c.subject, _OUT.c.text, _OUT.c.html,
-                   _OUT.c.headers, _OUT.c.attempts)
-            .where(_OUT.c.claimed_by == token, _OUT.c.status == "queued")
-            .order_by(_OUT.c.next_attempt_at, _OUT.c.id)
-        ).all()
+
+    def lease_rows() -> list:
+        with engine.begin() as conn:
+            pick = select(_OUT.c.id).where(*where).order_by(_OUT.c.next_attempt_at, _OUT.c.id).limit(limit)
+            if conn.dialect.name == "postgresql":
+                pick = pick.with_for_update(skip_locked=True)
+            ids = [row[0] for row in conn.execute(pick)]
+            if not ids:
+                return []
+            # The lease is re-checked here: on SQLite another sender may have leased a row since the SELECT.
+            conn.execute(
+                update(_OUT).where(_OUT.c.id.in_(ids), *_due(now)).values(claimed_until=now + lease, claimed_by=token)
+            )
+            return conn.execute(
+                select(_OUT.c.id, _OUT.c.kind, _OUT.c.ref, _OUT.c.recipient, _OUT.c.subject, _OUT.c.text,
+                       _OUT.c.html, _OUT.c.headers, _OUT.c.attempts)
+                .where(_OUT.c.claimed_by == token, _OUT.c.status == "queued")
+                .order_by(_OUT.c.next_attempt_at, _OUT.c.id)
+            ).all()
+
+    rows = with_retry(lease_rows)  # another writer in the way (SQLite's one writer): run it again
     return token, [
         Message(id=r[0], kind=r[1], ref=r[2], recipient=r[3], subject=r[4], text=r[5], html=r[6],
                 headers=json.loads(r[7] or "{}"), attempts=r[8])
@@ -159,14 +164,18 @@ def finish(
         values.update(status="queued", next_attempt_at=retry_at or now)
     else:
         raise ValueError(f"unknown outcome {outcome!r}")
-    with engine.begin() as conn:
-        done = conn.execute(
-            update(_OUT).where(_OUT.c.id == message.id, _OUT.c.claimed_by == token, _OUT.c.status == "queued")
-            .values(**values)
-        ).rowcount
-        if done and also is not None:
-            also(conn)
-    return bool(done)
+
+    def mark() -> bool:
+        with engine.begin() as conn:
+            done = conn.execute(
+                update(_OUT).where(_OUT.c.id == message.id, _OUT.c.claimed_by == token, _OUT.c.status == "queued")
+                .values(**values)
+            ).rowcount
+            if done and also is not None:
+                also(conn)
+        return bool(done)
+
+    return with_retry(mark)
 
 
 def status_counts(engine: Engine, *, kind: str | None = None) -> dict[str, int]:

@@ -235,6 +235,34 @@ def test_two_senders_never_take_the_same_message(engine, db_url):
     assert not outbox.finish(engine, first[0], token=token_a, outcome="sent")
 
 
+def test_two_senders_at_once_deliver_each_email_exactly_once(engine, db_url, smtp):
+    inbox, smtp_url = smtp
+    ids = add_interactions(engine, AGENT, 12, team=TEAM)
+    settings = settings_for(db_url, smtp_url)
+    offer_surveys(engine=engine, settings=settings, secret=SECRET.encode(), channel="api",
+                  requests=[SurveyRequest(i, f"race{n}@example.com") for n, i in enumerate(ids)])
+    other = make_engine(db_url)  # a second process's own connections
+    results: list = []
+
+    def sender(eng) -> None:
+        try:
+            while run_outbox(engine=eng, settings=settings, limit=2).total:
+                pass
+            results.append("done")
+        except Exception as exc:  # reported below
+            results.append(exc)
+
+    threads = [threading.Thread(target=sender, args=(eng,)) for eng in (engine, other)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    other.dispose()
+    assert results == ["done", "done"]
+    assert outbox.status_counts(engine, kind=MAIL_KIND) == {"queued": 0, "sent": 12, "failed": 0, "skipped": 0}
+    assert [len(inbox.to(f"race{n}@example.com")) for n in range(12)] == [1] * 12
+
+
 def test_smtp_addresses():
     assert parse_smtp_url("smtp://user:p%40ss@mail.example.com:587") == \
         parse_smtp_url("smtp://user:p%40ss@mail.example.com")
