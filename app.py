@@ -4,7 +4,8 @@
 
 One command, one server: ``streamlit run`` finds the ``st.App`` below and serves,
 from the same process, the screens and the plain HTTP routes of
-``leaderboard/http`` (the customer survey /s/<token>, the API /api/v1/...).
+``leaderboard/http`` (the customer survey /s/<token>, the API /api/v1/...), and
+starts the survey e-mail sender (``leaderboard/http/lifespan.py``) when SMTP is set.
 This file plays two parts: imported by that server as the module ``app`` it
 builds the ``App``; run by Streamlit for each browser session (``__name__`` is
 "__main__" then, as under AppTest) it draws the screens.
@@ -22,6 +23,7 @@ if __name__ == "__main__":
 
     run_app()
 else:
+    from leaderboard.http.lifespan import lifespan
     from leaderboard.http.routes import ROUTES
 
-    app = st.App("app.py", routes=ROUTES)
+    app = st.App("app.py", routes=ROUTES, lifespan=lifespan)

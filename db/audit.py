@@ -26,6 +26,7 @@ KINDS = (
     "agent_moved", "recovery_claimed", "recovery_updated", "recovery_followup", "score_excluded",
     "score_exclusion_undone", "comments_purged", "badge_awarded", "coaching_note", "prompt_done", "prompt_dismissed",
     "apikey_secret_set", "apikey_secret_cleared", "agent_linked",
+    "survey_request", "unsubscribed",
 )
 _TARGET = AuditLog.__table__.c.target.type.length
 _ACTOR = AuditLog.__table__.c.actor.type.length

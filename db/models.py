@@ -522,3 +522,67 @@ class UnmatchedRating(SQLModel, table=True):
     to_improve: str = Field(default="")  # tags joined by ";" (as a canonical file's cell)
     rated_at: NaiveDatetime
     received_at: NaiveDatetime = Field(default_factory=utcnow)
+# --------------------------------------------------------------------------- outbox, survey offers, unsubscribes (issue 14)
+
+OUTBOX_STATUSES = ("queued", "sent", "failed", "skipped")
+OFFER_CHANNELS = ("link", "email", "api")
+
+
+class Outbox(SQLModel, table=True):
+    """One message to deliver (a survey e-mail today; Slack, Teams and e-mail notifications later).
+
+    Written in the transaction of what caused it; a sender claims due rows with a lease
+    (``claimed_until``, ``claimed_by``), delivers, and marks them sent, or due again later
+    (``next_attempt_at``, exponential backoff), or failed after the last try (``last_error``).
+    ``dedupe_key`` makes queueing idempotent (one survey e-mail per interaction). The
+    recipient is erased once a message is sent or skipped (a failed one keeps it for a retry).
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        CheckConstraint(_in("status", OUTBOX_STATUSES), name="ck_outbox_status"),
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=40)  # "survey_request", ...
+    dedupe_key: Optional[str] = Field(default=None, max_length=200, unique=True)
+    ref: str = Field(default="", max_length=200)  # what it is about (survey_request: the interaction id)
+    recipient: str = Field(default="", max_length=320)
+    subject: str = Field(default="", max_length=300)
+    text: str = Field(default="")
+    html: str = Field(default="")
+    headers: str = Field(default="")  # JSON object of extra headers (List-Unsubscribe, ...)
+    status: str = Field(default="queued", max_length=16)
+    attempts: int = Field(default=0)
+    next_attempt_at: NaiveDatetime = Field(default_factory=utcnow)
+    claimed_until: Optional[NaiveDatetime] = Field(default=None)
+    claimed_by: str = Field(default="", max_length=40)
+    last_error: str = Field(default="")
+    created_at: NaiveDatetime = Field(default_factory=utcnow)
+    sent_at: Optional[NaiveDatetime] = Field(default=None)
+
+
+class SurveyOffer(SQLModel, table=True):
+    """That an interaction's customer was offered the survey, and how (link, email, api)."""
+
+    __tablename__ = "survey_offer"
+    __table_args__ = (
+        CheckConstraint(_in("channel", OFFER_CHANNELS), name="ck_survey_offer_channel"),
+        UniqueConstraint("interaction_id", "channel", name="uq_survey_offer_channel"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    interaction_id: int = _fk("interaction.id", index=False)  # uq_survey_offer_channel leads with it
+    channel: str = Field(max_length=16)
+    offered_at: NaiveDatetime = Field(default_factory=utcnow)
+
+
+class MailUnsubscribe(SQLModel, table=True):
+    """An address that asked for no more survey e-mails, kept only as a SHA-256 (never the address)."""
+
+    __tablename__ = "mail_unsubscribe"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    address_hash: str = Field(max_length=64, unique=True)
+    created_at: NaiveDatetime = Field(default_factory=utcnow)

@@ -28,6 +28,7 @@ from db.models import (
     Rating,
     RatingTag,
     Site,
+    SurveyOffer,
     Team,
 )
 from leaderboard.auth import DataKind, Viewer, require_viewer
@@ -224,10 +225,48 @@ def interaction_sums(
     end: datetime | None,
     agent_ids: Sequence[int] | None = None,
 ) -> pd.DataFrame:
-    """Per-agent interactions closed in [start, end) and how many of them were rated."""
+    """Per-agent interactions closed in [start, end) and how many of them were rated: the response rate.
+
+    Where offers are known (``survey_offer``: the customer was sent a link or an e-mail) the
+    rate is over what was asked. The rule, per agent and period: when any interaction of the
+    agent closed in the period has an offer, ``closed`` counts the offered ones and ``rated``
+    those of them that were rated (interactions without an offer are left out); otherwise
+    ``closed`` counts every interaction closed and ``rated`` the rated ones, as before offers.
+    A team's rate sums its agents' figures.
+    """
     agents = _agents_in_scope(scope, former=True)
     if agent_ids is not None:
         agents = select(Agent.id).where(Agent.id.in_([int(i) for i in agent_ids]))
+    frame = _closed_and_rated(session=session, agents=agents, start=start, end=end)
+    return _over_offers(frame, session=session, agents=agents, start=start, end=end)
+
+
+def _over_offers(frame: pd.DataFrame, *, session: Session, agents, start, end) -> pd.DataFrame:
+    """``frame`` with closed/rated replaced by offered/answered-offered for agents that have offers."""
+    if session.exec(select(SurveyOffer.id).limit(1)).first() is None:
+        return frame  # no offer anywhere (every import-only floor): nothing to look up
+    # Driven from the offers (an interaction offered by two channels counts once): proportional to them.
+    stmt = (
+        select(Interaction.agent_id, func.count(func.distinct(Interaction.id)), func.count(func.distinct(Rating.id)))
+        .select_from(SurveyOffer)
+        .join(Interaction, Interaction.id == SurveyOffer.interaction_id)
+        .outerjoin(Rating, Rating.interaction_id == Interaction.id)
+        .where(*_time_filter(Interaction.closed_at, start, end))
+    )
+    if agents is not None:
+        stmt = stmt.where(Interaction.agent_id.in_(agents))
+    stmt = stmt.group_by(Interaction.agent_id)
+    asked = pd.DataFrame.from_records(_tuples(session.exec(stmt)), columns=["agent_id", "offered", "answered"])
+    if asked.empty:
+        return frame
+    out = frame.merge(asked, on="agent_id", how="left")
+    has = out["offered"].fillna(0) > 0
+    out["closed"] = out["closed"].where(~has, out["offered"]).astype("int64")
+    out["rated"] = out["rated"].where(~has, out["answered"]).astype("int64")
+    return out.drop(columns=["offered", "answered"])
+
+
+def _closed_and_rated(*, session: Session, agents, start: datetime | None, end: datetime | None) -> pd.DataFrame:
     if start is None and end is None:
         # All time needs no join: rating.agent_id repeats the interaction's agent, so an
         # agent's rated interactions are their ratings. Two index-only scans instead of

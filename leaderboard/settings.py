@@ -15,6 +15,7 @@ import os
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal, NamedTuple, get_args, get_origin
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -190,6 +191,27 @@ class Settings(BaseSettings):
         description='Help-desk scores to stars, JSON over the defaults, e.g. {"zendesk": {"good": 5, "bad": 2}} '
         "(defaults: good/bad 5/1, Great/Okay/Bad 5/3/1, Freshdesk 103..-103 5..1, numbers 1-5 as they are)",
     )
+    # Survey e-mails (leaderboard/survey_mail.py): an outbox and a background sender with retries.
+    smtp_url: SecretStr = Field(
+        default=SecretStr(""),
+        validation_alias="STARBOARD_SMTP_URL",
+        description=(
+            "Where survey e-mails go: smtp://user:pass@host:587 (STARTTLS), smtps://user:pass@host:465 (TLS), "
+            "smtp://host:25 (no login, a local relay); unset: no e-mail, the survey link is only returned. Never shown"
+        ),
+    )
+    smtp_from: str = Field(
+        default="",
+        validation_alias="STARBOARD_SMTP_FROM",
+        description="The From address of survey e-mails; unset: starboard@ the host of STARBOARD_PUBLIC_URL",
+    )
+    mail_max_attempts: int = Field(
+        default=8,
+        ge=1,
+        le=20,
+        validation_alias="STARBOARD_MAIL_MAX_ATTEMPTS",
+        description="Tries per e-mail (1, 2, 4 ... minutes apart) before it is marked failed with the last error",
+    )
 
     def __init__(self, **values: Any) -> None:
         # Keyword arguments by attribute name (Settings(min_ratings=3)); the environment only by
@@ -213,6 +235,20 @@ class Settings(BaseSettings):
     @classmethod
     def _scales(cls, value: str) -> str:
         parse_scales(value)  # a ValueError names the source and score
+        return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: SecretStr) -> SecretStr:
+        url = value.get_secret_value()
+        if url:
+            parts = urlsplit(url)
+            if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+                raise ValueError("must look like smtp://user:pass@host:587 or smtps://host:465")
+            try:
+                parts.port
+            except ValueError:
+                raise ValueError("has a port that is not a number") from None
         return value
 
     @field_validator("public_name_style", mode="before")
@@ -279,6 +315,8 @@ def _problem(error: dict) -> str:
     if kind in bounds:
         limit = next(iter(ctx.values()))
         return f"must be {bounds[kind]} {limit:g}" if isinstance(limit, (int, float)) else f"must be {bounds[kind]} {limit}"
+    if kind == "value_error":  # a field validator's own words
+        return str(ctx.get("error") or error["msg"])
     return error["msg"].lower()
 
 
@@ -288,7 +326,9 @@ def describe_error(exc: ValidationError) -> str:
     for error in exc.errors():
         field = _field_for(error["loc"])
         variable = _variable(field) if field else ".".join(str(p) for p in error["loc"])
-        parts.append(f"setting {variable}={error.get('input')!r} {_problem(error)}")
+        secret = field is not None and Settings.model_fields[field].annotation is SecretStr
+        shown = "(hidden)" if secret else repr(error.get("input"))  # a secret's value is never shown
+        parts.append(f"setting {variable}={shown} {_problem(error)}")
     return "; ".join(parts)
 
 

@@ -28,7 +28,7 @@ HEADLINE_MEASURES = (
         "{:+.2f}",
         "Mean stars of every rating in the period. Changes under each figure are against the previous period of the same length",
     ),
-    ("Response rate", "response_rate", "{:.0f}%", "{:+.1f} pts", "Rated ÷ closed interactions (healthy programs see 30–40%)"),
+    ("Response rate", "response_rate", "{:.0f}%", "{:+.1f} pts", "Rated ÷ closed interactions, or ÷ surveys offered where Starboard asked (healthy programs see 30–40%)"),
     (
         "FCR",
         "fcr_pct",

@@ -35,6 +35,7 @@ RULES = frozenset({
     "leaderboard.coaching.texts",
     "leaderboard.survey_tokens",
     "leaderboard.hooks",
+    "leaderboard.mail_rules",
 })
 LAYER_NAMES = ("rules", "storage", "use cases", "interfaces", "app")
 

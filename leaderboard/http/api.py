@@ -23,15 +23,16 @@ from starlette.responses import JSONResponse, Response
 from db import apikeys
 from leaderboard.auth import SYSTEM_VIEWER
 from db.ingest import COLUMNS, OPTIONAL_COLUMNS, RATING_COLUMNS, CanonicalRow, parse_row, write_rows
-from db.models import utcnow
 from leaderboard.http import context
-from leaderboard.survey_tokens import survey_link
+from leaderboard.mail_rules import check_address, check_customer_name
+from leaderboard.survey_mail import SurveyRequest, offer_surveys
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_ITEMS = 1000
 RATING_FIELDS = frozenset(COLUMNS + OPTIONAL_COLUMNS)
 INTERACTION_FIELDS = frozenset(c for c in COLUMNS + OPTIONAL_COLUMNS if c not in RATING_COLUMNS)
-# Accepted on /interactions for the e-mail request (not sent by this release) and not stored.
+# Optional on /interactions: the survey request e-mail goes to customer_email (greeting customer_name).
+# Neither is stored with the interaction: the address waits in the outbox until the e-mail is sent.
 CONTACT_FIELDS = frozenset({"customer_email", "customer_name"})
 
 log = logging.getLogger("starboard.api")
@@ -208,6 +209,26 @@ async def ratings(request: Request) -> Response:
     return await _logged(request, _ratings)
 
 
+def _contact(payload: dict) -> tuple[str, str, list[str]]:
+    """(customer_email, customer_name, errors) of an /interactions request."""
+    errors, found = [], {}
+    for key, check in (("customer_email", check_address), ("customer_name", check_customer_name)):
+        value = payload.get(key)
+        if value is None or value == "":
+            found[key] = ""
+            continue
+        if not isinstance(value, str):
+            errors.append(f"field {key}: must be text")
+            found[key] = ""
+            continue
+        try:
+            found[key] = check(value)
+        except ValueError as exc:
+            errors.append(f"field {key}: {exc}")
+            found[key] = ""
+    return found["customer_email"], found["customer_name"], errors
+
+
 async def _interactions(request: Request):
     await _authorize(request)
     payload = await _body(request)
@@ -215,18 +236,31 @@ async def _interactions(request: Request):
         raise Problem(400, "send one JSON object: interaction_id, agent, team, site, channel, contact_reason, closed_at")
     fields = {k: v for k, v in payload.items() if k not in CONTACT_FIELDS}
     interaction_id, row, errors = _row(fields, index=0, allowed=INTERACTION_FIELDS)
+    email, name, contact_errors = _contact(payload)
+    errors += contact_errors
     counts = {"received": 1, "inserted": 0, "updated": 0, "unchanged": 0, "rejected": 0}
-    if row is None:
+    if row is None or contact_errors:
         counts["rejected"] = 1
         body = {"interaction_id": interaction_id, "status": "rejected", "errors": errors}
         return 422, body, counts
-    status = await context.with_engine(_write_one, row=row)
+    report = await context.with_engine(write_rows, rows=[row], viewer=SYSTEM_VIEWER)
+    if report.rejected:  # refused by the write path (e.g. it would move an agent to another site)
+        counts["rejected"] = 1
+        body = {"interaction_id": interaction_id, "status": "rejected", "errors": [e.problem for e in report.errors]}
+        return 422, body, counts
+    status = "inserted" if report.inserted else "updated" if report.updated else "unchanged"
     counts[status] = 1
     current = context.settings()
     secret = await context.run(context.secret, current)
-    url = survey_link(row.interaction_id, base_url=current.public_url, secret=secret, now=utcnow(),
-                      days=current.survey_expiry_days)
-    body = {"interaction_id": row.interaction_id, "status": status, "errors": [], "survey_url": url}
+    # Right after the interaction's own transaction (the write path commits per batch): a failure here
+    # answers 503, and the help desk's retry finds the interaction unchanged and queues the e-mail once.
+    offered = await context.with_engine(
+        offer_surveys, settings=current, secret=secret, channel="api",
+        requests=[SurveyRequest(row.interaction_id, email=email, customer_name=name)],
+    )
+    body = {"interaction_id": row.interaction_id, "status": status, "errors": [], "survey_url": offered[0].url}
+    if email:
+        body["email"] = offered[0].email
     return (201 if status == "inserted" else 200), body, counts
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.routing import Route
 
 from leaderboard.hooks import SOURCES
-from leaderboard.http import api, auth, hooks, survey
+from leaderboard.http import api, auth, hooks, survey, unsubscribe
 
 ROUTES = [
     Route("/api/v1/health", api.health, methods=["GET"]),
@@ -16,4 +16,6 @@ ROUTES = [
     Route("/auth/session", auth.session_get, methods=["GET"]),
     Route("/auth/signout", auth.signout_get, methods=["GET"]),
     *(Route(f"/api/v1/hooks/{source}", hooks.receiver(source), methods=["POST"]) for source in SOURCES),
+    Route("/u/{token}", unsubscribe.unsubscribe_get, methods=["GET"]),
+    Route("/u/{token}", unsubscribe.unsubscribe_post, methods=["POST"]),
 ]
