@@ -62,6 +62,10 @@ class Live:
             return conn.execute(text(sql), params).scalar()
 
 
+# Empty this run's PostgreSQL schema for a server of a test module's own (stray lock holders ended first).
+empty_database = empty_pg_schema
+
+
 @pytest.fixture(scope="module")
 def live(tmp_path_factory, server_db_url):
     folder = tmp_path_factory.mktemp("http")
