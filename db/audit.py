@@ -25,6 +25,7 @@ KINDS = (
     "display_added", "display_revoked", "mapping_saved", "coaching_rules_saved", "import", "rating_edited",
     "agent_moved", "recovery_claimed", "recovery_updated", "recovery_followup", "score_excluded",
     "score_exclusion_undone", "comments_purged", "badge_awarded", "coaching_note", "prompt_done", "prompt_dismissed",
+    "apikey_added", "apikey_revoked",
 )
 _TARGET = AuditLog.__table__.c.target.type.length
 _ACTOR = AuditLog.__table__.c.actor.type.length

@@ -477,3 +477,22 @@ class SignInSession(SQLModel, table=True):
     created_at: NaiveDatetime = Field(default_factory=utcnow)
     last_seen_at: NaiveDatetime = Field(default_factory=utcnow)
     revoked_at: Optional[NaiveDatetime] = Field(default=None)
+
+
+# --------------------------------------------------------------------------- site-scoped API keys (issue 14)
+
+
+class ApiKeySite(SQLModel, table=True):
+    """A site an API key may write to. A key with no rows here writes everywhere (as an admin).
+
+    A site in use by a key cannot be deleted (RESTRICT): deleting it would widen the key's scope.
+    """
+
+    __tablename__ = "api_key_site"
+
+    api_key_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("api_key.id", ondelete="CASCADE"), primary_key=True)
+    )
+    site_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("site.id", ondelete="RESTRICT"), primary_key=True, index=True)
+    )
