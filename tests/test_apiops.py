@@ -1,4 +1,5 @@
-"""Issue 14, operations of the API: site-scoped API keys (command line and a real server).
+"""Issue 14, operations of the API: site-scoped API keys (command line and a real server) and the
+Admin page's API tab (AppTest).
 
 The command line runs in this process (tests/cli_util.run_cli); the server is a real
 ``streamlit run app.py`` (tests/http_util.py ``live``) and the client is ``requests``;
@@ -17,6 +18,7 @@ from sqlmodel import Session
 
 from db import apikeys
 from db.models import utcnow
+from tests.app_util import app_as
 from tests.cli_util import run_cli
 from tests.factories import make_team
 from tests.http_util import live  # noqa: F401  (fixture)
@@ -155,3 +157,72 @@ def test_a_scoped_key_cannot_create_an_interaction_elsewhere(sites):
                             headers={"Authorization": f"Bearer {key}"}, timeout=30)
     assert created.status_code == 201, created.text
     assert "/s/" in created.json()["survey_url"]
+
+
+# --------------------------------------------------------------------------- the Admin page's API tab (AppTest)
+
+
+def _api_table(at, column: str):
+    for element in at.dataframe:
+        if column in element.value.columns:
+            return element.value
+    raise AssertionError(f"no table with a {column!r} column")
+
+
+@pytest.fixture
+def api_log(engine):
+    make_team(engine, "Alpha", site="Manila")
+    with Session(engine) as session:
+        apikeys.add_key(session=session, name="zendesk-prod", source="zendesk", sites=["Manila"])
+        apikeys.add_key(session=session, name="script")
+        apikeys.revoke_key(session=session, name="script")
+    counts = {"received": 3, "inserted": 2, "updated": 0, "unchanged": 0, "rejected": 1}
+    apikeys.log_request(engine=engine, key_name="zendesk-prod", path="/api/v1/ratings", status=207, counts=counts)
+    apikeys.log_request(engine=engine, key_name="zendesk-prod", path="/api/v1/ratings", status=429)
+    apikeys.log_request(engine=engine, key_name="script", path="/api/v1/interactions", status=201,
+                        counts={"received": 1, "inserted": 1})
+    apikeys.log_request(engine=engine, key_name="", path="/api/v1/ratings", status=401)
+    apikeys.log_request(engine=engine, key_name="script", path="/api/v1/ratings", status=503)
+    return engine
+
+
+def test_admin_api_tab_lists_keys_and_requests_filtered_by_key_and_status_class(db_env, api_log):
+    at = app_as("qa.admin", role="admin")
+    at.run()
+    at.switch_page("pages/admin.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    keys = _api_table(at, "sites").set_index("name")
+    assert keys.loc["zendesk-prod", "sites"] == "Manila" and keys.loc["script", "sites"] == apikeys.EVERY_SITE
+    assert keys.loc["zendesk-prod", "status"] == "Live" and keys.loc["script", "status"] == "Revoked"
+    log = _api_table(at, "key_name")
+    assert list(log.columns) == list(apikeys.REQUEST_COLUMNS)  # time, key, path, status, counts: no payload
+    assert list(log["status"]) == [503, 401, 201, 429, 207]  # newest first
+    assert log.iloc[-1][["received", "inserted", "rejected"]].tolist() == [3, 2, 1]
+
+    at.selectbox(key="adm_api_key").set_value("zendesk-prod").run()
+    assert list(_api_table(at, "key_name")["status"]) == [429, 207]
+    at.selectbox(key="adm_api_status").set_value("2xx").run()
+    assert list(_api_table(at, "key_name")["status"]) == [207]
+    at.selectbox(key="adm_api_key").set_value(None).run()
+    at.selectbox(key="adm_api_status").set_value("4xx").run()
+    shown = _api_table(at, "key_name")
+    assert list(shown["status"]) == [401, 429] and list(shown["key_name"]) == ["", "zendesk-prod"]
+    at.selectbox(key="adm_api_status").set_value("5xx").run()
+    assert list(_api_table(at, "key_name")["status"]) == [503]
+    assert not at.exception
+
+
+@pytest.mark.parametrize("role", ["manager", "leader", "agent"])
+def test_the_api_log_is_for_admins_only(db_env, api_log, role):
+    at = app_as(f"qa.{role}", role=role)
+    at.run()
+    at.switch_page("pages/admin.py").run()
+    assert [e.value for e in at.error] == ["This page is not available for your role."]
+    assert not at.dataframe
+    shown = " ".join(str(e.value) for e in (*at.markdown, *at.text, *at.caption, *at.code))
+    assert "zendesk-prod" not in shown
+
+
+def test_recent_requests_refuses_an_unknown_status_class(api_log):
+    with pytest.raises(ValueError, match="2xx, 4xx, 5xx"):
+        apikeys.recent_requests(engine=api_log, status_class="3xx")
