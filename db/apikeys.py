@@ -120,15 +120,16 @@ def key_holder(*, engine: Engine, key: str) -> KeyHolder | None:
     if not key:
         return None
     table, link = ApiKey.__table__, ApiKeySite.__table__
-    with engine.connect() as conn:
-        row = conn.execute(
-            select(table.c.id, table.c.name, table.c.source)
+    with engine.connect() as conn:  # one query: the key and its sites (one row per site, or one without)
+        rows = conn.execute(
+            select(table.c.name, table.c.source, link.c.site_id)
+            .select_from(table.outerjoin(link, link.c.api_key_id == table.c.id))
             .where(table.c.key_hash == token_digest(key), table.c.revoked_at.is_(None))
-        ).first()
-        if row is None:
-            return None
-        sites = frozenset(conn.execute(select(link.c.site_id).where(link.c.api_key_id == row[0])).scalars())
-    return KeyHolder(row[1], row[2], sites or None)
+        ).all()
+    if not rows:
+        return None
+    sites = frozenset(r[2] for r in rows if r[2] is not None)
+    return KeyHolder(rows[0][0], rows[0][1], sites or None)
 
 
 def log_request(

@@ -32,8 +32,8 @@ _COUNTER = ChangeCounter.__table__
 # Writes no cached screen reads: the counter itself, migrations' bookkeeping, the audit
 # trail (always written beside the change it records) and coaching prompts (derived from
 # the data by the rules; their queue is read live; a rules run writing them must not
-# trigger the next run).
-UNTRACKED = frozenset({"change_counter", "alembic_version", "audit_log", "coaching_prompt"})
+# trigger the next run), and the API's request log (one row per request, read live on the Admin page).
+UNTRACKED = frozenset({"change_counter", "alembic_version", "audit_log", "coaching_prompt", "api_request"})
 
 # Set in Connection.info (one per pooled DBAPI connection) between the first tracked write
 # of a transaction and its commit or rollback.

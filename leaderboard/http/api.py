@@ -149,7 +149,7 @@ def _viewer(holder: apikeys.KeyHolder) -> Viewer:
 
 def _write_one(*, engine, row: CanonicalRow, viewer: Viewer) -> tuple[str, list[str]]:
     """(status, errors): a row outside the key's sites is rejected with the import's reason."""
-    report = write_rows(engine=engine, rows=[row], viewer=viewer)
+    report = write_rows(engine=engine, rows=[row], viewer=viewer, settings=context.settings())
     if report.rejected:
         return "rejected", [error.reason for error in report.errors]
     if report.inserted:
