@@ -36,6 +36,7 @@ nothing doubled, nothing lost.
     python bench/ingest_bench.py                 # 60 s of load
     python bench/ingest_bench.py --seconds 20    # shorter
     python bench/ingest_bench.py --no-wall       # throughput only (no browser)
+    python bench/ingest_bench.py --batch 20      # lists of 20 ratings per request instead of single items
 
 The last line is ``RESULT ratings_per_s=… p95_ms=… wall_fresh_p95_s=…``.
 Targets (issue 14, 2-core machine): ≥ 300 ratings/s on SQLite, p95 < 100 ms,
@@ -135,10 +136,13 @@ class ClientLog:
     statuses: Counter = field(default_factory=Counter)
     item_statuses: Counter = field(default_factory=Counter)
     all_inserted: int = 0  # warm-up included: for the database check
+    ratings: int = 0  # items of the 200 answers inside the window
     failures: list[str] = field(default_factory=list)
 
 
-def client(n: int, *, url: str, key: str, agents: list[Where], start: float, stop: float, out: ClientLog) -> None:
+def client(
+    n: int, *, url: str, key: str, agents: list[Where], start: float, stop: float, out: ClientLog, batch: int = 1
+) -> None:
     """One help desk: a keep-alive connection (http.client: light, so the client spends little of the CPU)."""
     rng = random.Random(f"client-{n}")
     parsed = urllib.parse.urlsplit(url)
@@ -147,7 +151,10 @@ def client(n: int, *, url: str, key: str, agents: list[Where], start: float, sto
     i = 0
     while time.perf_counter() < stop:
         i += 1
-        body = json.dumps(rating(rng.choice(agents), f"BENCH-{n}-{i:07d}", rng)).encode()
+        if batch == 1:  # the issue's case: one JSON object per request
+            body = json.dumps(rating(rng.choice(agents), f"BENCH-{n}-{i:07d}", rng)).encode()
+        else:
+            body = json.dumps([rating(rng.choice(agents), f"BENCH-{n}-{i:07d}-{j:04d}", rng) for j in range(batch)]).encode()
         began = time.perf_counter()
         try:
             conn.request("POST", "/api/v1/ratings", body=body, headers=headers)
@@ -169,6 +176,7 @@ def client(n: int, *, url: str, key: str, agents: list[Where], start: float, sto
             out.item_statuses[result["status"]] += 1
         if status == 200:
             out.latencies_ms.append(took)
+            out.ratings += sum(r["status"] != "rejected" for r in results)
         elif len(out.failures) < 5:
             out.failures.append(f"{status}: {payload[:200]!r}")
     conn.close()
@@ -216,6 +224,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=60.0, help="measured load (default 60)")
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--warmup", type=float, default=3.0, help="seconds of load before measuring")
+    ap.add_argument("--batch", type=int, default=1,
+                    help="ratings per request (default 1, the issue's single items; >1 sends a JSON list)")
     ap.add_argument("--refresh", type=int, default=2, help="the wall's refresh=… (seconds)")
     ap.add_argument("--rate-limit", type=int, default=100_000, help="STARBOARD_API_RATE_LIMIT for the server")
     ap.add_argument("--no-wall", action="store_true", help="no browser: throughput and latency only")
@@ -261,7 +271,8 @@ def main(argv: list[str] | None = None) -> int:
         start, stop = begin + args.warmup, begin + args.warmup + args.seconds
         threads = [
             threading.Thread(target=client, args=(n,), daemon=True,
-                             kwargs=dict(url=server.url, key=key, agents=agents, start=start, stop=stop, out=logs[n]))
+                             kwargs=dict(url=server.url, key=key, agents=agents, start=start, stop=stop, out=logs[n],
+                                         batch=args.batch))
             for n in range(args.clients)
         ]
         for thread in threads:
@@ -293,16 +304,17 @@ def main(argv: list[str] | None = None) -> int:
     items = sum((c.item_statuses for c in logs), Counter())
     failures = [f for c in logs for f in c.failures]
     ok = statuses.get(200, 0)
-    per_s = ok / elapsed
+    per_s = sum(c.ratings for c in logs) / elapsed
     p50, p95, p99 = (percentile(latencies, q) for q in (50, 95, 99))
     log(f"  answers: {dict(sorted(statuses.items()))}; items: {dict(items)}")
     if failures:
         log(f"  failures (first few): {failures[:5]}")
-    log(f"  ratings/s (200 answers): {per_s:,.1f}   per client {per_s / args.clients:,.1f}")
+    log(f"  ratings/s (in 200 answers): {per_s:,.1f}   per client {per_s / args.clients:,.1f}   "
+        f"requests/s {ok / elapsed:,.1f} ({args.batch} rating(s) each)")
     log(f"  latency ms: p50 {p50:.1f}  p95 {p95:.1f}  p99 {p99:.1f}  max {max(latencies, default=float('nan')):.1f}"
         f"  mean {statistics.fmean(latencies) if latencies else float('nan'):.1f}  (n={len(latencies)})")
     log(f"  server CPU: {cpu:.1f} s in {elapsed:.0f} s ({cpu / elapsed:.2f} cores), "
-        f"{cpu / max(1, ok) * 1000:.2f} ms per rating")
+        f"{cpu / max(1, per_s * elapsed) * 1000:.2f} ms per rating")
     fresh_p95 = percentile(fresh, 95)
     if fresh:
         log(f"  wall freshness s (POST 200 -> on the wall): p50 {percentile(fresh, 50):.2f}  p95 {fresh_p95:.2f}  "
