@@ -27,6 +27,7 @@ KINDS = (
     "score_exclusion_undone", "comments_purged", "badge_awarded", "coaching_note", "prompt_done", "prompt_dismissed",
     "apikey_secret_set", "apikey_secret_cleared", "agent_linked",
     "survey_request", "unsubscribed",
+    "apikey_added", "apikey_revoked",
 )
 _TARGET = AuditLog.__table__.c.target.type.length
 _ACTOR = AuditLog.__table__.c.actor.type.length

@@ -32,9 +32,10 @@ _COUNTER = ChangeCounter.__table__
 # Writes no cached screen reads: the counter itself, migrations' bookkeeping, the audit
 # trail (always written beside the change it records) and coaching prompts (derived from
 # the data by the rules; their queue is read live; a rules run writing them must not
-# trigger the next run). The outbox and the unsubscribe list are delivery machinery no screen
-# caches (a sender's claims and marks must not refresh every wall).
-UNTRACKED = frozenset({"change_counter", "alembic_version", "audit_log", "coaching_prompt", "outbox",
+# trigger the next run), the API's request log (one row per request, read live on the Admin page),
+# and the outbox and the unsubscribe list: delivery machinery no screen caches (a sender's claims
+# and marks must not refresh every wall).
+UNTRACKED = frozenset({"change_counter", "alembic_version", "audit_log", "coaching_prompt", "api_request", "outbox",
                        "mail_unsubscribe"})
 
 # Set in Connection.info (one per pooled DBAPI connection) between the first tracked write

@@ -522,6 +522,8 @@ class UnmatchedRating(SQLModel, table=True):
     to_improve: str = Field(default="")  # tags joined by ";" (as a canonical file's cell)
     rated_at: NaiveDatetime
     received_at: NaiveDatetime = Field(default_factory=utcnow)
+
+
 # --------------------------------------------------------------------------- outbox, survey offers, unsubscribes (issue 14)
 
 OUTBOX_STATUSES = ("queued", "sent", "failed", "skipped")
@@ -586,3 +588,22 @@ class MailUnsubscribe(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     address_hash: str = Field(max_length=64, unique=True)
     created_at: NaiveDatetime = Field(default_factory=utcnow)
+
+
+# --------------------------------------------------------------------------- site-scoped API keys (issue 14)
+
+
+class ApiKeySite(SQLModel, table=True):
+    """A site an API key may write to. A key with no rows here writes everywhere (as an admin).
+
+    A site in use by a key cannot be deleted (RESTRICT): deleting it would widen the key's scope.
+    """
+
+    __tablename__ = "api_key_site"
+
+    api_key_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("api_key.id", ondelete="CASCADE"), primary_key=True)
+    )
+    site_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("site.id", ondelete="RESTRICT"), primary_key=True, index=True)
+    )

@@ -348,6 +348,20 @@ def may_administer(viewer: Viewer) -> bool:
     return require_viewer(viewer).role == Role.ADMIN
 
 
+API_KEY_ACTOR_PREFIX = "apikey:"
+
+
+def api_key_viewer(name: str, *, site_ids: frozenset[int] | None = None) -> Viewer:
+    """Who an API key writes as: every site (an admin's scope) or, scoped, a manager of ``site_ids``.
+
+    Its username ("apikey:NAME") is the actor of the audit entries its writes leave.
+    """
+    username = API_KEY_ACTOR_PREFIX + name
+    if site_ids is None:
+        return Viewer(role=Role.ADMIN, username=username, display_name=f"API key {name}")
+    return Viewer(role=Role.MANAGER, username=username, display_name=f"API key {name}", site_ids=frozenset(site_ids))
+
+
 # The wall's viewer: public figures only, within a scope.
 def display_viewer(*, site_id: int | None, team_id: int | None, name: str) -> Viewer:
     return Viewer(role=Role.DISPLAY, username=name, display_site_id=site_id, display_team_id=team_id)

@@ -60,8 +60,8 @@ def outcome(report: ImportReport) -> Outcome:
     return Outcome("stale" if report.stale else "unchanged")
 
 
-def receive(*, engine: Engine, event: HookEvent) -> Outcome:
-    """Write one help-desk rating (linked agent), or queue it (no link yet)."""
+def receive(*, engine: Engine, event: HookEvent, viewer: Viewer = SYSTEM_VIEWER) -> Outcome:
+    """Write one help-desk rating (linked agent) as ``viewer`` (the key's), or queue it (no link yet)."""
     agent = hook_store.linked_agent(engine=engine, source=event.source, external_id=event.agent_id)
     if agent is None:
         status = hook_store.queue_rating(
@@ -71,15 +71,15 @@ def receive(*, engine: Engine, event: HookEvent) -> Outcome:
         )
         # A link made while this event was queued would never replay it: replay now.
         if hook_store.linked_agent(engine=engine, source=event.source, external_id=event.agent_id) is not None:
-            replay(engine=engine, viewer=SYSTEM_VIEWER, source=event.source, external_id=event.agent_id)
+            replay(engine=engine, viewer=viewer, source=event.source, external_id=event.agent_id)
         return Outcome(status)
     row = canonical_row(
         agent=agent, interaction_id=event.interaction_id, channel=event.channel, stars=event.stars,
         comment=event.comment, to_improve=event.to_improve, rated_at=event.rated_at,
         stored=hook_store.interaction_basics(engine=engine, interaction_id=event.interaction_id),
     )
-    # A help desk's key speaks for the whole center, as every API key (its audit entries name the system).
-    return outcome(write_rows(engine=engine, viewer=SYSTEM_VIEWER, rows=[row]))
+    # The key's viewer: every site, or only the key's sites (audit entries name "apikey:NAME").
+    return outcome(write_rows(engine=engine, viewer=viewer, rows=[row]))
 
 
 def replay(*, engine: Engine, viewer: Viewer, source: str, external_id: str) -> tuple[ImportReport, int]:

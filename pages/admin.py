@@ -1,4 +1,4 @@
-"""Admin: accounts, wall display links, the audit log and the effective settings.
+"""Admin: accounts, wall display links, the audit log, the API (keys and request log) and the effective settings.
 
 Every change goes through ``db.accounts``, which writes the audit log in the same
 transaction. A display token is shown once, right after it is made: only its
@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 from sqlmodel import Session
 
-from db import accounts, audit, queries
+from db import accounts, apikeys, audit, queries
 from db.models import ROLES
 from leaderboard.auth import MIN_PASSWORD_LENGTH, ROLE_LABELS, AuthError, Viewer
 from leaderboard.settings import get_settings, is_default, settings_table, shown_value
@@ -417,6 +417,69 @@ def audit_tab() -> None:
         },
     )
 
+# --------------------------------------------------------------------------- the API tab
+
+
+STATUS_CLASS_LABELS = {"": "Every answer", "2xx": "2xx (accepted)", "4xx": "4xx (refused)", "5xx": "5xx (server)"}
+
+
+def api_tab() -> None:
+    """API keys (never the keys themselves) and the request log: time, key, path, status, counts; never payloads."""
+    engine = common.get_engine()
+    with Session(engine) as session:
+        keys = pd.DataFrame(apikeys.list_keys(session=session), columns=list(apikeys.KEY_COLUMNS))
+    st.markdown("**API keys**")
+    if keys.empty:
+        st.caption("No API keys yet.")
+    else:
+        st.dataframe(
+            keys.assign(status=["Revoked" if pd.notna(r) else "Live" for r in keys["revoked_at"]]),
+            key="adm_api_keys",
+            hide_index=True,
+            height=common.table_height(len(keys), max_rows=8),
+            column_order=["name", "status", "source", "sites", "created_at", "created_by", "revoked_at"],
+            column_config={
+                "name": st.column_config.TextColumn("Key"),
+                "status": st.column_config.TextColumn("Status", width="small"),
+                "source": st.column_config.TextColumn("Source", width="small"),
+                "sites": st.column_config.TextColumn("Writes to", help="The sites the key may write to"),
+                "created_at": st.column_config.DatetimeColumn("Created (UTC)", format="YYYY-MM-DD HH:mm"),
+                "created_by": st.column_config.TextColumn("By"),
+                "revoked_at": st.column_config.DatetimeColumn("Revoked (UTC)", format="YYYY-MM-DD HH:mm"),
+            },
+        )
+    st.markdown("**Recent requests**")
+    names = sorted(set(keys["name"]) | set(apikeys.request_key_names(engine=engine)))
+    f1, f2, f3 = st.columns([1.4, 1.2, 0.6], vertical_alignment="bottom")
+    key_name = f1.selectbox(
+        "Key", [None, *names], format_func=lambda k: "Every key" if k is None else (k or "(no valid key)"),
+        key="adm_api_key",
+    )
+    status_class = f2.selectbox("Answer", list(STATUS_CLASS_LABELS), format_func=STATUS_CLASS_LABELS.__getitem__,
+                                key="adm_api_status")
+    limit = f3.selectbox("Latest", [200, 1000, 5000], key="adm_api_limit")
+    rows = apikeys.recent_requests(engine=engine, limit=int(limit), key_name=key_name, status_class=status_class or None)
+    log = pd.DataFrame(rows, columns=list(apikeys.REQUEST_COLUMNS))
+    st.caption(f"{len(log):,} requests, newest first · times in UTC · payloads are never kept")
+    st.dataframe(
+        log,
+        key="adm_api_requests",
+        hide_index=True,
+        height=common.table_height(len(log), max_rows=18),
+        column_config={
+            "at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+            "key_name": st.column_config.TextColumn("Key"),
+            "path": st.column_config.TextColumn("Path"),
+            "status": st.column_config.NumberColumn("Status", width="small", format="%d"),
+            "received": st.column_config.NumberColumn("Received", width="small"),
+            "inserted": st.column_config.NumberColumn("Inserted", width="small"),
+            "updated": st.column_config.NumberColumn("Updated", width="small"),
+            "unchanged": st.column_config.NumberColumn("Unchanged", width="small"),
+            "rejected": st.column_config.NumberColumn("Rejected", width="small"),
+        },
+    )
+    st.caption("Keys are managed with `python -m leaderboard apikeys add|list|revoke` (a key is shown once).")
+
 # --------------------------------------------------------------------------- the settings tab
 
 
@@ -469,10 +532,13 @@ def render() -> None:
     options = loaders.load_filter_options(common.database_url(), common.data_version())
 
     st.title("Admin")
-    st.caption("Accounts, wall displays, the audit log and settings. Every change here is written to the audit log.")
+    st.caption(
+        "Accounts, wall displays, the audit log, the API and settings. Every change here is written to the audit log."
+    )
 
     tabs = st.tabs(
-        [":material/group: Users", ":material/tv: Wall displays", ":material/receipt_long: Audit log", ":material/tune: Settings"]
+        [":material/group: Users", ":material/tv: Wall displays", ":material/receipt_long: Audit log",
+         ":material/tune: Settings", ":material/api: API"]
     )
     with tabs[0]:
         users_tab(viewer, users, agent_names, options)
@@ -482,6 +548,8 @@ def render() -> None:
         audit_tab()
     with tabs[3]:
         settings_tab()
+    with tabs[4]:
+        api_tab()
 
 
 render()

@@ -33,7 +33,7 @@ from db.recovery_store import open_cases
 from db.retry import with_retry
 from leaderboard.auth import Viewer, may_administer, may_write, require_viewer, visibility
 from leaderboard.names import name_key, username_for
-from leaderboard.settings import get_settings
+from leaderboard.settings import Settings, get_settings
 
 # Rows per transaction: big enough that commits and per-batch queries are a small share
 # of the time (a batch dirties index pages all over the per-agent indexes, whatever its
@@ -73,6 +73,7 @@ def write_rows(
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Progress | None = None,
     allow_moves: bool = False,
+    settings: Settings | None = None,
 ) -> ImportReport:
     """Upsert interactions and their ratings by ``interaction_id``; the one write path.
 
@@ -86,7 +87,8 @@ def write_rows(
     after every batch. A rating changed in place leaves an audit entry. A row whose
     ``rated_at`` is older than the stored rating's changes nothing (newer-or-equal wins, so
     events arriving out of order never roll an answer back): it counts as unchanged and in
-    ``report.stale``.
+    ``report.stale``. ``settings``: the
+    caller's (a server reads them once), else read now.
     """
     report = ImportReport()
 
@@ -97,7 +99,8 @@ def write_rows(
             yield row
 
     writer = BatchWriter(
-        engine=engine, viewer=viewer, report=report, batch_size=batch_size, progress=progress, allow_moves=allow_moves
+        engine=engine, viewer=viewer, report=report, batch_size=batch_size, progress=progress, allow_moves=allow_moves,
+        settings=settings,
     )
     writer.write_all(counted())
     report.moves, report.held_moves = writer.moves(), writer.held()
@@ -606,6 +609,22 @@ class _BulkInsert:
             conn.exec_driver_sql(self.sql, [dict(zip(names, r)) for r in rows])
 
 
+_BULK_INSERTS: dict[tuple, _BulkInsert] = {}
+
+
+def _bulk_insert(dialect: Dialect, table, columns: tuple[str, ...]) -> _BulkInsert:
+    """The ``_BulkInsert`` for this kind of dialect, table and columns, compiled once per process.
+
+    Compiling costs about a millisecond each: a one-row write (the API's single rating)
+    spent more on it than on its SQL. A ``_BulkInsert`` is never changed after it is made.
+    """
+    key = (dialect.name, dialect.driver, dialect.paramstyle, table.name, columns)
+    found = _BULK_INSERTS.get(key)
+    if found is None:
+        found = _BULK_INSERTS[key] = _BulkInsert(dialect, table, columns)
+    return found
+
+
 _PROBES = (datetime(2026, 11, 20, 14, 3), datetime(2026, 1, 2, 3, 4, 5, 60), datetime(999, 12, 31, 23, 59, 59, 999999))
 
 
@@ -759,6 +778,7 @@ class BatchWriter:
         new_site_timezone: str = NEW_SITE_TIMEZONE,
         refused: Refused | None = None,
         allow_moves: bool = False,
+        settings: Settings | None = None,
     ) -> None:
         self.engine = engine
         # Team moves asked for by the rows: made only when allowed (kept here: a retried batch reloads the directory).
@@ -774,12 +794,12 @@ class BatchWriter:
         self.batch_size = max(1, batch_size)
         self.progress = progress
         self.directory: _Directory | None = None
-        self.settings = get_settings()
+        self.settings = settings or get_settings()
         self.recovery_threshold = self.settings.recovery_threshold
         dialect = engine.dialect
-        self.insert_interactions = _BulkInsert(dialect, _INTERACTION, _INTERACTION_COLUMNS)
-        self.insert_ratings = _BulkInsert(dialect, _RATING, _RATING_COLUMNS)
-        self.insert_tags = _BulkInsert(dialect, _TAG, _TAG_COLUMNS)
+        self.insert_interactions = _bulk_insert(dialect, _INTERACTION, _INTERACTION_COLUMNS)
+        self.insert_ratings = _bulk_insert(dialect, _RATING, _RATING_COLUMNS)
+        self.insert_tags = _bulk_insert(dialect, _TAG, _TAG_COLUMNS)
         self.stored_ids = _Lookup(dialect, _INTERACTION, "interaction_id")
         self.interaction_pks = _Lookup(dialect, _INTERACTION, "interaction_id", ("id",))
         self.rating_pks = _Lookup(dialect, _RATING, "interaction_id", ("id",))

@@ -21,6 +21,10 @@ def register(subparsers) -> None:
     add = sub.add_parser("add", help="create a key; it is printed alone on the last line, once")
     add.add_argument("name")
     add.add_argument("--source", default="", help="where its ratings come from (e.g. zendesk)")
+    add.add_argument(
+        "--site", action="append", default=[], metavar="SITE",
+        help="the key writes only to this site (repeatable, or a comma list); default: every site",
+    )
     add_db_argument(add)
     add.set_defaults(handler=run_add)
     lst = sub.add_parser("list", help="list keys (never the keys themselves)")
@@ -48,8 +52,10 @@ def register(subparsers) -> None:
 
 def run_add(args: argparse.Namespace) -> int:
     key = run_accounts(args, lambda session: apikeys.add_key(
-        session=session, name=args.name, source=args.source, actor="cli"))
-    print(f"API key {args.name!r} created; send it as `Authorization: Bearer <key>`. Shown once:")
+        session=session, name=args.name, source=args.source, actor="cli", sites=args.site))
+    sites = apikeys.site_names(args.site)
+    scope = f"sites {', '.join(sites)}" if sites else apikeys.EVERY_SITE
+    print(f"API key {args.name!r} created for {scope}; send it as `Authorization: Bearer <key>`. Shown once:")
     print(key)
     return 0
 

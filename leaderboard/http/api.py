@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from db import apikeys
-from leaderboard.auth import SYSTEM_VIEWER
+from leaderboard.auth import Viewer, api_key_viewer
 from db.ingest import COLUMNS, OPTIONAL_COLUMNS, RATING_COLUMNS, CanonicalRow, parse_row, write_rows
 from leaderboard.http import context
 from leaderboard.mail_rules import check_address, check_customer_name
@@ -153,12 +153,19 @@ def _row(item: Any, *, index: int, allowed: frozenset[str]) -> tuple[str, Canoni
     return interaction_id, (None if errors else parsed), errors
 
 
-def _write_one(*, engine, row: CanonicalRow) -> str:
-    # An API key speaks for the whole center (its audit entries name the system); scoped keys: not yet.
-    report = write_rows(engine=engine, rows=[row], viewer=SYSTEM_VIEWER)
+def _viewer(holder: apikeys.KeyHolder) -> Viewer:
+    """Who the key writes as: every site, or a manager of its sites; audit entries name "apikey:NAME"."""
+    return api_key_viewer(holder.name, site_ids=holder.site_ids)
+
+
+def _write_one(*, engine, row: CanonicalRow, viewer: Viewer) -> tuple[str, list[str]]:
+    """(status, errors): a row outside the key's sites is rejected with the import's reason."""
+    report = write_rows(engine=engine, rows=[row], viewer=viewer, settings=context.settings())
+    if report.rejected:
+        return "rejected", [error.reason for error in report.errors]
     if report.inserted:
-        return "inserted"
-    return "updated" if report.updated else "unchanged"
+        return "inserted", []
+    return ("updated" if report.updated else "unchanged"), []
 
 
 async def _logged(request: Request, handler) -> Response:
@@ -184,7 +191,7 @@ async def _logged(request: Request, handler) -> Response:
 
 
 async def _ratings(request: Request):
-    await _authorize(request)
+    viewer = _viewer(await _authorize(request))
     payload = await _body(request)
     items = payload if isinstance(payload, list) else [payload]
     if isinstance(payload, list) and not payload:
@@ -199,7 +206,7 @@ async def _ratings(request: Request):
         if row is None:
             status = "rejected"
         else:
-            status = await context.with_engine(_write_one, row=row)
+            status, errors = await context.with_engine(_write_one, row=row, viewer=viewer)
         counts[status] += 1
         results.append({"interaction_id": interaction_id, "status": status, "errors": errors})
     return (207 if counts["rejected"] else 200), {"results": results, "counts": counts}, counts
@@ -230,7 +237,7 @@ def _contact(payload: dict) -> tuple[str, str, list[str]]:
 
 
 async def _interactions(request: Request):
-    await _authorize(request)
+    viewer = _viewer(await _authorize(request))
     payload = await _body(request)
     if not isinstance(payload, dict):
         raise Problem(400, "send one JSON object: interaction_id, agent, team, site, channel, contact_reason, closed_at")
@@ -243,13 +250,10 @@ async def _interactions(request: Request):
         counts["rejected"] = 1
         body = {"interaction_id": interaction_id, "status": "rejected", "errors": errors}
         return 422, body, counts
-    report = await context.with_engine(write_rows, rows=[row], viewer=SYSTEM_VIEWER)
-    if report.rejected:  # refused by the write path (e.g. it would move an agent to another site)
-        counts["rejected"] = 1
-        body = {"interaction_id": interaction_id, "status": "rejected", "errors": [e.problem for e in report.errors]}
-        return 422, body, counts
-    status = "inserted" if report.inserted else "updated" if report.updated else "unchanged"
+    status, errors = await context.with_engine(_write_one, row=row, viewer=viewer)
     counts[status] = 1
+    if status == "rejected":
+        return 403, {"interaction_id": row.interaction_id, "status": status, "errors": errors}, counts
     current = context.settings()
     secret = await context.run(context.secret, current)
     # Right after the interaction's own transaction (the write path commits per batch): a failure here

@@ -15,10 +15,14 @@ from leaderboard.settings import Settings, get_settings
 _LOCK = threading.Lock()
 _ENGINES: dict[str, Engine] = {}
 _SECRETS: dict[str, bytes] = {}
+_SETTINGS: list[Settings] = []
 
 
 def settings() -> Settings:
-    return get_settings()
+    """The server's settings, read from the environment once (reading them costs milliseconds per request)."""
+    if not _SETTINGS:
+        _SETTINGS.append(get_settings())
+    return _SETTINGS[0]
 
 
 def engine(current: Settings | None = None) -> Engine:
