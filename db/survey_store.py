@@ -140,7 +140,8 @@ def record_answer(*, engine: Engine, interaction_id: str, answer: Answer, now: d
                 stmt = sqlite.insert(table).values(values).on_conflict_do_nothing(index_elements=["interaction_id"])
             else:
                 stmt = table.insert().values(values)
-            if conn.execute(stmt).rowcount:
+            # RETURNING, not rowcount: psycopg reports -1 for INSERT ... ON CONFLICT DO NOTHING.
+            if conn.execute(stmt.returning(table.c.interaction_id)).first() is not None:
                 return "recorded"
         conn.execute(
             update(table).where(table.c.interaction_id == pk)
