@@ -433,11 +433,16 @@ def api_tab() -> None:
         st.caption("No API keys yet.")
     else:
         st.dataframe(
-            keys.assign(status=["Revoked" if pd.notna(r) else "Live" for r in keys["revoked_at"]]),
+            keys.assign(
+                status=["Revoked" if pd.notna(r) else "Live" for r in keys["revoked_at"]],
+                # A live key has no revocation time: an empty cell, not "None".
+                revoked_at=[f"{pd.Timestamp(r):%Y-%m-%d %H:%M}" if pd.notna(r) else "" for r in keys["revoked_at"]],
+            ),
             key="adm_api_keys",
             hide_index=True,
             height=common.table_height(len(keys), max_rows=8),
-            column_order=["name", "status", "source", "sites", "created_at", "created_by", "revoked_at"],
+            column_order=["name", "status", "source", "signing_secret", "sites", "created_at", "created_by",
+                          "revoked_at"],
             column_config={
                 "name": st.column_config.TextColumn("Key"),
                 "status": st.column_config.TextColumn("Status", width="small"),
@@ -445,7 +450,10 @@ def api_tab() -> None:
                 "sites": st.column_config.TextColumn("Writes to", help="The sites the key may write to"),
                 "created_at": st.column_config.DatetimeColumn("Created (UTC)", format="YYYY-MM-DD HH:mm"),
                 "created_by": st.column_config.TextColumn("By"),
-                "revoked_at": st.column_config.DatetimeColumn("Revoked (UTC)", format="YYYY-MM-DD HH:mm"),
+                "signing_secret": st.column_config.TextColumn(
+                    "Signed", width="small", help="Whether webhook signatures are checked (apikeys secret NAME)"
+                ),
+                "revoked_at": st.column_config.TextColumn("Revoked (UTC)"),
             },
         )
     st.markdown("**Recent requests**")
