@@ -38,7 +38,7 @@ def test_html_text_folds_newlines_and_truncates():
 @pytest.mark.parametrize(
     "params, expected",
     [
-        ({}, dict(rotate=15, refresh=5, top=10, site=None, team=None)),
+        ({}, dict(rotate=15, refresh=2, top=10, site=None, team=None)),
         ({"rotate": "5", "refresh": "2", "top": "3", "site": "Manila"}, dict(rotate=5, refresh=2, top=3, site="Manila")),
         ({"rotate": "abc"}, dict(rotate=15)),  # a typo falls back to the default
         ({"rotate": "0", "refresh": "-4", "top": "1000"}, dict(rotate=3, refresh=1, top=25)),  # clamped
