@@ -18,12 +18,11 @@ from datetime import datetime
 from typing import Iterable, Mapping, Sequence
 
 import pandas as pd
-from sqlalchemy import case, func, insert
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import case, func
 from sqlmodel import Session, select
 
 from db.chunks import chunks
+from db.insert_new import insert_new
 from db.models import (
     Agent,
     AppMeta,
@@ -42,7 +41,6 @@ from db.scope import visible_agent_ids, visible_team_ids  # noqa: F401  (re-expo
 from leaderboard.auth import DataKind, Viewer, require_viewer
 
 RULES_META_KEY = "coaching_rules"
-_DIALECT_INSERT = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}
 
 # ``db.queries.AGENT_COLUMNS`` with the team's leader after the team.
 AGENT_FRAME_COLUMNS = (*AGENT_COLUMNS[:7], "leader_id", *AGENT_COLUMNS[7:])
@@ -506,11 +504,7 @@ def insert_prompts(*, session: Session, rows: Sequence[dict]) -> list[CoachingPr
     if not fresh:
         return []
     # Other databases: no ON CONFLICT here; the pre-check above is the guard.
-    dialect_insert = _DIALECT_INSERT.get(session.get_bind().dialect.name)
-    if dialect_insert is not None:
-        stmt = dialect_insert(CoachingPrompt).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    else:  # pragma: no cover
-        stmt = insert(CoachingPrompt)
+    stmt, _ = insert_new(session.get_bind().dialect.name, CoachingPrompt, key=["dedupe_key"])
     created: list[CoachingPrompt] = []
     values = list(fresh.values())
     for start in range(0, len(values), 1000):

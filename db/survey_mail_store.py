@@ -14,11 +14,11 @@ from datetime import datetime
 from typing import Iterable, Sequence
 
 from sqlalchemy import insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from db.audit import record
 from db.chunks import chunks
+from db.insert_new import insert_new
 from db.models import OFFER_CHANNELS, Agent, Interaction, MailUnsubscribe, SurveyOffer, Team, utcnow
 from leaderboard.auth import AuthError, Viewer, may_administer
 
@@ -35,14 +35,9 @@ def _system_only(viewer: Viewer, what: str) -> None:
 def _insert_ignoring_duplicates(conn: Connection, table, rows: list[dict], key: list[str]) -> int:
     if not rows:
         return 0
-    dialect = conn.dialect.name
-    # Counted by RETURNING: psycopg reports rowcount -1 for INSERT ... ON CONFLICT DO NOTHING.
-    if dialect == "postgresql":
-        stmt = postgresql.insert(table).values(rows).on_conflict_do_nothing(index_elements=key)
-        return len(conn.execute(stmt.returning(table.c.id)).all())
-    if dialect == "sqlite":
-        stmt = sqlite.insert(table).values(rows).on_conflict_do_nothing(index_elements=key)
-        return len(conn.execute(stmt.returning(table.c.id)).all())
+    stmt, skips_taken = insert_new(conn.dialect.name, table, key=key)
+    if skips_taken:
+        return len(conn.execute(stmt.values(rows).returning(table.c.id)).all())
     added = 0
     for row in rows:
         if conn.execute(select(table.c.id).where(*(table.c[k] == row[k] for k in key))).first() is None:

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from db.ingest import CanonicalRow, write_rows
+from db.insert_new import insert_new
 from leaderboard.auth import SYSTEM_VIEWER
 from db.models import AppMeta, Agent, Interaction, Rating, Site, SurveyResponse, Team, utcnow
 
@@ -36,13 +36,8 @@ def server_secret(*, engine: Engine, configured: str = "") -> bytes:
         if found:
             return found.encode("utf-8")
         values = {"key": SECRET_META_KEY, "value": secrets.token_urlsafe(48)}
-        dialect = conn.dialect.name
-        if dialect == "postgresql":
-            conn.execute(postgresql.insert(_META).values(values).on_conflict_do_nothing(index_elements=["key"]))
-        elif dialect == "sqlite":
-            conn.execute(sqlite.insert(_META).values(values).on_conflict_do_nothing(index_elements=["key"]))
-        else:
-            conn.execute(_META.insert().values(values))
+        stmt, _ = insert_new(conn.dialect.name, _META, key=["key"])
+        conn.execute(stmt.values(values))
         # Two servers starting at once keep the one that landed first.
         return conn.execute(select(_META.c.value).where(_META.c.key == SECRET_META_KEY)).scalar_one().encode("utf-8")
 
@@ -133,15 +128,8 @@ def record_answer(*, engine: Engine, interaction_id: str, answer: Answer, now: d
     with engine.begin() as conn:
         if first_at is None:
             values = {"interaction_id": pk, "first_at": now, "last_at": now, "submissions": 1}
-            dialect = conn.dialect.name
-            if dialect == "postgresql":
-                stmt = postgresql.insert(table).values(values).on_conflict_do_nothing(index_elements=["interaction_id"])
-            elif dialect == "sqlite":
-                stmt = sqlite.insert(table).values(values).on_conflict_do_nothing(index_elements=["interaction_id"])
-            else:
-                stmt = table.insert().values(values)
-            # RETURNING, not rowcount: psycopg reports -1 for INSERT ... ON CONFLICT DO NOTHING.
-            if conn.execute(stmt.returning(table.c.interaction_id)).first() is not None:
+            stmt, _ = insert_new(conn.dialect.name, table, key=["interaction_id"])
+            if conn.execute(stmt.values(values).returning(table.c.interaction_id)).first() is not None:
                 return "recorded"
         conn.execute(
             update(table).where(table.c.interaction_id == pk)

@@ -21,7 +21,6 @@ from datetime import datetime
 from typing import Callable, Iterable, Iterator
 
 from sqlalchemy import bindparam, delete, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect, Engine
 
 from db import changes
@@ -29,6 +28,7 @@ from db.audit import entry as audit_entry
 from db.audit import record_many
 from db.ingest.rows import CanonicalRow, ImportReport, RowError
 from db.models import MEMBERSHIP_SINCE, Agent, AgentTeam, Interaction, Rating, RatingTag, Site, Team, User, utcnow
+from db.insert_new import insert_new
 from db.recovery_store import open_cases
 from db.retry import with_retry
 from leaderboard.auth import Viewer, may_administer, may_write, require_viewer, visibility
@@ -114,14 +114,9 @@ def _insert_or_get(conn: Connection, table, values: dict, *, key: tuple[str, ...
     imports creating the same new site at once both end with the one site, where a plain
     INSERT stopped the second with a unique-constraint error.
     """
-    dialect = conn.dialect.name
-    if dialect == "postgresql":
-        stmt = postgresql.insert(table).values(values).on_conflict_do_nothing(index_elements=list(key))
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(table).values(values).on_conflict_do_nothing(index_elements=list(key))
-    else:  # no portable ON CONFLICT: a clash is retried by the batch writer (with_retry, retry_conflicts)
-        stmt = insert(table).values(values)
-    conn.execute(stmt)
+    # Without ON CONFLICT (another database) a clash is retried by the batch writer (with_retry, retry_conflicts).
+    stmt, _ = insert_new(conn.dialect.name, table, key=key)
+    conn.execute(stmt.values(values))
     where = [table.c[k] == values[k] for k in key]
     return tuple(conn.execute(select(*(table.c[c] for c in columns)).where(*where)).one())
 
