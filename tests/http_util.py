@@ -13,8 +13,12 @@ too) and a low API rate limit (``RATE_LIMIT`` per second, per key).
 
 from __future__ import annotations
 
+import os
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Iterator
 
 import pytest
 from sqlalchemy import text
@@ -25,7 +29,7 @@ from db.models import utcnow
 from leaderboard.survey_tokens import sign_survey
 from tests.browser_util import StreamlitServer, start_server
 from tests.cli_util import run_cli
-from tests.conftest import empty_pg_schema
+from tests.conftest import empty_pg_schema, pg_schema_url
 from tests.factories import add_interactions
 
 SECRET = "test-secret-for-http-tests"
@@ -66,23 +70,33 @@ class Live:
 empty_database = empty_pg_schema
 
 
+@contextmanager
+def live_server(folder: Path, *, name: str, interactions: int = 30, rate_limit: int = RATE_LIMIT,
+                port: int | None = None, env: dict[str, str] | None = None) -> Iterator[Live]:
+    """``streamlit run app.py`` on a database of its own holding ``interactions`` unrated interactions.
+
+    On PostgreSQL a schema of its own (``sb_<name>_<pid>``): the tests of the same module that
+    empty this run's schema (``db_url``) never pull the tables from under the running server.
+    """
+    base = os.environ.get("TEST_DATABASE_URL", "").strip()
+    with (pg_schema_url(base, f"sb_{name}_{os.getpid()}") if base else nullcontext()) as pg_url:
+        url = pg_url or f"sqlite:///{folder / 'starboard.db'}"
+        engine = make_engine(url)
+        ids = add_interactions(engine, AGENT, interactions, team=TEAM)
+        server = start_server(
+            database_url=url,
+            log_path=folder / "streamlit.log",
+            port=port,
+            extra_env={"STARBOARD_SECRET_KEY": SECRET, "STARBOARD_API_RATE_LIMIT": str(rate_limit), **(env or {})},
+        )
+        try:
+            yield Live(server=server, engine=engine, db_url=url, interactions=ids)
+        finally:
+            server.stop()
+            engine.dispose()
+
+
 @pytest.fixture(scope="module")
-def live(tmp_path_factory, server_db_url):
-    folder = tmp_path_factory.mktemp("http")
-    if server_db_url:
-        empty_pg_schema(server_db_url)
-        url = server_db_url
-    else:
-        url = f"sqlite:///{folder / 'starboard.db'}"
-    engine = make_engine(url)
-    ids = add_interactions(engine, AGENT, 30, team=TEAM)
-    server = start_server(
-        database_url=url,
-        log_path=folder / "streamlit.log",
-        extra_env={"STARBOARD_SECRET_KEY": SECRET, "STARBOARD_API_RATE_LIMIT": str(RATE_LIMIT)},
-    )
-    try:
-        yield Live(server=server, engine=engine, db_url=url, interactions=ids)
-    finally:
-        server.stop()
-        engine.dispose()
+def live(tmp_path_factory):
+    with live_server(tmp_path_factory.mktemp("http"), name="http") as server:
+        yield server

@@ -23,7 +23,6 @@ import requests
 from sqlalchemy import text
 
 from db.ingest import CanonicalRow, write_rows
-from db.engine import make_engine
 from db.models import utcnow
 from leaderboard import hook_intake
 from leaderboard.auth import SYSTEM_VIEWER
@@ -32,11 +31,8 @@ from leaderboard.hooks import (
     signature_ok, signs,
 )
 from tests.app_util import app_as
-from tests.browser_util import start_server
 from tests.cli_util import run_cli
-from tests.factories import add_interactions
-from tests.conftest import empty_pg_schema
-from tests.http_util import AGENT, SECRET, TEAM, Live
+from tests.http_util import AGENT, TEAM, live_server
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "webhooks"
 SIGNING = "whsec-test-signing-secret"
@@ -325,25 +321,10 @@ def test_apikeys_secret_reads_stdin_and_is_never_shown(db_env, engine):
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory, server_db_url):
+def live(tmp_path_factory):
     """``streamlit run app.py`` on its own database; a high rate limit (429 is tested in test_http.py)."""
-    folder = tmp_path_factory.mktemp("hooks")
-    if server_db_url:
-        empty_pg_schema(server_db_url)
-        url = server_db_url
-    else:
-        url = f"sqlite:///{folder / 'starboard.db'}"
-    engine = make_engine(url)
-    ids = add_interactions(engine, AGENT, 2, team=TEAM)
-    server = start_server(
-        database_url=url, log_path=folder / "streamlit.log",
-        extra_env={"STARBOARD_SECRET_KEY": SECRET, "STARBOARD_API_RATE_LIMIT": "1000"},
-    )
-    try:
-        yield Live(server=server, engine=engine, db_url=url, interactions=ids)
-    finally:
-        server.stop()
-        engine.dispose()
+    with live_server(tmp_path_factory.mktemp("hooks"), name="hooks", interactions=2, rate_limit=1000) as server:
+        yield server
 
 
 def key_for(live, name: str, source: str, *, secret: str | None = None) -> str:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import email
 import email.policy
-import os
 import re
 import threading
 import time
@@ -35,11 +34,10 @@ from leaderboard.board import build_board
 from leaderboard.mail_rules import address_hash, parse_smtp_url, sign_unsubscribe, verify_unsubscribe
 from leaderboard.settings import Settings
 from leaderboard.survey_mail import MAIL_KIND, SurveyRequest, offer_surveys, run_outbox
-from tests.browser_util import free_port, start_server
+from tests.browser_util import free_port
 from tests.cli_util import run_cli
-from tests.conftest import pg_schema_url
 from tests.factories import add_interactions, add_rows, rating_row
-from tests.http_util import SECRET, Live, empty_database
+from tests.http_util import SECRET, live_server
 
 AGENT, TEAM = "Maria Santos", "Alpha"  # public name "Maria S."
 EVIL_NAME = 'Bob <img src=x onerror=alert(1)> & "Co"'
@@ -434,26 +432,11 @@ def test_response_rate_uses_offers_where_they_are_known(engine, db_url):
 def mail_live(tmp_path_factory, smtp):
     """A real ``streamlit run app.py`` whose sender mails the local SMTP server (a database of its own)."""
     inbox, smtp_url = smtp
-    folder = tmp_path_factory.mktemp("mail-http")
-    base = os.environ.get("TEST_DATABASE_URL", "").strip()
     port = free_port()
-    with (pg_schema_url(base, f"sb_mail_{os.getpid()}") if base else _nothing()) as pg_url:
-        url = pg_url or f"sqlite:///{folder / 'starboard.db'}"
-        if pg_url:
-            empty_database(url)
-        engine = make_engine(url)
-        ids = add_interactions(engine, AGENT, 5, team=TEAM)
-        server = start_server(
-            database_url=url, log_path=folder / "streamlit.log", port=port,
-            extra_env={"STARBOARD_SECRET_KEY": SECRET, "STARBOARD_SMTP_URL": smtp_url,
-                       "STARBOARD_SMTP_FROM": "survey@starboard.test",
-                       "STARBOARD_PUBLIC_URL": f"http://127.0.0.1:{port}"},
-        )
-        try:
-            yield Live(server=server, engine=engine, db_url=url, interactions=ids), inbox
-        finally:
-            server.stop()
-            engine.dispose()
+    env = {"STARBOARD_SMTP_URL": smtp_url, "STARBOARD_SMTP_FROM": "survey@starboard.test",
+           "STARBOARD_PUBLIC_URL": f"http://127.0.0.1:{port}"}
+    with live_server(tmp_path_factory.mktemp("mail-http"), name="mail", interactions=5, port=port, env=env) as live:
+        yield live, inbox
 
 
 def wait_until(condition, *, deadline_s: float = 60) -> bool:
@@ -464,14 +447,6 @@ def wait_until(condition, *, deadline_s: float = 60) -> bool:
             return False
         time.sleep(0.1)
     return True
-
-
-class _nothing:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *_exc):
-        return False
 
 
 def test_api_email_star_links_and_unsubscribe_on_a_live_server(mail_live):
