@@ -43,8 +43,8 @@ def directory_race(monkeypatch):
     waited = threading.local()
     load = ingest_write._Directory.load.__func__
 
-    def racing_load(cls, conn, *args):
-        found = load(cls, conn, *args)
+    def racing_load(cls, conn, *args, **kwargs):
+        found = load(cls, conn, *args, **kwargs)
         if not getattr(waited, "done", False):
             waited.done = True
             barrier.wait()

@@ -18,7 +18,7 @@ import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, Sequence
 
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection, Dialect, Engine
@@ -65,6 +65,10 @@ def leader_username(name: str) -> str:
     return username[:MAX_USERNAME_LENGTH]
 
 
+# Up to this many rows given as a list: the write reads the directory of their agents only.
+SMALL_WRITE = 50
+
+
 def write_rows(
     *,
     engine: Engine,
@@ -98,9 +102,11 @@ def write_rows(
             report.valid += 1
             yield row
 
+    # A few rows given at once (an API call, a survey answer, a webhook): read only their agents.
+    only = rows if isinstance(rows, (list, tuple)) and len(rows) <= SMALL_WRITE else None
     writer = BatchWriter(
         engine=engine, viewer=viewer, report=report, batch_size=batch_size, progress=progress, allow_moves=allow_moves,
-        settings=settings,
+        settings=settings, only=only,
     )
     writer.write_all(counted())
     report.moves, report.held_moves = writer.moves(), writer.held()
@@ -238,7 +244,11 @@ class _Directory:
     everywhere: bool = False
 
     @classmethod
-    def load(cls, conn: Connection, viewer: Viewer) -> "_Directory":
+    def load(cls, conn: Connection, viewer: Viewer, *, only: Sequence[CanonicalRow] | None = None) -> "_Directory":
+        """Every site, team and agent; with ``only`` (all the rows a small write will ever see), the
+        agents those rows can name: by name or external id, or as the stored agent of their
+        interaction (a single API or survey write reads a handful of agents, not the whole center).
+        """
         site_names = {id_: name for id_, name in conn.execute(select(_SITE.c.id, _SITE.c.name))}
         teams, team_info, leaders = {}, {}, {}
         for id_, site_id, name, leader_id in conn.execute(
@@ -248,11 +258,18 @@ class _Directory:
             team_info[id_] = (site_id, name)
             leaders[id_] = leader_id
         agents, by_key, by_external = {}, {}, {}
-        for id_, name, key, external_id, team_id in conn.execute(
-            select(_AGENT.c.id, _AGENT.c.name, _AGENT.c.name_key, _AGENT.c.external_id, _AGENT.c.team_id).order_by(
-                _AGENT.c.id
+        wanted = select(_AGENT.c.id, _AGENT.c.name, _AGENT.c.name_key, _AGENT.c.external_id, _AGENT.c.team_id)
+        if only is not None:
+            externals = sorted({r.agent_external_id for r in only if r.agent_external_id})
+            stored = select(_INTERACTION.c.agent_id).where(
+                _INTERACTION.c.interaction_id.in_(sorted({r.interaction_id for r in only}))
             )
-        ):
+            wanted = wanted.where(
+                _AGENT.c.name_key.in_(sorted({name_key(r.agent)[:120] for r in only}))
+                | _AGENT.c.external_id.in_(externals)
+                | _AGENT.c.id.in_(stored)
+            )
+        for id_, name, key, external_id, team_id in conn.execute(wanted.order_by(_AGENT.c.id)):
             agents[id_] = _Known(team_id=team_id, name=name, external_id=external_id)
             by_key.setdefault((team_info[team_id][0], key), id_)
             if external_id is not None:
@@ -774,8 +791,11 @@ class BatchWriter:
         refused: Refused | None = None,
         allow_moves: bool = False,
         settings: Settings | None = None,
+        only: Sequence[CanonicalRow] | None = None,
     ) -> None:
         self.engine = engine
+        # Every row this writer will see, when it is known and small: the directory reads only their agents.
+        self.only = only
         # Team moves asked for by the rows: made only when allowed (kept here: a retried batch reloads the directory).
         self.allow_moves = allow_moves
         self.made_moves: dict[int, Move] = {}
@@ -831,7 +851,7 @@ class BatchWriter:
         def write() -> None:
             with self.engine.begin() as conn:
                 if self.directory is None:
-                    self.directory = _Directory.load(conn, self.viewer)
+                    self.directory = _Directory.load(conn, self.viewer, only=self.only)
                     self.directory.new_site_timezone = self.new_site_timezone
                     self.directory.allow_moves = self.allow_moves
                     self.directory.moves = self.made_moves
