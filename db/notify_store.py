@@ -41,11 +41,13 @@ from db.audit import record
 from db.models import NotifyDelivery, NotifyDestination, Outbox, Site, Team, User, utcnow
 from db.retry import with_retry
 from leaderboard.auth import SYSTEM_VIEWER, AuthError, Viewer, may_administer
+from leaderboard.notify_rules import KINDS, PRIVATE_KINDS, PUBLIC_KINDS, NotifyInputError, ScopeRef
 
-PRIVATE_KINDS = ("recovery", "recovery_overdue", "digest")
-PUBLIC_KINDS = ("celebration", "badge", "weekly")
-KINDS = PRIVATE_KINDS + PUBLIC_KINDS
+__all__ = ["KINDS", "PRIVATE_KINDS", "PUBLIC_KINDS", "queue_notification"]
 PREFIX = "notify:"
+# A row delivered inside another row's "and N more" message (its last_error): only the carrier counts
+# against the destination's per-minute limit.
+COLLAPSED = "collapsed into #"
 OUTBOX_KINDS = tuple(PREFIX + k for k in KINDS)
 
 _DEST = NotifyDestination.__table__
@@ -191,6 +193,30 @@ def any_destination(conn: Connection) -> bool:
     return conn.execute(select(_DEST.c.id).limit(1)).first() is not None
 
 
+def resolve_scope(conn: Connection, ref: ScopeRef) -> int:
+    """The id of the site, team or user ``ref`` names (names case-insensitive); NotifyInputError naming what is missing."""
+    if ref.scope == "user":
+        found = conn.execute(select(User.id).where(func.lower(User.username) == ref.user.lower())).scalar()
+        if found is None:
+            raise NotifyInputError(f"--for user:{ref.user}: no such user")
+        return found
+    site = conn.execute(select(Site.id).where(func.lower(Site.name) == ref.site.lower())).scalar()
+    if site is None:
+        raise NotifyInputError(f"--for {ref.scope}:{ref.site}: no site {ref.site!r}")
+    if ref.scope == "site":
+        return site
+    team = conn.execute(
+        select(Team.id).where(Team.site_id == site, func.lower(Team.name) == ref.team.lower())
+    ).scalar()
+    if team is None:
+        raise NotifyInputError(f"--for team:{ref.site}/{ref.team}: no team {ref.team!r} at {ref.site}")
+    return team
+
+
+def name_taken(conn: Connection, name: str) -> bool:
+    return conn.execute(select(_DEST.c.id).where(func.lower(_DEST.c.name) == name.lower())).first() is not None
+
+
 def add_destination(
     conn: Connection,
     *,
@@ -247,7 +273,8 @@ def sent_since(conn: Connection, destination_id: int, since: datetime) -> list[d
     """When the destination's messages sent since ``since`` were sent (oldest first): the per-minute limit."""
     return list(conn.execute(
         select(_OUT.c.sent_at).join(_DEL, _DEL.c.outbox_id == _OUT.c.id)
-        .where(_DEL.c.destination_id == destination_id, _OUT.c.status == "sent", _OUT.c.sent_at >= since)
+        .where(_DEL.c.destination_id == destination_id, _OUT.c.status == "sent", _OUT.c.sent_at >= since,
+               _OUT.c.last_error.not_like(f"{COLLAPSED}%"))
         .order_by(_OUT.c.sent_at)
     ).scalars())
 
