@@ -10,8 +10,9 @@ raw user text in it (each channel's renderer escapes it). This module decides:
   due in 2 h" with a link to the case; the overdue reminder;
 - **the daily digest** (private): the day's best and worst interactions, chosen by
   ``pick_best`` / ``pick_worst`` (see there), the ratio against the target, open prompts,
-  overdue recovery cases, links; with a text and an HTML rendering (``digest_text``,
-  ``digest_html``: what ``python -m leaderboard digest`` prints);
+  overdue recovery cases, links (``digest_message``; ``python -m leaderboard digest`` prints
+  its e-mail rendering, ``leaderboard.notify_rules.email_parts``, exactly as an e-mail
+  destination gets it);
 - **the weekly recognition** (public): the week's top N and its badges;
 - **when** scheduled messages are due (``digest_due``, ``weekly_due``) and whether an event
   is fresh enough to announce at all (``is_fresh``: an import of last year's ratings
@@ -20,7 +21,6 @@ raw user text in it (each channel's renderer escapes it). This module decides:
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -226,7 +226,7 @@ class OverdueCase:
 
 @dataclass(frozen=True)
 class Digest:
-    """Everything a daily digest says; ``digest_message`` / ``digest_text`` / ``digest_html`` render it."""
+    """Everything a daily digest says; ``digest_message`` makes the message of it."""
 
     recipient: str  # the leader's or manager's display name
     scope: str  # "Manila/Bayanihan" (a leader) or "Manila" (a manager)
@@ -262,7 +262,7 @@ def _ratio_line(d: Digest) -> str:
 
 
 def digest_sections(d: Digest) -> list[tuple[str, list[str]]]:
-    """(heading, lines) in order: the one source of the message, the text and the HTML."""
+    """(heading, lines) in order."""
     avg = "–" if d.avg_stars is None else f"{d.avg_stars:.2f}★"
     sections = [
         ("The day", [f"{d.ratings} ratings, average {avg}"]),
@@ -289,28 +289,6 @@ def digest_message(d: Digest) -> dict:
         lines.extend(f"  {line}" for line in body)
     return message(digest_title(d), lines, link=page_link(d.public_url, "recovery"),
                    fields=[("For", d.recipient), ("Overdue cases", str(len(d.overdue)))])
-
-
-def digest_text(d: Digest) -> str:
-    out = [digest_title(d), f"For {d.recipient}", ""]
-    for heading, body in digest_sections(d):
-        out.append(heading)
-        out.extend(f"  {line}" for line in body)
-        out.append("")
-    out.append(f"Recovery queue: {page_link(d.public_url, 'recovery')}")
-    return "\n".join(out) + "\n"
-
-
-def digest_html(d: Digest) -> str:
-    """The digest as an HTML e-mail body: every piece of text escaped (user text is data)."""
-    esc = html.escape
-    out = [f"<h2>{esc(digest_title(d))}</h2>", f"<p>For {esc(d.recipient)}</p>"]
-    for heading, body in digest_sections(d):
-        out.append(f"<h3>{esc(heading)}</h3>")
-        out.append("<ul>" + "".join(f"<li>{esc(line)}</li>" for line in body) + "</ul>")
-    url = page_link(d.public_url, "recovery")
-    out.append(f'<p><a href="{esc(url, quote=True)}">Recovery queue</a></p>')
-    return "\n".join(out) + "\n"
 
 
 # --------------------------------------------------------------------------- when scheduled messages are due

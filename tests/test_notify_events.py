@@ -17,6 +17,7 @@ from leaderboard import badges
 from leaderboard import notify_messages as words
 from leaderboard.notify_jobs import run_scheduled
 from leaderboard.settings import Settings
+from leaderboard.auth import SYSTEM_VIEWER
 from tests.cli_util import run_cli
 from tests.factories import add_rows, make_agent, make_team, make_user, rating_row
 
@@ -209,8 +210,8 @@ def test_digest_for_a_hand_made_day(engine, db_url):
     done = run_cli("digest", "--leader", "lena.lead", "--date", "2026-11-30", db=db_url)
     assert done.returncode == 0, done.stderr
     text = done.stdout
-    best = text.split("\nBest\n")[1].split("\nWorst\n")[0].splitlines()
-    worst = text.split("\nWorst\n")[1].split("\nRatio\n")[0].splitlines()
+    best = text.split("\nBest:\n")[1].split("\nWorst:\n")[0].splitlines()
+    worst = text.split("\nWorst:\n")[1].split("\nRatio:\n")[0].splitlines()
     assert [line.rsplit(" · ", 1)[1] for line in best] == ["D-5long", "D-5short", "D-4"]
     assert [line.rsplit(" · ", 1)[1] for line in worst] == ["D-1new", "D-1old", "D-2"]
     assert best[0].startswith("  10:00 · Paolo Reyes · 5★ · ")  # local time, the private full name
@@ -282,3 +283,94 @@ def test_weekly_recognition_names_the_top_n_and_never_hidden_agents(engine, call
     assert all(not line.startswith("3.") for line in lines)  # nothing below the top 2
     run_scheduled(engine=engine, now=datetime(2026, 11, 30, 2, 0), settings=settings)
     assert len(_kind(calls, "weekly")) == 1
+
+
+# --------------------------------------------------------------------------- end to end: destinations and a receiver
+
+
+class _Receiver:
+    """A local HTTP server standing in for Slack and a generic webhook: records (path, JSON body)."""
+
+    def __init__(self):
+        import json
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        got = self.got = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                got.append((self.path, json.loads(body)))
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def at(self, path):
+        return [body for p, body in self.got if p == path]
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    r = _Receiver()
+    yield r
+    r.close()
+
+
+def test_end_to_end_private_alert_to_the_leader_only_and_praise_only_in_public(engine, receiver):
+    import json
+
+    from leaderboard import notify
+
+    lead = _floor(engine)
+    make_team(engine, "Other", site="Manila", leader="olga.other")
+    make_agent(engine, "Paolo Reyes", team="Bayanihan", site="Manila", username="paolo.reyes")
+    add = dict(engine=engine, viewer=SYSTEM_VIEWER)
+    notify.add(**add, name="leaders", url=f"{receiver.url}/leaders", scope="team:Manila/Bayanihan",
+               kinds="recovery,digest", type_="slack")
+    notify.add(**add, name="lead-own", url=f"{receiver.url}/lead-own", scope="user:lena.lead", kinds="recovery")
+    notify.add(**add, name="other-leaders", url=f"{receiver.url}/other", scope="team:Manila/Other", kinds="recovery")
+    notify.add(**add, name="agent-own", url=f"{receiver.url}/agent", scope="user:paolo.reyes",
+               kinds="celebration,badge")
+    notify.add(**add, name="shout", url=f"{receiver.url}/shout", scope="site:Manila",
+               kinds="celebration,badge,weekly", type_="slack")
+    comment = "Paolo fixed it <!here> <@channel> [click](https://evil.example) <b>now</b>"
+    add_rows(engine, [
+        _row("Paolo Reyes", 1, comment="Worst experience <!channel>", interaction_id="DEMO-038512"),
+        _row("Paolo Reyes", 5, comment=comment, interaction_id="GOOD-1"),
+        _row("Paolo Reyes", 5, comment="Fast but rude", to_improve=["courtesy"], interaction_id="MIXED-1"),
+        _row("Paolo Reyes", 2, comment="Slow", interaction_id="LOW-2"),
+    ])
+    counts = notify.run(engine=engine, settings=Settings(digest_time="23:59"))
+    assert counts.failed == 0
+    leaders, own, shout = receiver.at("/leaders"), receiver.at("/lead-own"), receiver.at("/shout")
+    assert len(leaders) == 2 and len(own) == 2  # the two cases (1★ and 2★), to the leader's channels only
+    assert receiver.at("/other") == []
+    assert all("Recovery case opened" in json.dumps(b, ensure_ascii=False) for b in leaders + own)
+    assert len(shout) == 1 and len(receiver.at("/agent")) == 1  # one celebration; never the mixed or low ones
+    public = json.dumps(shout, ensure_ascii=False)
+    for leak in ("Slow", "rude", "Worst", "DEMO-038512", "case"):
+        assert leak not in public
+    # Slack: nothing in the comment pings or links.
+    text = shout[0]["text"]
+    assert "<!here>" not in public and "<@channel>" not in public and "<!channel>" not in json.dumps(leaders)
+    assert "&lt;!here&gt;" in text and "&lt;b&gt;now&lt;/b&gt;" in text
+    assert "https://evil" not in public
+    # Delivered once: another run sends nothing again.
+    before = len(receiver.got)
+    notify.run(engine=engine, settings=Settings(digest_time="23:59"))
+    assert len(receiver.got) == before
+    with Session(engine) as s:
+        assert s.exec(select(User).where(User.id == lead.id)).one()

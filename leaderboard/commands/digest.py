@@ -11,7 +11,8 @@ from sqlmodel import Session
 from leaderboard.cli import UserError
 from leaderboard.commands.common import add_db_argument, engine_for, settings_for
 from leaderboard.digest import DigestError, build_digest, find_recipient
-from leaderboard.notify_messages import digest_html, digest_text
+from leaderboard.notify_messages import digest_message
+from leaderboard.notify_rules import email_parts
 
 FORMATS = ("text", "html")
 
@@ -29,7 +30,8 @@ def register(subparsers) -> None:
     )
     parser.add_argument("--leader", required=True, metavar="USER", help="username of a team leader or manager")
     parser.add_argument("--date", required=True, metavar="YYYY-MM-DD", help="the local day of the digest")
-    parser.add_argument("--format", choices=FORMATS, default="text", help="text (default) or html (the e-mail body)")
+    parser.add_argument("--format", choices=FORMATS, default="text",
+                        help="the e-mail's text part (default) or its HTML part")
     add_db_argument(parser)
     parser.set_defaults(handler=run)
 
@@ -46,5 +48,7 @@ def run(args: argparse.Namespace) -> int:
             digest = build_digest(session=session, user=user, day=day, settings=settings)
         except DigestError as exc:
             raise UserError(f"--leader: {exc}") from None
-    sys.stdout.write(digest_html(digest) if args.format == "html" else digest_text(digest))
+    # Exactly what an e-mail destination gets (Slack, Teams and webhooks get the same message, escaped their way).
+    mail = email_parts(digest_message(digest))
+    sys.stdout.write(mail.html + "\n" if args.format == "html" else mail.text)
     return 0
