@@ -259,6 +259,10 @@ def leaders_at(conn: Connection, *, site_id: int) -> list[int]:
     return sorted(u for u, s in home.items() if s == site_id)
 
 
+def team_ids_at(conn: Connection, *, site_id: int) -> list[int]:
+    return [r[0] for r in conn.execute(select(_TEAM.c.id).where(_TEAM.c.site_id == site_id).order_by(_TEAM.c.id))]
+
+
 def managers_at(conn: Connection, *, site_id: int) -> list[int]:
     user = User.__table__
     return [r[0] for r in conn.execute(

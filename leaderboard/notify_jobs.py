@@ -22,7 +22,9 @@ finds it done builds nothing. Every job claimed leaves an audit entry (``notific
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
+from typing import Callable
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -40,10 +42,22 @@ from leaderboard.names import public_name
 from leaderboard.periods import custom_period, local_midnight_utc, zone
 from leaderboard.settings import Settings
 
+log = logging.getLogger(__name__)
+
+
+def _guarded(job: str, work: Callable[[], int]) -> int:
+    """Run one job; a job that fails is logged (its name and the error's kind, never a message's text)
+    and left unclaimed, so the tick goes on to deliver and the job is tried again on a later tick."""
+    try:
+        return work()
+    except Exception as exc:  # noqa: BLE001 - one bad job must not stop deliveries
+        log.warning("scheduled notification %s failed: %s", job, type(exc).__name__)
+        return 0
+
 
 def run_scheduled(*, engine: Engine, now: datetime, settings: Settings) -> int:
     """Queue every reminder, digest and weekly round-up due at ``now`` (naive UTC); how many rows queued."""
-    queued = _overdue(engine, now, settings)
+    queued = _guarded("overdue reminders", lambda: _overdue(engine, now, settings))
     at = words.parse_clock(settings.digest_time)
     with engine.connect() as conn:
         sites = notify_events.sites(conn)
@@ -57,15 +71,16 @@ def run_scheduled(*, engine: Engine, now: datetime, settings: Settings) -> int:
                 done = notify_events.jobs_done(conn, keys=[_digest_key(u, day) for u in people])
             for user_id in people:
                 if _digest_key(user_id, day) not in done:
-                    queued += _digest(engine, user_id=user_id, day=day, now=now, settings=settings)
+                    queued += _guarded(_digest_key(user_id, day), lambda u=user_id: _digest(
+                        engine, user_id=u, day=day, now=now, settings=settings))
         week = words.weekly_due(now, tz)
         if week is not None:
             key = f"{notify_events.JOB_PREFIX}weekly:{site_id}:{week.isoformat()}"
             with engine.connect() as conn:
                 done = bool(notify_events.jobs_done(conn, keys=[key]))
             if not done:
-                queued += _weekly(engine, key=key, site_id=site_id, site=site, tz=tz, week=week, now=now,
-                                  settings=settings)
+                queued += _guarded(key, lambda: _weekly(engine, key=key, site_id=site_id, site=site, tz=tz,
+                                                        week=week, now=now, settings=settings))
     return queued
 
 
@@ -163,9 +178,16 @@ def _weekly(engine: Engine, *, key: str, site_id: int, site: str, tz: str, week,
             if not notify_events.claim_job(conn, key=key, now=now, viewer=SYSTEM_VIEWER):
                 session.rollback()
                 return 0
+            # The site's shout-out channels and each team's (one row per destination: the same dedupe key).
             n = notify_store.queue_notification(
                 conn, kind="weekly", message=message, dedupe_key=f"weekly:{site_id}:{week.isoformat()}",
                 site_id=site_id,
+            ) + sum(
+                notify_store.queue_notification(
+                    conn, kind="weekly", message=message, dedupe_key=f"weekly:{site_id}:{week.isoformat()}",
+                    site_id=site_id, team_id=team_id,
+                )
+                for team_id in notify_events.team_ids_at(conn, site_id=site_id)
             )
             audit_record(conn, actor=SYSTEM_VIEWER.username, kind="notification_scheduled",
                          target=f"weekly {site} {week.isoformat()}", detail=f"{n} queued")

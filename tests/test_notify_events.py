@@ -12,7 +12,7 @@ import pytest
 from sqlmodel import Session, select
 
 from db import notify_store
-from db.models import AppMeta, RecoveryCase, User, utcnow
+from db.models import AppMeta, RecoveryCase, Site, User, utcnow
 from leaderboard import badges
 from leaderboard import notify_messages as words
 from leaderboard.notify_jobs import run_scheduled
@@ -276,13 +276,14 @@ def test_weekly_recognition_names_the_top_n_and_never_hidden_agents(engine, call
     settings = Settings(weekly_top_n=2, min_ratings=5, digest_time="23:59")
     run_scheduled(engine=engine, now=datetime(2026, 11, 30, 1, 5), settings=settings)  # Monday 09:05 Manila
     weekly = _kind(calls, "weekly")
-    assert len(weekly) == 1
+    assert {c["dedupe_key"] for c in weekly} == {f"weekly:{weekly[0]['site_id']}:2026-11-23"}
+    made = len(weekly)  # the site's channels and each team's, under one dedupe key
     lines = weekly[0]["message"]["lines"]
     text = "\n".join(lines)
     assert "Maria S." in text and "Hana" not in text
     assert all(not line.startswith("3.") for line in lines)  # nothing below the top 2
     run_scheduled(engine=engine, now=datetime(2026, 11, 30, 2, 0), settings=settings)
-    assert len(_kind(calls, "weekly")) == 1
+    assert len(_kind(calls, "weekly")) == made
 
 
 # --------------------------------------------------------------------------- end to end: destinations and a receiver
@@ -374,3 +375,25 @@ def test_end_to_end_private_alert_to_the_leader_only_and_praise_only_in_public(e
     assert len(receiver.got) == before
     with Session(engine) as s:
         assert s.exec(select(User).where(User.id == lead.id)).one()
+
+
+def test_a_manager_gets_the_same_digest_for_the_site(engine, db_url):
+    _day(engine)
+    make_team(engine, "Other", site="Manila", leader="olga.other")
+    make_agent(engine, "Otto Other", team="Other", site="Manila")
+    add_rows(engine, [rating_row(agent="Otto Other", team="Other", site="Manila", stars=5,
+                                 comment="The longest comment of the whole site today, no doubt about it at all",
+                                 rated_at=datetime(2026, 11, 30, 3), interaction_id="O-5")])
+    manager = make_user(engine, "mia.manager", role="manager")
+    with Session(engine) as s:
+        row = s.get(User, manager.id)
+        row.site_id = s.exec(select(Site).where(Site.name == "Manila")).one().id
+        s.add(row)
+        s.commit()
+    site = run_cli("digest", "--leader", "mia.manager", "--date", "2026-11-30", db=db_url)
+    assert site.returncode == 0, site.stderr
+    assert "Daily digest for Manila — Mon 30 Nov 2026" in site.stdout
+    best = site.stdout.split("\nBest:\n")[1].split("\nWorst:\n")[0].splitlines()
+    assert best[0].endswith("O-5") and best[1].endswith("D-5long")  # both teams of the site
+    team = run_cli("digest", "--leader", "lena.lead", "--date", "2026-11-30", db=db_url)
+    assert "O-5" not in team.stdout  # a leader's digest holds their teams only
