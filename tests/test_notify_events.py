@@ -345,6 +345,8 @@ def test_end_to_end_private_alert_to_the_leader_only_and_praise_only_in_public(e
     notify.add(**add, name="other-leaders", url=f"{receiver.url}/other", scope="team:Manila/Other", kinds="recovery")
     notify.add(**add, name="agent-own", url=f"{receiver.url}/agent", scope="user:paolo.reyes",
                kinds="celebration,badge")
+    notify.add(**add, name="agent-private", url=f"{receiver.url}/agent-private", scope="user:paolo.reyes",
+               kinds="recovery,digest")
     notify.add(**add, name="shout", url=f"{receiver.url}/shout", scope="site:Manila",
                kinds="celebration,badge,weekly", type_="slack")
     comment = "Paolo fixed it <!here> <@channel> [click](https://evil.example) <b>now</b>"
@@ -358,7 +360,7 @@ def test_end_to_end_private_alert_to_the_leader_only_and_praise_only_in_public(e
     assert counts.failed == 0
     leaders, own, shout = receiver.at("/leaders"), receiver.at("/lead-own"), receiver.at("/shout")
     assert len(leaders) == 2 and len(own) == 2  # the two cases (1★ and 2★), to the leader's channels only
-    assert receiver.at("/other") == []
+    assert receiver.at("/other") == [] and receiver.at("/agent-private") == []  # never to the agent
     assert all("Recovery case opened" in json.dumps(b, ensure_ascii=False) for b in leaders + own)
     assert len(shout) == 1 and len(receiver.at("/agent")) == 1  # one celebration; never the mixed or low ones
     public = json.dumps(shout, ensure_ascii=False)
@@ -397,3 +399,37 @@ def test_a_manager_gets_the_same_digest_for_the_site(engine, db_url):
     assert best[0].endswith("O-5") and best[1].endswith("D-5long")  # both teams of the site
     team = run_cli("digest", "--leader", "lena.lead", "--date", "2026-11-30", db=db_url)
     assert "O-5" not in team.stdout  # a leader's digest holds their teams only
+
+
+def test_two_schedulers_at_once_queue_each_digest_once(db_url, calls):
+    """Two server processes' ticks at the same moment (threads with engines of their own)."""
+    import threading
+
+    from db.engine import make_engine
+
+    engines = [make_engine(db_url) for _ in range(2)]
+    try:
+        _day(engines[0])
+        make_team(engines[0], "Other", site="Manila", leader="olga.other")
+        settings = Settings()
+        start = threading.Barrier(2)
+        errors = []
+
+        def tick(engine):
+            try:
+                start.wait()
+                run_scheduled(engine=engine, now=datetime(2026, 11, 30, 9, 31), settings=settings)
+            except Exception as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=tick, args=(e,)) for e in engines]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        keys = [c["dedupe_key"] for c in _kind(calls, "digest")]
+        assert sorted(keys) == sorted(set(keys)) and len(keys) == 2  # lena's and olga's, once each
+    finally:
+        for e in engines:
+            e.dispose()
