@@ -401,3 +401,50 @@ def test_removing_a_destination_drops_its_undelivered_messages(engine, manila, r
     assert notify.status(engine=engine)["queued"] == 0
     with engine.connect() as conn:
         assert conn.execute(select(NotifyDelivery)).all() == []
+
+
+# --------------------------------------------------------------------------- the Admin page's Notifications tab
+
+
+def test_admin_notifications_tab_adds_lists_masked_retries_and_removes(db_env, engine, manila, receiver):
+    import streamlit as st  # noqa: PLC0415 - only this test drives a page
+
+    from pages.common import md  # noqa: PLC0415 - only this test drives a page
+    from tests.app_util import app_as  # noqa: PLC0415 - only this test drives a page
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    team, _ = manila
+    at = app_as("qa.admin", role="admin")
+    at.run()
+    at.switch_page("pages/admin.py").run()
+    at.text_input(key="adm_ntf_name").input("leads")
+    at.text_input(key="adm_ntf_url").input(receiver.url("/hook/SECRETPART"))
+    at.text_input(key="adm_ntf_for").input("team:Manila/Bayanihan")
+    at.multiselect(key="adm_ntf_kinds").set_value(["recovery", "celebration"])
+    at.button(key="adm_ntf_add").click().run()
+    assert not at.exception
+    assert any("praise goes to public channels" in e.value for e in at.error)
+
+    at.multiselect(key="adm_ntf_kinds").set_value(["recovery"])
+    at.button(key="adm_ntf_add").click().run()
+    assert not at.exception and any("Destination “leads” added" in s.value for s in at.success)
+    listed = next(d.value for d in at.dataframe if "url" in d.value.columns)
+    assert list(listed["url"]) == [mask_url(receiver.url("/x"))] and "SECRET" not in listed.to_csv()
+
+    receiver.default = 500
+    queue(engine, "recovery", "case:admin", team_id=team.id)
+    notify.deliver(engine=engine, settings=settings(str(engine.url), notify_max_attempts=1))
+    (failed,) = notify.failed(engine=engine)
+    at.run()
+    shown = [m.value for m in at.markdown if "tries" in m.value]
+    assert len(shown) == 1 and md("HTTP 500: boom: no_service") in shown[0], shown
+    at.button(key=f"adm_ntf_retry_{failed.id}").click().run()
+    assert not at.exception and notify.failed(engine=engine) == []
+    assert notify.status(engine=engine)["queued"] == 1
+
+    at.selectbox(key="adm_ntf_remove").set_value("leads")
+    at.button(key="adm_ntf_remove_btn").click().run()
+    assert not at.exception and notify.listed(engine=engine) == []
+    st.cache_data.clear()
+    st.cache_resource.clear()
