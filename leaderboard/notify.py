@@ -150,6 +150,12 @@ def retry(*, engine: Engine, viewer: Viewer, outbox_id: int) -> bool:
         return notify_store.retry(conn, viewer=viewer, outbox_id=outbox_id)
 
 
+def status(*, engine: Engine) -> dict[str, int]:
+    """Notification rows by status (queued, sent, failed, skipped)."""
+    with engine.connect() as conn:
+        return notify_store.counts(conn)
+
+
 def any_destination(engine: Engine) -> bool:
     with engine.connect() as conn:
         return notify_store.any_destination(conn)
