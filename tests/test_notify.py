@@ -448,3 +448,14 @@ def test_admin_notifications_tab_adds_lists_masked_retries_and_removes(db_env, e
     assert not at.exception and notify.listed(engine=engine) == []
     st.cache_data.clear()
     st.cache_resource.clear()
+
+
+def test_a_sender_out_of_lease_hands_messages_back_unsent(engine, manila, receiver, monkeypatch):
+    team, _ = manila
+    add(engine, "slow", receiver.url("/slow"), "team:Manila/Bayanihan", "recovery")
+    queue(engine, "recovery", "case:lease", team_id=team.id)
+    monkeypatch.setattr(notify, "RELEASE_MARGIN", notify.LEASE)  # as if the lease were already used up
+    assert notify.deliver(engine=engine, settings=settings(str(engine.url))).held == 1
+    assert receiver.received == [] and notify.status(engine=engine)["queued"] == 1
+    monkeypatch.undo()
+    assert notify.deliver(engine=engine, settings=settings(str(engine.url))).sent == 1
