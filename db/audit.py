@@ -28,6 +28,8 @@ KINDS = (
     "apikey_secret_set", "apikey_secret_cleared", "agent_linked",
     "survey_request", "unsubscribed",
     "apikey_added", "apikey_revoked",
+    "notify_added", "notify_removed", "notify_retried", "notify_test",
+    "notification_scheduled",
 )
 _TARGET = AuditLog.__table__.c.target.type.length
 _ACTOR = AuditLog.__table__.c.actor.type.length

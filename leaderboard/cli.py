@@ -41,6 +41,8 @@ COMMAND_MODULES = (
     "ratios",
     "prompts",
     "db",
+    "notify",
+    "digest",
 )
 
 
