@@ -28,6 +28,7 @@ KINDS = (
     "apikey_secret_set", "apikey_secret_cleared", "agent_linked",
     "survey_request", "unsubscribed",
     "apikey_added", "apikey_revoked",
+    "notify_added", "notify_removed", "notify_retried", "notify_test",
     "recovery_followup_queued", "followup_addresses_erased",
 )
 _TARGET = AuditLog.__table__.c.target.type.length

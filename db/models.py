@@ -609,6 +609,56 @@ class ApiKeySite(SQLModel, table=True):
     )
 
 
+# --------------------------------------------------------------------------- notification destinations (issue 15)
+
+NOTIFY_TYPES = ("slack", "teams", "webhook", "email")
+
+
+class NotifyDestination(SQLModel, table=True):
+    """Where notifications go: a Slack, Teams or generic webhook URL, or a ``mailto:`` address.
+
+    ``url`` is a secret (shown masked, never logged). The scope is exactly one of a site, a
+    team or a person; ``kinds`` is a comma-separated list of notification kinds, all private
+    or all public (praise in public, criticism 1:1). ``quiet`` is "HH:MM-HH:MM" in the scope's
+    site time zone ("" for none); ``per_minute`` caps messages per minute (beyond: one
+    "and N more" message).
+    """
+
+    __tablename__ = "notify_destination"
+    __table_args__ = (
+        CheckConstraint(_in("type", NOTIFY_TYPES), name="ck_notify_destination_type"),
+        CheckConstraint(
+            "(CASE WHEN site_id IS NULL THEN 0 ELSE 1 END) + (CASE WHEN team_id IS NULL THEN 0 ELSE 1 END)"
+            " + (CASE WHEN user_id IS NULL THEN 0 ELSE 1 END) = 1",
+            name="ck_notify_destination_scope",
+        ),
+        CheckConstraint("per_minute > 0", name="ck_notify_destination_per_minute"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(max_length=80, unique=True)
+    url: str = Field(max_length=2000)
+    type: str = Field(max_length=16)
+    site_id: Optional[int] = _fk("site.id", nullable=True)
+    team_id: Optional[int] = _fk("team.id", nullable=True)
+    user_id: Optional[int] = _fk("app_user.id", nullable=True)
+    kinds: str = Field(max_length=200)
+    quiet: str = Field(default="", max_length=11)
+    per_minute: int = Field(default=20)
+    created_at: NaiveDatetime = Field(default_factory=utcnow)
+
+
+class NotifyDelivery(SQLModel, table=True):
+    """Which destination an ``outbox`` notification row goes to (one row per queued notification)."""
+
+    __tablename__ = "notify_delivery"
+
+    outbox_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("outbox.id", ondelete="CASCADE"), primary_key=True)
+    )
+    destination_id: int = _fk("notify_destination.id")
+
+
 # --------------------------------------------------------------------------- recovery follow-up (issue 15)
 
 

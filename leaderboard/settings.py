@@ -212,6 +212,14 @@ class Settings(BaseSettings):
         validation_alias="STARBOARD_MAIL_MAX_ATTEMPTS",
         description="Tries per e-mail (1, 2, 4 ... minutes apart) before it is marked failed with the last error",
     )
+    # Notifications to Slack, Teams, webhooks and e-mail (leaderboard/notify.py): the same outbox and sender.
+    notify_max_attempts: int = Field(
+        default=6,
+        ge=1,
+        le=20,
+        validation_alias="STARBOARD_NOTIFY_MAX_ATTEMPTS",
+        description="Tries per notification (1, 2, 4 ... minutes apart) before it is marked failed with the destination's answer",
+    )
     # Recovery closed loop (leaderboard/recovery_followup.py): a follow-up survey once a case is resolved.
     recovery_followup: bool = Field(
         default=False,

@@ -279,11 +279,18 @@ def run_outbox(
     return counts
 
 
-class Sender:
-    """A daemon thread that runs ``run_outbox`` every ``poll`` seconds, and at once when woken."""
+Job = Callable[[Engine, Settings], int]
 
-    def __init__(self, *, engine: Callable[[], Engine], settings: Callable[[], Settings], poll: float = 5.0) -> None:
+
+class Sender:
+    """A daemon thread that runs ``run_outbox`` (when SMTP is configured) and each of ``jobs`` every
+    ``poll`` seconds, and at once when woken. A job (e.g. ``leaderboard.notify.tick``) returns how
+    many rows it handled and decides at each tick whether it has anything to do."""
+
+    def __init__(self, *, engine: Callable[[], Engine], settings: Callable[[], Settings], poll: float = 5.0,
+                 jobs: Sequence[Job] = ()) -> None:
         self._engine, self._settings, self.poll = engine, settings, poll
+        self._jobs = tuple(jobs)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="starboard-mail-sender", daemon=True)
@@ -307,13 +314,20 @@ class Sender:
     def _run(self) -> None:
         while not self._stop.is_set():
             busy = False
-            try:
-                counts = run_outbox(engine=self._engine(), settings=self._settings())
-                busy = counts.total >= BATCH
-                if counts.total:
-                    log.info("survey e-mail: %s", counts.summary())  # counts only, never an address
-            except Exception as exc:  # the database away: try again at the next poll
-                log.warning("survey e-mail sender: %s", type(exc).__name__)
+            settings = self._settings()
+            if mail_configured(settings):
+                try:
+                    counts = run_outbox(engine=self._engine(), settings=settings)
+                    busy = counts.total >= BATCH
+                    if counts.total:
+                        log.info("survey e-mail: %s", counts.summary())  # counts only, never an address
+                except Exception as exc:  # the database away: try again at the next poll
+                    log.warning("survey e-mail sender: %s", type(exc).__name__)
+            for job in self._jobs:
+                try:
+                    job(self._engine(), settings)
+                except Exception as exc:  # one job's trouble stops neither the others nor the next tick
+                    log.warning("sender job %s: %s", getattr(job, "__name__", "job"), type(exc).__name__)
             if not busy:
                 self._wake.wait(self.poll)
                 self._wake.clear()
@@ -323,14 +337,15 @@ _SENDER: Sender | None = None
 _SENDER_LOCK = threading.Lock()
 
 
-def start_sender(*, engine: Callable[[], Engine], settings: Callable[[], Settings]) -> Sender | None:
-    """The process's one sender, started at the first call; None when SMTP is not configured."""
+def start_sender(*, engine: Callable[[], Engine], settings: Callable[[], Settings], jobs: Sequence[Job] = (),
+                 poll: float = 5.0) -> Sender | None:
+    """The process's one sender, started at the first call; None when SMTP is not configured and there are no jobs."""
     global _SENDER
-    if not mail_configured(settings()):
+    if not mail_configured(settings()) and not jobs:
         return None
     with _SENDER_LOCK:
         if _SENDER is None or not _SENDER.alive:
-            _SENDER = Sender(engine=engine, settings=settings).start()
+            _SENDER = Sender(engine=engine, settings=settings, jobs=jobs, poll=poll).start()
         return _SENDER
 
 

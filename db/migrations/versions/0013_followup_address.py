@@ -1,7 +1,7 @@
 """Recovery follow-up: followup_address keeps a customer's address while it may be needed (issue 15)
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-01
 """
 
@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0013"
-down_revision: Union[str, Sequence[str], None] = "0010"
+down_revision: Union[str, Sequence[str], None] = "0011"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
