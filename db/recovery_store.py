@@ -10,7 +10,7 @@ from sqlalchemy import exists, func, insert, literal, select as sa_select
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, select
 
-from db import scope
+from db import notify_events, scope
 from db.audit import record as audit_record
 from db.models import EXCLUSION_CAUSES, Agent, AuditLog, Interaction, Rating, RecoveryCase, Site, Team, User, utcnow
 from db.queries import can_see_agent
@@ -37,15 +37,16 @@ def open_cases(
     interaction_ids: Iterable[str],
     now: datetime | None = None,
     settings: Settings | None = None,
-) -> int:
+) -> list[int]:
     """Open a case for every rating of these interactions at or below the threshold that has none.
 
-    One INSERT … SELECT per call, inside the caller's transaction: the import
-    batch that lands a low rating opens its case atomically with it.
+    One INSERT … SELECT … RETURNING per call, inside the caller's transaction: the import
+    batch that lands a low rating opens its case atomically with it, and queues the
+    private alert to the team's leader (``db.notify_events``). Returns the new cases' ids.
     """
     ids = list(interaction_ids)
     if not ids:
-        return 0
+        return []
     settings = settings or get_settings()
     now = now or utcnow()
     case = RecoveryCase.__table__
@@ -66,10 +67,16 @@ def open_cases(
             ~exists().where(case.c.rating_id == rating.c.id),
         )
     )
-    result = conn.execute(
-        insert(case).from_select(["rating_id", "status", "opened_at", "due_at", "notes"], chosen)
-    )
-    return int(result.rowcount or 0)
+    new_ids = [
+        row[0]
+        for row in conn.execute(
+            insert(case).from_select(["rating_id", "status", "opened_at", "due_at", "notes"], chosen)
+            .returning(case.c.id)
+        )
+    ]
+    # The team's leader hears of each new case in this same transaction (nothing queued: nothing sent).
+    notify_events.queue_recovery_alerts(conn, case_ids=new_ids, now=now, settings=settings)
+    return new_ids
 
 
 def cases(

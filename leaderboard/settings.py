@@ -21,6 +21,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from leaderboard.hooks import parse_scales
+from leaderboard.notify_messages import parse_clock
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB_PATH = PROJECT_ROOT / "data" / "starboard.db"
@@ -220,6 +221,28 @@ class Settings(BaseSettings):
         validation_alias="STARBOARD_NOTIFY_MAX_ATTEMPTS",
         description="Tries per notification (1, 2, 4 ... minutes apart) before it is marked failed with the destination's answer",
     )
+    # Notifications (issue 15): what is sent when (leaderboard/notify_messages.py, leaderboard/notify_jobs.py).
+    digest_time: str = Field(
+        default="17:30",
+        validation_alias="STARBOARD_DIGEST_TIME",
+        description="Local time of day (HH:MM, each site's own time zone) at which leaders and managers get their daily digest",
+    )
+    weekly_top_n: int = Field(
+        default=3,
+        ge=1,
+        le=20,
+        validation_alias="STARBOARD_WEEKLY_TOP_N",
+        description="Agents named in the weekly recognition (Monday 09:00 local): the week's top N, never a rank below",
+    )
+    notify_max_age_hours: float = Field(
+        default=24.0,
+        gt=0,
+        validation_alias="STARBOARD_NOTIFY_MAX_AGE_HOURS",
+        description=(
+            "Ratings, cases and badges older than this many hours when they land (a history import) "
+            "send no alert or celebration; overdue cases due longer ago get no reminder"
+        ),
+    )
     # Recovery closed loop (leaderboard/recovery_followup.py): a follow-up survey once a case is resolved.
     recovery_followup: bool = Field(
         default=False,
@@ -273,6 +296,11 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError("has a port that is not a number") from None
         return value
+
+    @field_validator("digest_time")
+    @classmethod
+    def _clock(cls, value: str) -> str:
+        return parse_clock(value).strftime("%H:%M")  # a ValueError says what is expected
 
     @field_validator("public_name_style", mode="before")
     @classmethod

@@ -29,10 +29,12 @@ from db.audit import entry as audit_entry
 from db.audit import record_many
 from db.ingest.rows import CanonicalRow, ImportReport, RowError
 from db.models import MEMBERSHIP_SINCE, Agent, AgentTeam, Interaction, Rating, RatingTag, Site, Team, User, utcnow
+from db.notify_events import queue_celebrations
 from db.recovery_store import open_cases
 from db.retry import with_retry
 from leaderboard.auth import Viewer, may_administer, may_write, require_viewer, visibility
 from leaderboard.names import name_key, username_for
+from leaderboard.notify_messages import CELEBRATION_STARS, is_fresh
 from leaderboard.settings import Settings, get_settings
 
 # Rows per transaction: big enough that commits and per-batch queries are a small share
@@ -890,6 +892,16 @@ class BatchWriter:
         low = [row.interaction_id for row in batch if row.stars is not None and row.stars <= self.recovery_threshold]
         if low:
             open_cases(conn, interaction_ids=low, settings=self.settings)
+        # Praise the moment it happens, in the same transaction: the rows that may qualify are
+        # checked here cheaply (a history import has none fresh); the stored rating decides.
+        now = utcnow()
+        praise = [
+            row.interaction_id for row in batch
+            if row.stars == CELEBRATION_STARS and row.comment.strip() and not row.to_improve
+            and is_fresh(row.rated_at, now, max_age_hours=self.settings.notify_max_age_hours)
+        ]
+        if praise:
+            queue_celebrations(conn, interaction_ids=praise, now=now, settings=self.settings)
 
     def _admit(
         self, conn: Connection, batch: list[CanonicalRow], existing: dict[str, "_Stored"]

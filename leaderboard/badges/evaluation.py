@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from db import badge_store as store
+from db import notify_events
 from db.models import BadgeAward, utcnow
 from leaderboard import ranking
 from leaderboard.badge_rules import (
@@ -347,6 +348,10 @@ def evaluate(*, session: Session, now: datetime | None = None, settings: Setting
         awards.sort(key=lambda w: (w.awarded_at, w.agent_id, w.badge_id))
         session.add_all(awards)
         try:
+            session.flush()
+            # Every badge won is announced (public), in the transaction that awards it.
+            notify_events.queue_badges(session.connection(), award_ids=[w.id for w in awards], now=now,
+                                       settings=settings)
             session.commit()
             return awards
         except IntegrityError:

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from db import badge_store as store
+from db import notify_events
 from db import queries
 from db.accounts import audit, viewer_for_user
 from db.models import Agent, BadgeAward, User, utcnow
@@ -101,6 +102,9 @@ def award(
         detail = f"{badge.code}: {reason}" + (f" [{evidence}]" if evidence else "")
         audit(session, actor=user.username, action="badge_awarded", target=agent.name, detail=detail)
         try:
+            session.flush()
+            # Announced (public) in the transaction that awards it.
+            notify_events.queue_badges(session.connection(), award_ids=[row.id], now=now)
             session.commit()
             return row
         except IntegrityError:
