@@ -2,7 +2,7 @@
 alert delivered exactly once?
 
 Seeds the demo data (``tests.browser_util.seed_database``: a SQLite file in a temp folder, or
-``--db URL`` such as a PostgreSQL database, emptied first), makes an API key, starts a local
+with ``--db postgresql+psycopg://…`` a schema of its own in that PostgreSQL database, dropped after), makes an API key, starts a local
 HTTP receiver (a ThreadingHTTPServer in this process, answering 200 and recording the arrival
 time and body of every POST) and gives every team a generic webhook destination on it
 (``leaderboard.notify.add``: scope ``team:Site/Team``, kind ``recovery``, ``--per-minute`` at
@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import re
 import shutil
 import statistics
@@ -66,7 +67,7 @@ from leaderboard.auth import SYSTEM_VIEWER
 from leaderboard.demo import seed_demo
 from leaderboard.notify_rules import MAX_PER_MINUTE
 from tests.browser_util import free_port, seed_database, start_server, stop_server
-from tests.conftest import empty_pg_schema
+from tests.conftest import pg_schema_url
 
 CASE_ID = re.compile(r"case (NB-[0-9a-f]+-\d+)")
 QUIET_DEADLINE_S = 60.0  # stop waiting when nothing new arrived for this long after the last rating
@@ -143,7 +144,8 @@ def low_rating(where: Where, interaction_id: str) -> dict:
 @dataclass
 class Sent:
     at: dict[str, float] = field(default_factory=dict)  # interaction id -> time.time() the POST was sent
-    inserted: int = 0
+    inserted: int = 0  # stored (answered "inserted", or "unchanged" on a retry after a lost connection)
+    reconnects: int = 0
     failures: list[str] = field(default_factory=list)
     latencies_ms: list[float] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -171,23 +173,31 @@ def post_all(*, urls: list[str], key: str, agents: list[Where], ids: list[str], 
                     time.sleep(delay)
             url = urls[i % len(urls)]
             parts = urllib.parse.urlsplit(url)
-            conn = conns.get(url) or http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
-            conns[url] = conn
             body = json.dumps(low_rating(agents[i % len(agents)], interaction_id)).encode()
             began = time.perf_counter()
-            at = time.time()
-            try:
-                conn.request("POST", "/api/v1/ratings", body=body, headers=headers)
-                response = conn.getresponse()
-                payload = response.read()
-            except (OSError, http.client.HTTPException) as exc:
-                conn.close()
-                conns.pop(url, None)
-                with sent.lock:
-                    sent.failures.append(type(exc).__name__)
+            at = time.time()  # the first try's moment: a retried request's alert is measured from it
+            response = payload = None
+            for _attempt in range(3):
+                conn = conns.get(url) or http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+                conns[url] = conn
+                try:
+                    conn.request("POST", "/api/v1/ratings", body=body, headers=headers)
+                    response = conn.getresponse()
+                    payload = response.read()
+                    break
+                except (OSError, http.client.HTTPException) as exc:
+                    # A keep-alive connection the server closed meanwhile: a new one, the same rating again
+                    # (idempotent: a rating that did land answers "unchanged").
+                    conn.close()
+                    conns.pop(url, None)
+                    with sent.lock:
+                        sent.reconnects += 1
+                        if len(sent.failures) < 20:
+                            sent.failures.append(type(exc).__name__)
+            if response is None:
                 continue
             took = (time.perf_counter() - began) * 1000
-            ok = response.status == 200 and json.loads(payload)["results"][0]["status"] == "inserted"
+            ok = response.status == 200 and json.loads(payload)["results"][0]["status"] in ("inserted", "unchanged")
             with sent.lock:
                 sent.latencies_ms.append(took)
                 if ok:
@@ -218,7 +228,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rate", type=float, default=20.0, help="ratings per second in total (default 20; 0: a burst)")
     ap.add_argument("--clients", type=int, default=4, help="posting threads (default 4)")
     ap.add_argument("--servers", type=int, default=1, help="server processes on the one database (default 1)")
-    ap.add_argument("--db", default="", help="a database URL (e.g. PostgreSQL; emptied and seeded); default a temp SQLite file")
+    ap.add_argument("--db", default="", help="a PostgreSQL URL (the bench seeds a schema of its own there and drops it "
+                    "after); default a temp SQLite file")
     ap.add_argument("--quick", action="store_true", help="100 ratings: a smoke run")
     ap.add_argument("--keep", action="store_true", help="keep the temp folder (database and server logs)")
     args = ap.parse_args(argv)
@@ -227,10 +238,12 @@ def main(argv: list[str] | None = None) -> int:
     log(f"notify bench: {count} qualifying ratings -> recovery alerts on a local receiver")
     log(f"  machine: {machine_line()}")
     folder = Path(tempfile.mkdtemp(prefix="notify-bench-"))
+    schema = None
     if args.db:
         db_url = args.db
-        if db_url.startswith("postgresql"):
-            empty_pg_schema(db_url)
+        if db_url.startswith("postgresql"):  # a schema of the bench's own, dropped at the end
+            schema = pg_schema_url(db_url, f"notify_bench_{os.getpid()}")
+            db_url = schema.__enter__()
         seed_engine = make_engine(db_url)
         seed_demo(engine=seed_engine, seed=7)
         seed_engine.dispose()
@@ -277,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
         log(f"  posted in {posted_s:.1f} s: {sent.inserted} inserted; request p50 {pct(sent.latencies_ms, 50):.0f} ms "
             f"p95 {pct(sent.latencies_ms, 95):.0f} ms")
         if sent.failures:
-            log(f"  failures (first few): {sent.failures[:5]}")
+            log(f"  connection errors or refusals (first few): {sent.failures[:5]}; reconnects {sent.reconnects}")
         # Wait for the alerts: until every inserted rating's alert arrived, or nothing new for a while.
         last, seen = time.monotonic(), -1
         while received.count() < sent.inserted and time.monotonic() - last < QUIET_DEADLINE_S:
@@ -309,6 +322,8 @@ def main(argv: list[str] | None = None) -> int:
             "SELECT status, count(*) FROM outbox WHERE kind LIKE 'notify:%' GROUP BY status"
         )).all())
     engine.dispose()
+    if schema is not None:
+        schema.__exit__(None, None, None)
     p50, p95, worst = pct(delays, 50), pct(delays, 95), max(delays, default=float("nan"))
     log(f"  alerts: {delivered} of {sent.inserted} delivered, {duplicates} duplicates, {other} other posts; "
         f"{cases} cases opened; outbox notification rows by status: {statuses}")
