@@ -16,6 +16,7 @@ from html import unescape
 
 import pytest
 import requests
+import streamlit as st
 from sqlalchemy import text
 from sqlmodel import Session
 
@@ -30,6 +31,7 @@ from leaderboard.survey_mail import SurveyRequest, offer_surveys, run_outbox
 from leaderboard.survey_tokens import (
     SurveyTokenError, sign_followup, sign_survey, verify_followup, verify_survey,
 )
+from tests.app_util import app_as
 from tests.browser_util import free_port, start_server
 from tests.cli_util import run_cli
 from tests.conftest import pg_schema_url
@@ -302,3 +304,32 @@ def test_followup_link_opens_the_followup_survey_and_stores_its_stars(loop_live)
     assert report.returncode == 0, report.stderr
     (everyone,) = [row for row in json.loads(report.stdout) if row["team"] == "All"]
     assert (everyone["followups"], everyone["original_avg"], everyone["followup_avg"], everyone["uplift"]) == (1, 1.0, 4.0, 3.0)
+
+
+# --------------------------------------------------------------------------- the Recovery page
+
+
+def test_resolving_on_the_recovery_page_queues_the_followup_and_says_so(db_env, engine, db_url, monkeypatch):
+    smtp_url = "smtp://127.0.0.1:2"  # only queued here: nothing is sent
+    for name, value in {"STARBOARD_RECOVERY_FOLLOWUP": "1", "STARBOARD_SMTP_URL": smtp_url,
+                        "STARBOARD_SECRET_KEY": SECRET}.items():
+        monkeypatch.setenv(name, value)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    make_team(engine, TEAM, site=SITE, leader="lead.a")
+    (iid,) = add_interactions(engine, AGENT, 1, team=TEAM, site=SITE)
+    ask(engine, settings_for(db_url, smtp_url, recovery_followup=True), iid, "page@example.com")
+    answer(engine, iid, 1)
+    try:
+        at = app_as("lead.a", role="leader")
+        at.run()
+        at.switch_page("pages/recovery.py").run()
+        assert at.selectbox(key="rc_case").value == case_of(engine, iid)
+        at.button(key="rc_resolved").click().run()
+        assert not at.exception, [e.message for e in at.exception]
+        assert any("(Follow-up survey e-mail queued.)" in unescape(str(s.value)) for s in at.success), [s.value for s in at.success]
+        assert scalar(engine, "SELECT COUNT(*) FROM outbox WHERE kind = 'recovery_followup'") == 1
+        assert followup_store.kept_count(engine) == 0
+    finally:
+        st.cache_data.clear()
+        st.cache_resource.clear()
