@@ -41,6 +41,7 @@ COMMAND_MODULES = (
     "ratios",
     "prompts",
     "db",
+    "notify",
     "digest",
 )
 

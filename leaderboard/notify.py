@@ -67,10 +67,15 @@ from leaderboard.notify_rules import (
 )
 from leaderboard.notify_jobs import run_scheduled
 from leaderboard.settings import Settings
-from leaderboard.survey_mail import build_message, mail_configured, sender_address, smtp_transport
+from leaderboard.survey_mail import SMTP_TIMEOUT_S, build_message, mail_configured, sender_address, smtp_transport
 
 HTTP_TIMEOUT_S = 10
-BATCH = 100
+BATCH = 20
+# A claimed batch's lease covers every send timing out (SMTP's 30 s being the longest), and a sender
+# stops sending (and hands the rest back) RELEASE_MARGIN before its lease ends: another sender may
+# take a row only after this one gave it up, so no message goes out twice.
+LEASE = timedelta(seconds=BATCH * (SMTP_TIMEOUT_S + 5))
+RELEASE_MARGIN = timedelta(seconds=SMTP_TIMEOUT_S + 5)
 RATE_WINDOW = timedelta(minutes=1)
 
 log = logging.getLogger("starboard.notify")
@@ -148,6 +153,12 @@ def failed(*, engine: Engine) -> list[Failed]:
 def retry(*, engine: Engine, viewer: Viewer, outbox_id: int) -> bool:
     with engine.begin() as conn:
         return notify_store.retry(conn, viewer=viewer, outbox_id=outbox_id)
+
+
+def status(*, engine: Engine) -> dict[str, int]:
+    """Notification rows by status (queued, sent, failed, skipped)."""
+    with engine.connect() as conn:
+        return notify_store.counts(conn)
 
 
 def any_destination(engine: Engine) -> bool:
@@ -295,9 +306,11 @@ def _loads(row: outbox.Message) -> dict:
 def deliver(*, engine: Engine, settings: Settings, now: datetime | None = None, limit: int = BATCH) -> Counts:
     """Deliver the notifications that are due, once; ``now`` fixes the clock (tests)."""
     counts = Counts()
-    token, batch = outbox.claim(engine, now=now, limit=limit, kinds=OUTBOX_KINDS)
+    started = utcnow()  # the real clock: the lease runs in real time whatever ``now`` says
+    token, batch = outbox.claim(engine, now=now, limit=limit, kinds=OUTBOX_KINDS, lease=LEASE)
     if not batch:
         return counts
+    give_up_at = started + LEASE - RELEASE_MARGIN
     with engine.connect() as conn:
         dest_of = notify_store.destination_of(conn, [m.id for m in batch])
         found = {d.id: d for d in notify_store.destinations(conn, ids=sorted(set(dest_of.values())))}
@@ -309,8 +322,17 @@ def deliver(*, engine: Engine, settings: Settings, now: datetime | None = None, 
             counts.skipped += 1
             continue
         groups.setdefault(destination.id, []).append(row)
+    def hand_back(rows: list[outbox.Message]) -> None:
+        """Slow destinations ate the lease: these go back, due now, for the next claim."""
+        for row in rows:
+            notify_store.hold(engine, row, token=token, until=now or utcnow(), note="lease ran out")
+        counts.held += len(rows)
+
     for destination_id, rows in groups.items():
         destination = found[destination_id]
+        if utcnow() >= give_up_at:
+            hand_back(rows)
+            continue
         moment = now or utcnow()
         until = quiet_until(moment, destination.quiet, destination.timezone)
         if until is not None:
@@ -319,7 +341,7 @@ def deliver(*, engine: Engine, settings: Settings, now: datetime | None = None, 
             counts.held += len(rows)
             continue
         with engine.connect() as conn:
-            recent = [t for t in notify_store.sent_since(conn, destination_id, moment - RATE_WINDOW)]
+            recent = notify_store.sent_since(conn, destination_id, moment - RATE_WINDOW)
         room = destination.per_minute - len(recent)
         if room <= 0:
             for row in rows:
@@ -327,15 +349,15 @@ def deliver(*, engine: Engine, settings: Settings, now: datetime | None = None, 
             counts.held += len(rows)
             continue
         single, together = (rows, []) if len(rows) <= room else (rows[: room - 1], rows[room - 1:])
-        for row in single:
-            kind = row.kind.removeprefix(PREFIX)
-            answer = send(destination, kind, _loads(row), settings=settings)
-            _outcome(engine, [row], answer, token=token, moment=now or utcnow(), settings=settings, counts=counts)
-        if together:
-            kind = together[0].kind.removeprefix(PREFIX)
-            message = collapse([_loads(r) for r in together], more=0)
+        parcels = [[row] for row in single] + ([together] if together else [])
+        for i, parcel in enumerate(parcels):
+            if utcnow() >= give_up_at:
+                hand_back([row for rest in parcels[i:] for row in rest])
+                break
+            kind = parcel[0].kind.removeprefix(PREFIX)
+            message = _loads(parcel[0]) if len(parcel) == 1 else collapse([_loads(r) for r in parcel], more=0)
             answer = send(destination, kind, message, settings=settings)
-            _outcome(engine, together, answer, token=token, moment=now or utcnow(), settings=settings, counts=counts)
+            _outcome(engine, parcel, answer, token=token, moment=now or utcnow(), settings=settings, counts=counts)
     return counts
 
 

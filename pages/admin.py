@@ -1,4 +1,5 @@
-"""Admin: accounts, wall display links, the audit log, the API (keys and request log) and the effective settings.
+"""Admin: accounts, wall display links, the audit log, the API (keys and request log), the effective settings
+and notification destinations.
 
 Every change goes through ``db.accounts``, which writes the audit log in the same
 transaction. A display token is shown once, right after it is made: only its
@@ -13,7 +14,11 @@ from sqlmodel import Session
 
 from db import accounts, apikeys, audit, queries
 from db.models import ROLES
+from leaderboard import notify
 from leaderboard.auth import MIN_PASSWORD_LENGTH, ROLE_LABELS, AuthError, Viewer
+from leaderboard.notify_rules import KINDS as NOTIFY_KINDS
+from leaderboard.notify_rules import PRIVATE_KINDS, PUBLIC_KINDS, NotifyInputError
+from leaderboard.notify_rules import TYPES as NOTIFY_TYPES
 from leaderboard.settings import get_settings, is_default, settings_table, shown_value
 from pages import access, common, loaders, nav
 from pages.common import md
@@ -488,6 +493,110 @@ def api_tab() -> None:
     )
     st.caption("Keys are managed with `python -m leaderboard apikeys add|list|revoke` (a key is shown once).")
 
+# --------------------------------------------------------------------------- the notifications tab
+
+
+def notifications_tab() -> None:
+    """Notification destinations (URLs masked), failed messages with the destination's answer and a Retry
+    button, and the add/remove forms (leaderboard.notify; every change audited)."""
+    engine = common.get_engine()
+    state = st.session_state
+
+    def act(action) -> None:
+        viewer = access.current_viewer()
+        if viewer is None or viewer.role != "admin":  # a callback runs before the page guard
+            return
+        try:
+            message = action(viewer)
+        except (NotifyInputError, AuthError) as exc:
+            text = str(exc)
+            _flash("notify", "error", text[:1].upper() + text[1:] + ".")
+            return
+        _flash("notify", "success", message)
+
+    def add() -> None:
+        def action(viewer):
+            added = notify.add(
+                engine=engine, viewer=viewer, name=state.get("adm_ntf_name") or "", url=state.get("adm_ntf_url") or "",
+                scope=state.get("adm_ntf_for") or "", kinds=",".join(state.get("adm_ntf_kinds") or []),
+                type_=state.get("adm_ntf_type") or None, quiet=state.get("adm_ntf_quiet") or "",
+                per_minute=int(state.get("adm_ntf_rate") or 20),
+            )
+            state["adm_ntf_name"] = state["adm_ntf_url"] = ""
+            return f"Destination “{added.name}” added ({added.type}, {added.url}, for {added.scope})."
+        act(action)
+
+    def remove() -> None:
+        name = state.get("adm_ntf_remove") or ""
+        act(lambda viewer: f"Destination “{name}” removed." if notify.remove(engine=engine, viewer=viewer, name=name)
+            else f"No destination “{name}”.")
+
+    def retry(outbox_id: int) -> None:
+        act(lambda viewer: "Queued again: the sender tries it within seconds."
+            if notify.retry(engine=engine, viewer=viewer, outbox_id=outbox_id) else "It is not failed any more.")
+
+    _show_flash("notify")
+    shown = notify.listed(engine=engine)
+    st.markdown("**Destinations**")
+    if not shown:
+        st.caption("No destinations yet: alerts, digests and shout-outs are not sent anywhere.")
+    else:
+        st.dataframe(
+            pd.DataFrame([d.__dict__ for d in shown]),
+            key="adm_ntf_list",
+            hide_index=True,
+            height=common.table_height(len(shown), max_rows=10),
+            column_config={
+                "name": st.column_config.TextColumn("Name"),
+                "type": st.column_config.TextColumn("Type", width="small"),
+                "url": st.column_config.TextColumn("URL", help="Masked: the rest of a webhook URL is its secret"),
+                "scope": st.column_config.TextColumn("For"),
+                "kinds": st.column_config.TextColumn("Kinds"),
+                "quiet": st.column_config.TextColumn("Quiet hours", width="small"),
+                "per_minute": st.column_config.NumberColumn("Per minute", width="small"),
+            },
+        )
+    failed = notify.failed(engine=engine)
+    st.markdown("**Failed messages**")
+    if not failed:
+        st.caption("None: every message was delivered or is still being tried.")
+    for item in failed[:50]:
+        with st.container(border=True, key=f"adm_ntf_failed_{item.id}"):
+            c1, c2 = st.columns([5, 1], vertical_alignment="center")
+            c1.markdown(
+                f"**{md(item.destination)}** · {md(item.kind)} · {md(item.title)}  \n"
+                f"{item.attempts} tries · answer: {md(item.error or '-')} · queued {item.created_at:%Y-%m-%d %H:%M} UTC"
+            )
+            c2.button("Retry", key=f"adm_ntf_retry_{item.id}", on_click=retry, args=(item.id,),
+                      icon=":material/replay:")
+    add_col, remove_col = st.columns([2, 1], gap="large")
+    with add_col, st.container(border=True, key="adm_ntf_add_box"):
+        st.markdown("**New destination**")
+        a1, a2 = st.columns([1, 2])
+        a1.text_input("Name", key="adm_ntf_name", placeholder="e.g. manila-leads")
+        a2.text_input("URL", key="adm_ntf_url", type="password",
+                      placeholder="https://hooks.slack.com/services/… or mailto:lead@example.com")
+        b1, b2 = st.columns([1, 1])
+        b1.text_input("For", key="adm_ntf_for", placeholder="team:Manila/Bayanihan, site:Manila or user:USERNAME")
+        b2.selectbox("Type", ["", *NOTIFY_TYPES], format_func=lambda t: t or "From the URL", key="adm_ntf_type")
+        st.multiselect("Kinds", list(NOTIFY_KINDS), key="adm_ntf_kinds",
+                       help=f"Private: {', '.join(PRIVATE_KINDS)}. Public: {', '.join(PUBLIC_KINDS)}. "
+                            "Not both: praise in public, criticism only 1:1.")
+        q1, q2 = st.columns(2)
+        q1.text_input("Quiet hours", key="adm_ntf_quiet", placeholder="22:00-07:00 (site's local time)")
+        q2.number_input("At most per minute", min_value=1, max_value=1000, value=20, step=1, key="adm_ntf_rate")
+        st.button("Add destination", key="adm_ntf_add", on_click=add, type="primary", icon=":material/add_alert:")
+    with remove_col, st.container(border=True, key="adm_ntf_remove_box"):
+        st.markdown("**Remove a destination**")
+        if not shown:
+            st.caption("No destinations.")
+        else:
+            st.selectbox("Destination", [d.name for d in shown], key="adm_ntf_remove")
+            st.button("Remove", key="adm_ntf_remove_btn", on_click=remove, icon=":material/delete:")
+            st.caption("Its undelivered messages go with it.")
+    st.caption("Also `python -m leaderboard notify add|list|test|remove|run`.")
+
+
 # --------------------------------------------------------------------------- the settings tab
 
 
@@ -546,7 +655,7 @@ def render() -> None:
 
     tabs = st.tabs(
         [":material/group: Users", ":material/tv: Wall displays", ":material/receipt_long: Audit log",
-         ":material/tune: Settings", ":material/api: API"]
+         ":material/tune: Settings", ":material/api: API", ":material/notifications: Notifications"]
     )
     with tabs[0]:
         users_tab(viewer, users, agent_names, options)
@@ -558,6 +667,8 @@ def render() -> None:
         settings_tab()
     with tabs[4]:
         api_tab()
+    with tabs[5]:
+        notifications_tab()
 
 
 render()

@@ -36,6 +36,7 @@ RULES = frozenset({
     "leaderboard.survey_tokens",
     "leaderboard.hooks",
     "leaderboard.mail_rules",
+    "leaderboard.notify_rules",
     "leaderboard.notify_messages",
 })
 LAYER_NAMES = ("rules", "storage", "use cases", "interfaces", "app")
