@@ -127,7 +127,8 @@ def record_answer(*, engine: Engine, case_id: int, stars: int, comment: str = ""
     if not 1 <= int(stars) <= 5:
         raise RecoveryError("a follow-up rating is a whole number of stars from 1 to 5")
     with Session(engine, expire_on_commit=False) as session:
-        case = session.get(RecoveryCase, case_id)
+        # Locked on PostgreSQL until the commit: two answers at once store one, the other is "already".
+        case = session.get(RecoveryCase, case_id, with_for_update=True)
         if case is None:
             return "missing"
         if case.followup_stars is not None:
