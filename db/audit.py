@@ -30,6 +30,7 @@ KINDS = (
     "apikey_added", "apikey_revoked",
     "notify_added", "notify_removed", "notify_retried", "notify_test",
     "notification_scheduled",
+    "recovery_followup_queued", "followup_addresses_erased",
 )
 _TARGET = AuditLog.__table__.c.target.type.length
 _ACTOR = AuditLog.__table__.c.actor.type.length

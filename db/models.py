@@ -657,3 +657,26 @@ class NotifyDelivery(SQLModel, table=True):
         sa_column=Column(Integer, ForeignKey("outbox.id", ondelete="CASCADE"), primary_key=True)
     )
     destination_id: int = _fk("notify_destination.id")
+
+
+# --------------------------------------------------------------------------- recovery follow-up (issue 15)
+
+
+class FollowupAddress(SQLModel, table=True):
+    """A customer's address kept for a possible recovery follow-up e-mail (STARBOARD_RECOVERY_FOLLOWUP).
+
+    Written with the survey e-mail; erased when the interaction's rating opens no case, when its
+    case closes (a resolved case's follow-up e-mail takes the address to the outbox, which erases
+    it once sent), and at ``keep_until`` in any case (STARBOARD_FOLLOWUP_ADDRESS_DAYS).
+    """
+
+    __tablename__ = "followup_address"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    interaction_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("interaction.id", ondelete="CASCADE"), nullable=False, unique=True)
+    )
+    address: str = Field(max_length=320)
+    customer_name: str = Field(default="", max_length=120)
+    created_at: NaiveDatetime = Field(default_factory=utcnow)
+    keep_until: NaiveDatetime = Field(index=True)

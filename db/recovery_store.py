@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Iterable
+from typing import Callable, Iterable
 
 import pandas as pd
 from sqlalchemy import exists, func, insert, literal, select as sa_select
@@ -196,8 +196,13 @@ def update(
     note: str | None = None,
     viewer: Viewer,
     now: datetime | None = None,
+    then: Callable[[Session, RecoveryCase, str], None] | None = None,
 ) -> RecoveryCase:
-    """Move a case: contacting stamps contacted_at; resolved / no_response stamp closed_at."""
+    """Move a case: contacting stamps contacted_at; resolved / no_response stamp closed_at.
+
+    ``then(session, case, old_status)`` runs before the commit, in the same transaction (the
+    recovery follow-up queues its e-mail there: leaderboard.recovery_followup).
+    """
     require_viewer(viewer)
     now = now or utcnow()
     case = _case_for(session, case_id, viewer=viewer)
@@ -216,13 +221,20 @@ def update(
     session.add(case)
     detail = f"{old} -> {status}" + (f"; note: {note.strip()}" if note and note.strip() else "")
     audit_record(session, actor=by.username, kind="recovery_updated", target=f"case {case_id}", detail=detail)
+    if then is not None:
+        then(session, case, old)
     session.commit()
     return case
 
 
 def record_followup(
-    *, session: Session, case_id: int, stars: int, by: User | None = None, viewer: Viewer, now: datetime | None = None
+    *, session: Session, case_id: int, stars: int, by: User | None = None, viewer: Viewer, now: datetime | None = None,
+    comment: str = "",
 ) -> RecoveryCase:
+    """The customer's follow-up stars on the case (never on the rating: the agent's score keeps the original).
+
+    ``comment`` (the customer's words on the follow-up survey) goes into the case's notes as text.
+    """
     require_viewer(viewer)
     if not 1 <= int(stars) <= 5:
         raise RecoveryError("a follow-up rating is a whole number of stars from 1 to 5")
@@ -231,7 +243,8 @@ def record_followup(
     before = case.followup_stars
     case.followup_stars = int(stars)
     actor = by.username if by else "customer"
-    _append_note(case, by=actor, text=f"follow-up rating {stars}★", now=now)
+    words = " ".join((comment or "").split())
+    _append_note(case, by=actor, text=f"follow-up rating {stars}★" + (f": {words}" if words else ""), now=now)
     session.add(case)
     audit_record(
         session, actor=actor, kind="recovery_followup", target=f"case {case_id}",

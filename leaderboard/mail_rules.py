@@ -192,3 +192,22 @@ def survey_email(
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
     }
     return Email(subject=say("subject"), text=text, html=html, headers=headers)
+
+
+def followup_email(
+    texts: Mapping[str, Mapping[str, str]],
+    *,
+    agent: str,
+    team: str,
+    customer: str,
+    followup_url: str,
+    unsubscribe_url: str,
+) -> Email:
+    """The recovery follow-up: sorry, and how did we do now? Five star links, the form, unsubscribe.
+
+    ``texts`` holds the [followup_mail], [mail] (greeting, unsubscribe line) and [survey] (star
+    labels) sections of the messages file. Values from outside are escaped in the HTML.
+    """
+    words = {**texts["mail"], **texts["followup_mail"]}
+    return survey_email({"mail": words, "survey": texts["survey"]}, agent=agent, team=team, customer=customer,
+                        survey_url=followup_url, unsubscribe_url=unsubscribe_url)

@@ -243,6 +243,21 @@ class Settings(BaseSettings):
             "send no alert or celebration; overdue cases due longer ago get no reminder"
         ),
     )
+    # Recovery closed loop (leaderboard/recovery_followup.py): a follow-up survey once a case is resolved.
+    recovery_followup: bool = Field(
+        default=False,
+        validation_alias="STARBOARD_RECOVERY_FOLLOWUP",
+        description="E-mail the customer a follow-up survey when their recovery case is resolved (needs "
+        "STARBOARD_SMTP_URL and the address of the survey e-mail, kept only while it may be needed)",
+    )
+    followup_address_days: int = Field(
+        default=14,
+        ge=1,
+        le=90,
+        validation_alias="STARBOARD_FOLLOWUP_ADDRESS_DAYS",
+        description="Longest a customer's address is kept for a follow-up: erased earlier when the rating opens "
+        "no case or the case closes",
+    )
 
     def __init__(self, **values: Any) -> None:
         # Keyword arguments by attribute name (Settings(min_ratings=3)); the environment only by

@@ -27,7 +27,7 @@ import ssl
 import threading
 import tomllib
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from functools import lru_cache
@@ -37,7 +37,8 @@ from typing import Callable, Sequence
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from db import outbox
+from db import followup_store, outbox
+from db.followup_store import FOLLOWUP_KIND
 from db.models import Interaction, utcnow
 from db.survey_mail_store import is_unsubscribed, record_offers, subjects
 from leaderboard.auth import SYSTEM_VIEWER, Viewer
@@ -139,6 +140,10 @@ def offer_surveys(
                         dedupe_key=f"{MAIL_KIND}:{request.interaction_id}", now=now,
                     )
                     status, queued = "queued", True
+                    if settings.recovery_followup:  # kept only while a follow-up may need it (db.followup_store)
+                        followup_store.keep(conn, viewer=viewer, interaction_pk=subject.pk, address=request.email,
+                                            customer_name=request.customer_name, now=now,
+                                            keep_until=now + timedelta(days=settings.followup_address_days))
             done.append(Offered(request.interaction_id, url, status))
     if queued:
         wake()
@@ -240,11 +245,12 @@ def run_outbox(
 ) -> SendCounts:
     """Deliver the survey e-mails that are due, once; ``now`` fixes the clock (tests)."""
     counts = SendCounts()
+    followup_store.purge(engine, viewer=SYSTEM_VIEWER, now=now)  # addresses no follow-up needs any more
     if not mail_configured(settings) and transport is None:
         return counts
     transport = transport or smtp_transport(settings)
     sender = sender_address(settings)
-    token, batch = outbox.claim(engine, now=now, limit=limit, kinds=(MAIL_KIND,))
+    token, batch = outbox.claim(engine, now=now, limit=limit, kinds=(MAIL_KIND, FOLLOWUP_KIND))
     for message in batch:
         moment = now or utcnow()
         with engine.connect() as conn:

@@ -106,3 +106,47 @@ def survey_link(interaction_id: str, *, base_url: str, secret: bytes, now: datet
     """The full survey URL of an interaction, valid ``days`` days from ``now``."""
     token = sign_survey(interaction_id, secret=secret, expires_at=now + timedelta(days=days))
     return f"{base_url.rstrip('/')}/s/{token}"
+
+
+# --- the recovery follow-up: a token of its own kind ----------------------------------------------------
+
+# A follow-up link is /s/f.<payload>.<signature>: the same survey route, told apart by the prefix (a
+# survey token never starts with "f." : its head is base64url without a dot). It names a recovery
+# case, not an interaction, and is signed for another purpose: neither kind of token opens the other.
+FOLLOWUP_PREFIX = "f."
+
+
+def is_followup(token: str) -> bool:
+    return (token or "").startswith(FOLLOWUP_PREFIX)
+
+
+def sign_followup(case_id: int, *, secret: bytes, expires_at: datetime) -> str:
+    """The token of a follow-up link: ``f.<payload>.<signature>`` naming one recovery case."""
+    if not secret:
+        raise ValueError("a secret is required")
+    payload = f"{_seconds(expires_at)}|{int(case_id)}".encode("ascii")
+    return f"{FOLLOWUP_PREFIX}{_b64(payload)}.{_b64(_mac(secret, 'followup', payload))}"
+
+
+def verify_followup(token: str, *, secret: bytes, now: datetime) -> int:
+    """The recovery case a follow-up token names; SurveyTokenError when malformed, forged or expired."""
+    if not is_followup(token) or len(token) > 600:
+        raise SurveyTokenError("malformed")
+    head, dot, tail = token[len(FOLLOWUP_PREFIX):].partition(".")
+    if not dot or not head or not tail:
+        raise SurveyTokenError("malformed")
+    payload, signature = _unb64(head), _unb64(tail)
+    if not hmac.compare_digest(signature, _mac(secret, "followup", payload)):
+        raise SurveyTokenError("forged")
+    expires, bar, case_id = payload.decode("utf-8", errors="replace").partition("|")
+    if not bar or not expires.isdigit() or not case_id.isdigit():
+        raise SurveyTokenError("malformed")
+    if _seconds(now) >= int(expires):
+        raise SurveyTokenError("expired")
+    return int(case_id)
+
+
+def followup_link(case_id: int, *, base_url: str, secret: bytes, now: datetime, days: int) -> str:
+    """The full follow-up survey URL of a recovery case, valid ``days`` days from ``now``."""
+    token = sign_followup(case_id, secret=secret, expires_at=now + timedelta(days=days))
+    return f"{base_url.rstrip('/')}/s/{token}"

@@ -17,9 +17,9 @@ import pandas as pd
 import streamlit as st
 from sqlmodel import Session
 
-from db import queries, recovery_store
+from db import queries, recovery_store, survey_store
 from db.models import EXCLUSION_CAUSES, User, utcnow
-from leaderboard import charts_recovery, recovery
+from leaderboard import charts_recovery, recovery, recovery_followup
 from leaderboard.charts import STAR_COLOURS
 from leaderboard.auth import Viewer
 from leaderboard.periods import local_date, resolve_period
@@ -144,13 +144,20 @@ def _act(kind: str, case_id: int, interaction_id: str) -> None:
                 message = f"Case #{case_id} is yours."
             elif kind in ("contacted", "resolved", "no_response", "open"):
                 text = note or {"open": "reopened the case"}.get(kind)
-                recovery_store.update(session=session, case_id=case_id, status=kind, by=user, note=text, viewer=who)
+                settings = get_settings()
+                secret = survey_store.server_secret(
+                    engine=common.get_engine(), configured=settings.secret_key.get_secret_value()
+                ) if settings.recovery_followup and kind == "resolved" else b""
+                closed = recovery_followup.close_case(session=session, case_id=case_id, status=kind, by=user,
+                                                      note=text, viewer=who, settings=settings, secret=secret)
                 message = {
                     "contacted": f"Contact recorded on case #{case_id}.",
                     "resolved": f"Case #{case_id} resolved. Nicely done.",
                     "no_response": f"Case #{case_id} closed: no response.",
                     "open": f"Case #{case_id} is open again.",
                 }[kind]
+                if closed.followup and closed.followup != "off":
+                    message += f" ({recovery_followup.FOLLOWUP_TEXT[closed.followup].capitalize()}.)"
                 _clear_inputs("rc_note")
             elif kind == "followup":
                 stars = state.get("rc_followup_stars")

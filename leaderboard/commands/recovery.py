@@ -6,12 +6,13 @@ import argparse
 
 from sqlmodel import Session
 
-from db import recovery_store
+from db import recovery_store, survey_store
 from db.models import RECOVERY_STATUSES, utcnow
 from leaderboard.auth import SYSTEM_VIEWER
 from leaderboard.cli import UserError
-from leaderboard.commands.common import add_db_argument, add_format_argument, engine_for, write_rows
+from leaderboard.commands.common import add_db_argument, add_format_argument, engine_for, settings_for, write_rows
 from leaderboard.periods import PeriodError, resolve_period
+from leaderboard.recovery_followup import FOLLOWUP_TEXT, close_case
 from leaderboard.recovery import CLOSED_STATUSES, REPORT_COLUMNS, RecoveryError, report_rows
 
 # `recovery list`'s default: the cases still to work, whatever their step.
@@ -79,12 +80,20 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_update(args: argparse.Namespace) -> int:
     def action():
-        with Session(engine_for(args)) as session:
+        settings = settings_for(args)
+        engine = engine_for(args)
+        # The signing secret is only needed (and only made, when unset) for a follow-up e-mail.
+        secret = survey_store.server_secret(engine=engine, configured=settings.secret_key.get_secret_value()) \
+            if settings.recovery_followup else b""
+        with Session(engine) as session:
             user = recovery_store.find_user(session, args.by)
-            case = recovery_store.update(
-                session=session, case_id=args.case, status=args.status, by=user, note=args.note, viewer=SYSTEM_VIEWER
+            closed = close_case(
+                session=session, case_id=args.case, status=args.status, by=user, note=args.note,
+                viewer=SYSTEM_VIEWER, settings=settings, secret=secret,
             )
-            print(f"case {case.id}: {case.status}")
+            print(f"case {closed.case.id}: {closed.case.status}")
+            if closed.followup and closed.followup != "off":
+                print(f"follow-up: {FOLLOWUP_TEXT[closed.followup]}")
         return 0
 
     return _guard(action)

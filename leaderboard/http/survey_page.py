@@ -131,3 +131,39 @@ def survey_form(
     parts.append(f'<button type="submit">{text("survey", "submit")}</button></form>')
     parts.append(f'<p class="muted">{text("survey", "privacy")}</p>')
     return _document(text("survey", "title"), "".join(parts))
+
+
+def followup_text(key: str, **values: object) -> str:
+    return text("followup", key, **values)
+
+
+def followup_form(*, action: str, form_token: str, agent: str, team: str, stars: int | None = None,
+                  comment: str = "", error: str = "") -> str:
+    """The recovery follow-up: the survey page, marked as a follow-up, asking for stars and a comment."""
+    parts = [
+        f'<p class="muted" data-testid="followup">{followup_text("marker")}</p>',
+        f"<h1>{followup_text('title')}</h1>",
+        f"<p>{followup_text('intro', agent=agent, team=team)}</p>",
+    ]
+    if error:
+        parts.append(f'<p class="error" role="alert">{escape(error)}</p>')
+    parts.append(f'<form method="post" action="{escape(action)}">')
+    parts.append(f'<input type="hidden" name="form_token" value="{escape(form_token)}">')
+    stars_html = "".join(
+        f'<label><input type="radio" name="stars" value="{n}" required{_checked(stars == n)}>'
+        f'<span class="star" aria-hidden="true">{"★" * n}</span> {text("survey", f"star_{n}")}</label>'
+        for n in range(5, 0, -1)
+    )
+    parts.append(f'<fieldset class="stars"><legend>{followup_text("stars_legend")}</legend>{stars_html}</fieldset>')
+    parts.append(
+        f'<p><label for="comment" style="display:block">{followup_text("comment_label")}</label>'
+        f'<textarea id="comment" name="comment" maxlength="{MAX_COMMENT}">{escape(comment)}</textarea></p>'
+    )
+    parts.append(f'<button type="submit">{followup_text("submit")}</button></form>')
+    parts.append(f'<p class="muted">{text("survey", "privacy")}</p>')
+    return _document(followup_text("title"), "".join(parts))
+
+
+def followup_thanks_page() -> str:
+    title = followup_text("thanks_title")
+    return _document(title, f'<h1 data-testid="thanks">{title}</h1><p>{followup_text("thanks_body")}</p>')
