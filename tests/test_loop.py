@@ -8,6 +8,8 @@ a real ``streamlit run app.py`` serves the follow-up page.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import json
 import os
 import re
@@ -36,8 +38,8 @@ from tests.browser_util import free_port, start_server
 from tests.cli_util import run_cli
 from tests.conftest import pg_schema_url
 from tests.factories import add_interactions, add_rows, make_team, make_user, rating_row
-from tests.http_util import SECRET, empty_database
-from tests.test_survey_mail import Inbox, _nothing, parts, settings_for, smtp, star_links, wait_until  # noqa: F401
+from tests.http_util import SECRET
+from tests.test_survey_mail import Inbox, parts, settings_for, smtp, star_links, wait_until  # noqa: F401
 
 AGENT, TEAM, SITE = "Maria Santos", "Alpha", "Manila"
 KEY = SECRET.encode()
@@ -228,10 +230,8 @@ def loop_live(tmp_path_factory, smtp):
     port = free_port()
     env = {"STARBOARD_SECRET_KEY": SECRET, "STARBOARD_SMTP_URL": smtp_url, "STARBOARD_SMTP_FROM": "survey@starboard.test",
            "STARBOARD_PUBLIC_URL": f"http://127.0.0.1:{port}", "STARBOARD_RECOVERY_FOLLOWUP": "1"}
-    with (pg_schema_url(base, f"sb_loop_{os.getpid()}") if base else _nothing()) as pg_url:
+    with (pg_schema_url(base, f"sb_loop_{os.getpid()}") if base else nullcontext()) as pg_url:
         url = pg_url or f"sqlite:///{folder / 'starboard.db'}"
-        if pg_url:
-            empty_database(url)
         engine = make_engine(url)
         make_team(engine, TEAM, site=SITE, leader="lea")
         server = start_server(database_url=url, log_path=folder / "streamlit.log", port=port, extra_env=env)
