@@ -129,6 +129,22 @@ def _insert_or_get(conn: Connection, table, values: dict, *, key: tuple[str, ...
     return tuple(conn.execute(select(*(table.c[c] for c in columns)).where(*where)).one())
 
 
+_AGENT_COLUMNS = (_AGENT.c.id, _AGENT.c.name, _AGENT.c.name_key, _AGENT.c.external_id, _AGENT.c.team_id)
+_ALL_AGENTS = select(*_AGENT_COLUMNS).order_by(_AGENT.c.id)
+# The agents a few rows can name (built once: a statement costs more to build than to run here).
+_AGENTS_OF_ROWS = (
+    select(*_AGENT_COLUMNS)
+    .where(
+        _AGENT.c.name_key.in_(bindparam("keys", expanding=True))
+        | _AGENT.c.external_id.in_(bindparam("externals", expanding=True))
+        | _AGENT.c.id.in_(
+            select(_INTERACTION.c.agent_id).where(_INTERACTION.c.interaction_id.in_(bindparam("ids", expanding=True)))
+        )
+    )
+    .order_by(_AGENT.c.id)
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Refusal:
     """Why the viewer may not write a row (a column of the row, its value, the reason)."""
@@ -260,18 +276,15 @@ class _Directory:
             team_info[id_] = (site_id, name)
             leaders[id_] = leader_id
         agents, by_key, by_external = {}, {}, {}
-        wanted = select(_AGENT.c.id, _AGENT.c.name, _AGENT.c.name_key, _AGENT.c.external_id, _AGENT.c.team_id)
-        if only is not None:
-            externals = sorted({r.agent_external_id for r in only if r.agent_external_id})
-            stored = select(_INTERACTION.c.agent_id).where(
-                _INTERACTION.c.interaction_id.in_(sorted({r.interaction_id for r in only}))
-            )
-            wanted = wanted.where(
-                _AGENT.c.name_key.in_(sorted({name_key(r.agent)[:120] for r in only}))
-                | _AGENT.c.external_id.in_(externals)
-                | _AGENT.c.id.in_(stored)
-            )
-        for id_, name, key, external_id, team_id in conn.execute(wanted.order_by(_AGENT.c.id)):
+        if only is None:
+            found = conn.execute(_ALL_AGENTS)
+        else:
+            found = conn.execute(_AGENTS_OF_ROWS, {
+                "keys": sorted({name_key(r.agent)[:120] for r in only}),
+                "externals": sorted({r.agent_external_id for r in only if r.agent_external_id}),
+                "ids": sorted({r.interaction_id for r in only}),
+            })
+        for id_, name, key, external_id, team_id in found:
             agents[id_] = _Known(team_id=team_id, name=name, external_id=external_id)
             by_key.setdefault((team_info[team_id][0], key), id_)
             if external_id is not None:
