@@ -253,6 +253,7 @@ def queue_tab(cases: Cases) -> None:
     }[show].reset_index(drop=True)
     ids = [int(c) for c in shown["case_id"]]
     st.session_state[QUEUE_IDS] = ids
+    _case_from_url(ids)
     if st.session_state.get("rc_case") not in ids:
         st.session_state.pop("rc_case", None)
     picked = st.session_state.get("rc_case", ids[0] if ids else None)
@@ -286,6 +287,22 @@ def queue_tab(cases: Cases) -> None:
             case_info(case, raw_case)
         with act_col:
             case_actions(cases, case, raw_case, flash)
+
+
+def _case_from_url(ids: list[int]) -> None:
+    """``/recovery?case=ID`` (the link of a recovery alert) picks that case, once per link followed.
+
+    A case outside the viewer's queue gets the same calm line whether it exists or not.
+    """
+    wanted = str(st.query_params.get("case", "") or "").strip().lstrip("#")
+    if not wanted or st.session_state.get("rc_case_from_url") == wanted:
+        return
+    st.session_state["rc_case_from_url"] = wanted
+    case_id = int(wanted) if wanted.isdigit() else None
+    if case_id in ids:
+        st.session_state["rc_case"] = case_id
+    else:
+        st.info(f"Case #{md(wanted[:20])} is not in this view of your queue.", icon=":material/search_off:")
 
 
 def _row_style(row: pd.Series, *, picked: int | None) -> list[str]:

@@ -187,6 +187,24 @@ def test_picking_another_case_shows_it_and_drops_a_half_typed_note(db_env, floor
     assert "Slow reply" in [t.value for t in at.text]
 
 
+def test_an_alerts_link_opens_its_case_and_another_teams_case_is_not_shown(db_env, floor):
+    """A recovery alert links to /recovery?case=ID: that case is picked; one outside the queue is not shown."""
+    at = open_page("lead.a", "leader")
+    second = int(queue_table(at).loc[1, "case_id"])
+    assert at.selectbox(key="rc_case").value != second
+    at.query_params["case"] = str(second)
+    at.run()
+    no_exception(at)
+    assert at.selectbox(key="rc_case").value == second
+    beta = open_page("lead.b", "leader")
+    beta_case = int(queue_table(beta).loc[0, "case_id"])
+    at.query_params["case"] = str(beta_case)
+    at.run()
+    no_exception(at)
+    assert f"Case #{beta_case} is not in this view of your queue." in [i.value for i in at.info]
+    assert "SECRET-BETA" not in all_text(at)
+
+
 def test_case_picker_labels_do_not_change_with_the_clock(db_env, floor):
     """Streamlit matches a picked option by its label: "due in 35 min" in a label would swap the case a minute later."""
     at = open_page("lead.a", "leader")
