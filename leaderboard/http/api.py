@@ -181,7 +181,7 @@ async def _logged(request: Request, handler) -> Response:
         return _json(503, {"error": "the database is unavailable; retry later"})
     key_name = getattr(request.state, "key_name", "")  # set by _authorize once the key is known
     try:
-        await context.with_engine(
+        await context.writing(
             apikeys.log_request, key_name=key_name, path=request.url.path, status=response.status_code, counts=counts
         )
     except Exception as exc:  # logging must not turn an answer into an error
@@ -206,7 +206,7 @@ async def _ratings(request: Request):
         if row is None:
             status = "rejected"
         else:
-            status, errors = await context.with_engine(_write_one, row=row, viewer=viewer)
+            status, errors = await context.writing(_write_one, row=row, viewer=viewer)
         counts[status] += 1
         results.append({"interaction_id": interaction_id, "status": status, "errors": errors})
     return (207 if counts["rejected"] else 200), {"results": results, "counts": counts}, counts
@@ -250,7 +250,7 @@ async def _interactions(request: Request):
         counts["rejected"] = 1
         body = {"interaction_id": interaction_id, "status": "rejected", "errors": errors}
         return 422, body, counts
-    status, errors = await context.with_engine(_write_one, row=row, viewer=viewer)
+    status, errors = await context.writing(_write_one, row=row, viewer=viewer)
     counts[status] = 1
     if status == "rejected":
         return 403, {"interaction_id": row.interaction_id, "status": status, "errors": errors}, counts
@@ -258,7 +258,7 @@ async def _interactions(request: Request):
     secret = await context.run(context.secret, current)
     # Right after the interaction's own transaction (the write path commits per batch): a failure here
     # answers 503, and the help desk's retry finds the interaction unchanged and queues the e-mail once.
-    offered = await context.with_engine(
+    offered = await context.writing(
         offer_surveys, settings=current, secret=secret, channel="api",
         requests=[SurveyRequest(row.interaction_id, email=email, customer_name=name)],
     )

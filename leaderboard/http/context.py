@@ -62,6 +62,24 @@ async def with_engine(function, /, **kwargs):
     return await run_in_threadpool(lambda: function(engine=engine(), **kwargs))
 
 
+# One writer at a time per SQLite file in this process: SQLite takes one writer anyway, and a
+# writer waiting in SQLite's busy handler sleeps in growing steps (1, 2, 5 ... 100 ms) where a
+# queue on this lock hands over the moment the previous write commits.
+_SQLITE_WRITES = threading.Lock()
+
+
+async def writing(function, /, **kwargs):
+    """``with_engine`` for a function that writes: on SQLite, behind the process's one write lock."""
+    def call():
+        current = engine()
+        if current.dialect.name != "sqlite":
+            return function(engine=current, **kwargs)
+        with _SQLITE_WRITES:
+            return function(engine=current, **kwargs)
+
+    return await run_in_threadpool(call)
+
+
 async def run(function, /, *args):
     """``function(*args)`` on a worker thread."""
     return await run_in_threadpool(function, *args)

@@ -102,7 +102,7 @@ async def _followup_post(request: Request) -> Response:
             agent=public_name(subject.agent, context.settings().public_name_style), team=subject.team,
             stars=stars, comment=comment[:MAX_COMMENT], error=error,
         ), 422)
-    outcome = await context.with_engine(
+    outcome = await context.writing(
         recovery_followup.record_answer, case_id=subject.case_id, stars=stars, comment=comment, now=now
     )
     if outcome == "missing":

@@ -38,7 +38,7 @@ async def _hook(request: Request, source: str):
     counts = {"received": 1, "inserted": 0, "updated": 0, "unchanged": 0, "rejected": 0}
     if isinstance(event, Ignored):
         return 200, {"status": "ignored", "reason": event.reason}, counts
-    done = await context.with_engine(hook_intake.receive, event=event, viewer=api._viewer(holder))
+    done = await context.writing(hook_intake.receive, event=event, viewer=api._viewer(holder))
     body = {"interaction_id": event.interaction_id, "status": done.status, "errors": list(done.errors)}
     if done.status == "unmatched":
         body["agent_id"] = event.agent_id

@@ -145,7 +145,7 @@ async def survey_post(request: Request) -> Response:
         stars=stars, comment=comment, resolved=resolved, nps=nps,
         went_well=tuple(t.lower() for t in went_well), to_improve=tuple(t.lower() for t in to_improve),
     )
-    outcome = await context.with_engine(
+    outcome = await context.writing(
         survey_store.record_answer, interaction_id=interaction_id, answer=answer, now=now
     )
     if outcome == "missing":
