@@ -7,7 +7,8 @@ them behind its proxy.
   edit), and B's wall shows it (browser: a 5★ comment posted to A appears on B's open wall).
   The first is the non-browser check: it goes through B's own process and its own database
   connections, not a query from the test. Reading a wall needs Streamlit's websocket, so the wall
-  check drives Chromium (marked ``browser``).
+  check drives Chromium; it is not marked ``browser`` (that stage runs on SQLite), so it runs in
+  the PostgreSQL stage.
 - A session cookie minted by A's ``/auth/session`` handoff signs the browser in on B (and a cookie
   signed with another secret does not).
 - The outbox senders of both servers together deliver each queued notification exactly once.
@@ -159,7 +160,6 @@ def test_a_rating_posted_to_a_is_known_to_b(pair):
         assert changes.read(conn) > before  # the counter every server's caches and walls key on moved
 
 
-@pytest.mark.browser
 def test_the_wall_on_b_shows_a_rating_posted_to_a(pair):
     require_browser()
     from playwright.sync_api import sync_playwright  # browser tests only
@@ -208,7 +208,6 @@ def test_a_cookie_minted_by_a_is_valid_for_b(pair):
     assert isinstance(found, accounts.BrowserSession) and found.viewer.username == "multi-ann"
 
 
-@pytest.mark.browser
 def test_a_cookie_minted_by_a_signs_the_browser_in_on_b(pair):
     require_browser()
     from playwright.sync_api import sync_playwright  # browser tests only
