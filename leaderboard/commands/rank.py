@@ -9,6 +9,7 @@ from sqlmodel import Session
 from db.queries import ScopeError
 from leaderboard.board import build_board, public_rows
 from leaderboard.cli import UserError
+from leaderboard.fairness import ADJUSTED_RANK_COLUMNS, adjusted_board, adjusted_rows
 from leaderboard.commands.common import (
     add_db_argument,
     add_format_argument,
@@ -32,6 +33,13 @@ def register(subparsers) -> None:
         ),
     )
     add_period_scope_arguments(parser)
+    parser.add_argument(
+        "--adjust",
+        choices=("case-mix",),
+        help="case-mix: rank by adjusted_score, the agent's expected stars on the whole center's mix of "
+        "contact reasons and channels, and add expected_stars, adjusted_score, band_low, band_high "
+        "(a 90%% interval)",
+    )
     add_format_argument(parser)
     add_db_argument(parser)
     parser.set_defaults(handler=run)
@@ -45,7 +53,12 @@ def run(args: argparse.Namespace) -> int:
             board = build_board(
                 session=session, period=args.period, site=args.site, team=args.team, tz=args.tz, settings=settings
             )
+            if args.adjust == "case-mix":
+                adjusted = adjusted_board(session=session, board=board, min_ratings=settings.min_ratings)
     except (ScopeError, PeriodError) as exc:
         raise UserError(str(exc)) from None
+    if args.adjust == "case-mix":
+        write_rows(adjusted_rows(adjusted.agents), ADJUSTED_RANK_COLUMNS, args.format)
+        return 0
     write_rows(public_rows(board.agents), RANK_COLUMNS, args.format)
     return 0
