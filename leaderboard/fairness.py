@@ -142,8 +142,9 @@ def integrity_report(
     elif scope.site_id is not None:
         keep &= table["site_id"] == scope.site_id
     if not viewer.is_admin:
-        keep &= [viewer.can_see_agent(agent_id=int(a), team_id=int(t), site_id=int(s))
-                 for a, t, s in zip(table["agent_id"], table["team_id"], table["site_id"])]
+        keep &= pd.Series([viewer.can_see_agent(agent_id=int(a), team_id=int(t), site_id=int(s))
+                           for a, t, s in zip(table["agent_id"], table["team_id"], table["site_id"])],
+                          index=table.index, dtype=bool)
     table = table[keep].copy()
     table = table.sort_values(["flag", "p_value", "agent"], ascending=[False, True, True], kind="mergesort")
     return table.reset_index(drop=True)
