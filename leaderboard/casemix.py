@@ -34,8 +34,8 @@ import pandas as pd
 OTHER = "other"
 # Reasons or channels with fewer ratings than this over the context window are pooled into "other".
 MIN_RATINGS_PER_GROUP = 30
-# Penalty on reason and channel effects (in ratings' worth): light, they rest on many ratings.
-REASON_PENALTY = 5.0
+# Penalty on reason and channel effects (one rating's worth): light, they rest on many ratings (≥ 30 each).
+REASON_PENALTY = 1.0
 # The shortest window reason and channel effects are learnt from (days, ending with the period).
 CONTEXT_DAYS = 28
 # A 90% two-sided interval: ±1.645 posterior standard errors.
