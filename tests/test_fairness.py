@@ -449,3 +449,63 @@ def test_integrity_is_for_leaders_and_managers_only(engine):
         for role in (Role.AGENT, Role.DISPLAY):
             with pytest.raises(AuthError, match="leaders and managers only"):
                 fairness.integrity_report(session=session, viewer=Viewer(role=role, username="x"), period="all")
+
+
+# --------------------------------------------------------------------------- the screens
+
+
+@pytest.fixture
+def page_floor(floor, db_env, monkeypatch):
+    """The equal-skill floor behind the app, full names, fresh caches."""
+    import streamlit as st  # only the screen tests need Streamlit's caches
+
+    monkeypatch.setenv("STARBOARD_PUBLIC_NAMES", "full")
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield floor
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def _leaderboard(monkeypatch, *, case_mix: bool):
+    from tests.app_util import app_as  # AppTest is heavy: imported by the screen tests only
+
+    monkeypatch.setenv("STARBOARD_CASE_MIX", "1" if case_mix else "0")
+    at = app_as("qa.admin", role="admin", period="last7")
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def test_the_fair_for_contact_mix_toggle_is_hidden_until_a_center_turns_it_on(page_floor, monkeypatch):
+    at = _leaderboard(monkeypatch, case_mix=False)
+    assert not [t for t in at.toggle if t.label == "Fair for contact mix"]
+
+
+def test_the_toggle_ranks_by_the_adjusted_score_with_bands_and_mix_difficulty(page_floor, monkeypatch):
+    at = _leaderboard(monkeypatch, case_mix=True)
+    (toggle,) = [t for t in at.toggle if t.label == "Fair for contact mix"]
+    assert toggle.value is False
+    toggle.set_value(True).run()
+    assert not at.exception, [e.message for e in at.exception]
+    (table,) = [d.value for d in at.dataframe if "adjusted_score" in d.value.columns]
+    rows = table.set_index("agent")
+    assert set(rows.index) == {"Ana", "Ben", "Cleo", "Dan"}
+    assert abs(rows.loc["Ana", "adjusted_score"] - rows.loc["Ben", "adjusted_score"]) < 0.02
+    assert rows.loc["Ben", "difficulty"] < 0 < rows.loc["Ana", "difficulty"]
+    assert set(rows["band"]) == {1}  # four equally good agents: one tie band
+    assert any("Fair for contact mix:" in c.value for c in at.caption)
+
+
+def test_check_survey_sending_is_on_the_coaching_page_for_leaders(page_floor, engine):
+    from tests.app_util import app_as  # AppTest is heavy: imported by the screen tests only
+    from tests.factories import make_team
+
+    make_team(engine, "Alpha", leader="lead.a")
+    at = app_as("lead.a", role="leader")
+    at.query_params["tab"] = "Team"
+    at.switch_page("pages/coaching.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert "Check survey sending" in [s.value for s in at.subheader]
+    (table,) = [d.value for d in at.dataframe if "expected_low_share" in d.value.columns]
+    assert set(table["agent"]) == {"Ana", "Cleo"}  # the leader's own team only
