@@ -509,3 +509,12 @@ def test_check_survey_sending_is_on_the_coaching_page_for_leaders(page_floor, en
     assert "Check survey sending" in [s.value for s in at.subheader]
     (table,) = [d.value for d in at.dataframe if "expected_low_share" in d.value.columns]
     assert set(table["agent"]) == {"Ana", "Cleo"}  # the leader's own team only
+
+
+def test_an_empty_floor_gives_empty_tables(engine, db_url):
+    fairness._CACHE.clear()
+    make_agent(engine, "Ana")  # an agent, no ratings
+    run = run_cli("rank", "--adjust", "case-mix", "--format", "json", db=db_url)
+    assert run.returncode == 0 and json.loads(run.stdout) == []
+    run = run_cli("integrity", "--format", "json", db=db_url)
+    assert run.returncode == 0 and json.loads(run.stdout) == []
