@@ -6,6 +6,8 @@ Builds (or reuses, ``--db``) a SQLite floor with bench/common.py's builder (defa
 * ``adjust_ms``: the adjusted leaderboard with a cold fit (the ratings with their contact reason
   and channel read from the database, the model fitted, the board ranked by adjusted score);
 * ``model_ms``: the model alone on the frame already in memory (``casemix.fit_effects`` + ``adjust``);
+* ``--period last30`` and the like time a shorter board (its reason and channel effects still
+  learnt over at least 28 days);
 * ``warm_ms``: the adjusted leaderboard again with the fit cached (same data version), as a screen sees it.
 
 Usage: python bench/fair_bench.py [--ratings N] [--agents N] [--db FILE] [--quick] [--runs N]
@@ -43,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_dataset_arguments(ap)
     ap.add_argument("--runs", type=int, help="measured runs per figure (default 5, quick 3)")
+    ap.add_argument("--period", default="all", help="the board's period (default all: every rating)")
     args = ap.parse_args(argv)
     path, tmp = dataset_file(args, prefix="starboard-fair-")
     runs = args.runs or (3 if args.quick else 5)
@@ -62,8 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     engine = make_engine(url)
     settings = Settings(database_url=url)
     with Session(engine) as session:
-        board = build_board(session=session, period="all", now=now, settings=settings, with_movement=False)
-        frame = queries.ratings_with_mix(session=session, scope=Scope(), start=None, end=None)
+        board = build_board(session=session, period=args.period, now=now, settings=settings, with_movement=False)
+        start, end = fairness.context_bounds(*board.period.utc_bounds())
+        frame = queries.ratings_with_mix(session=session, scope=Scope(), start=start, end=end)
 
     def cold():
         fairness._CACHE.clear()
@@ -77,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     def model():
         return casemix.adjust(frame, casemix.fit_effects(frame))
 
-    print(f"\nTiming ({len(frame):,} ratings, {board.agents['agent_id'].nunique():,} agents; median of {runs}):")
+    print(f"\nTiming, period {args.period} ({int(frame['n'].sum()):,} ratings in the model's window as "
+          f"{len(frame):,} grouped rows, {board.agents['agent_id'].nunique():,} agents; median of {runs}):")
     t_cold, adjusted = time_call("adjusted board, cold fit (query + model)", cold, runs=runs)
     print(t_cold.line(), flush=True)
     t_model, _ = time_call("model only (frame in memory)", model, runs=runs)

@@ -43,6 +43,14 @@ Z90 = 1.6448536269514722
 # Below this many agents with ratings the agent spread cannot be estimated: this penalty instead.
 DEFAULT_AGENT_PENALTY = 10.0
 LOW_STARS = 3  # a "low" rating for survey integrity: 1–3 stars
+WEIGHT = "n"  # an optional column: how many ratings a row stands for (rows grouped by the database)
+
+
+def weights(frame: pd.DataFrame) -> np.ndarray:
+    """How many ratings each row stands for: the ``n`` column when present, else 1 each."""
+    if WEIGHT in frame:
+        return frame[WEIGHT].to_numpy(dtype="float64")
+    return np.ones(len(frame))
 
 
 @dataclass(frozen=True)
@@ -83,23 +91,28 @@ def _factor(values: pd.Series) -> tuple[np.ndarray, list[str]]:
     return np.where(codes < 0, len(labels) - 1, codes), labels
 
 
-def _pooled_codes(values: pd.Series, min_count: int) -> tuple[np.ndarray, list[str], list[str]]:
-    """(code per row, pooled label per code, the labels pooled into "other")."""
+def _pooled_codes(
+    values: pd.Series, min_count: int, w: np.ndarray | None = None
+) -> tuple[np.ndarray, list[str], list[str]]:
+    """(code per row, pooled label per code, the labels pooled into "other"); ``w``: ratings per row."""
     codes, labels = _factor(values)
     counts: dict[str, int] = {}
-    for label, count in zip(labels, np.bincount(codes, minlength=len(labels))):
+    for label, count in zip(labels, np.bincount(codes, weights=w, minlength=len(labels))):
         counts[label] = counts.get(label, 0) + int(count)
     rare = sorted(label for label, count in counts.items() if 0 < count < min_count and label != OTHER)
     pooled = [OTHER if label in rare else label for label in labels]
     return codes, pooled, rare
 
 
-def pool_groups(values: pd.Series, *, min_count: int = MIN_RATINGS_PER_GROUP) -> tuple[pd.Series, list[str]]:
+def pool_groups(
+    values: pd.Series, *, min_count: int = MIN_RATINGS_PER_GROUP, w: np.ndarray | None = None
+) -> tuple[pd.Series, list[str]]:
     """Lower-cased labels with the rare ones (fewer than ``min_count`` ratings) replaced by "other".
 
     Returns (pooled labels, the labels that were pooled). Blank labels are "other" too.
+    ``w``: how many ratings each value stands for (1 each when None).
     """
-    codes, pooled, rare = _pooled_codes(values, min_count)
+    codes, pooled, rare = _pooled_codes(values, min_count, w)
     index = values.index if isinstance(values, pd.Series) else None
     return pd.Series(np.asarray(pooled, dtype=object)[codes], index=index), rare
 
@@ -122,8 +135,9 @@ def prepare(
     Returns (frame with ``reason`` and ``chan`` columns, pooled labels, confounded (reason, team)).
     """
     out = frame.copy()
-    out["reason"], rare_reasons = pool_groups(out["contact_reason"], min_count=min_count)
-    out["chan"], rare_channels = pool_groups(out["channel"], min_count=min_count)
+    w = weights(out)
+    out["reason"], rare_reasons = pool_groups(out["contact_reason"], min_count=min_count, w=w)
+    out["chan"], rare_channels = pool_groups(out["channel"], min_count=min_count, w=w)
     confounded = confounded_reasons(out["reason"], out["team"]) if "team" in out else []
     if confounded:
         out["reason"] = out["reason"].mask(out["reason"].isin([r for r, _ in confounded]), OTHER)
@@ -133,6 +147,7 @@ def prepare(
 def _cells(frame: pd.DataFrame) -> pd.DataFrame:
     """Sufficient statistics per (agent, reason, channel): n, sum and sum of squares of stars."""
     y = frame["stars"].to_numpy(dtype="float64")
+    w = weights(frame)
     a_codes, agents = pd.factorize(frame["agent_id"].to_numpy())
     r_codes, reasons = pd.factorize(frame["reason"].to_numpy())
     c_codes, chans = pd.factorize(frame["chan"].to_numpy())
@@ -142,9 +157,9 @@ def _cells(frame: pd.DataFrame) -> pd.DataFrame:
         "agent_id": agents[cells // (len(reasons) * len(chans))],
         "reason": reasons[(cells // len(chans)) % len(reasons)],
         "chan": chans[cells % len(chans)],
-        "n": np.bincount(inverse, minlength=len(cells)).astype("float64"),
-        "s": np.bincount(inverse, weights=y, minlength=len(cells)),
-        "s2": np.bincount(inverse, weights=y * y, minlength=len(cells)),
+        "n": np.bincount(inverse, weights=w, minlength=len(cells)),
+        "s": np.bincount(inverse, weights=w * y, minlength=len(cells)),
+        "s2": np.bincount(inverse, weights=w * y * y, minlength=len(cells)),
     })
 
 
@@ -253,10 +268,11 @@ def adjust(period: pd.DataFrame, effects: Effects) -> Adjustment:
         return Adjustment(pd.DataFrame(columns=list(ADJUSTED_COLUMNS)), effects, float("nan"), effects.notes)
     mix = _mix_effect(effects, period)
     y = period["stars"].to_numpy(dtype="float64")
+    w = weights(period)
     agents, codes = np.unique(period["agent_id"].to_numpy(), return_inverse=True)
-    n = np.bincount(codes, minlength=len(agents)).astype("float64")
+    n = np.bincount(codes, weights=w, minlength=len(agents))
     # Per agent: sum of (stars − reason and channel effects); the rest works on these sums.
-    resid = np.bincount(codes, weights=y - mix, minlength=len(agents))
+    resid = np.bincount(codes, weights=w * (y - mix), minlength=len(agents))
     lam = effects.agent_penalty
     total = float(n.sum())
     mu = effects.mu
@@ -268,8 +284,8 @@ def adjust(period: pd.DataFrame, effects: Effects) -> Adjustment:
         if done:
             break
     a = (resid - n * mu) / (n + lam)
-    center_mix = float(mix.mean())
-    own_mix = np.bincount(codes, weights=mix, minlength=len(agents)) / n
+    center_mix = float((w * mix).sum() / w.sum())
+    own_mix = np.bincount(codes, weights=w * mix, minlength=len(agents)) / n
     expected = mu + own_mix
     adjusted = mu + a + center_mix
     se = np.sqrt(effects.sigma2 / (n + lam))
@@ -355,31 +371,25 @@ def benjamini_hochberg(p_values) -> np.ndarray:
 
 
 def expected_low_rates(frame: pd.DataFrame, *, smoothing: float = 5.0) -> np.ndarray:
-    """Per rating, the chance of a 1–3★ answer for its reason × channel among the *other* agents' ratings.
+    """Per row, the chance of a 1–3★ answer for its reason × channel among the *other* agents' ratings.
 
     Empirical rate per cell (pooled reasons and channels), leaving the agent's own ratings out
-    (so a cherry-picker does not lower their own yardstick), smoothed toward the overall rate
-    with ``smoothing`` ratings' weight.
+    (so a cherry-picker does not lower their own yardstick), smoothed toward the overall rate of
+    the other agents with ``smoothing`` ratings' weight. Rows may stand for several ratings (``n``).
     """
-    work = pd.DataFrame({
-        "agent_id": frame["agent_id"].to_numpy(),
-        "cell": (frame["reason"].astype(str) + "\x1f" + frame["chan"].astype(str)).to_numpy(),
-        "low": (frame["stars"].to_numpy() <= LOW_STARS).astype("float64"),
-    })
-    cell = work.groupby("cell")["low"].agg(["sum", "size"])
-    mine = work.groupby(["agent_id", "cell"])["low"].agg(["sum", "size"])
-    c_sum = work["cell"].map(cell["sum"]).to_numpy()
-    c_n = work["cell"].map(cell["size"]).to_numpy()
-    key = pd.MultiIndex.from_arrays([work["agent_id"], work["cell"]])
-    m_sum = mine["sum"].reindex(key).to_numpy()
-    m_n = mine["size"].reindex(key).to_numpy()
-    total_low, total_n = work["low"].sum(), len(work)
-    rest_low = c_sum - m_sum
-    rest_n = c_n - m_n
-    overall = (total_low - work.groupby("agent_id")["low"].transform("sum").to_numpy()) / np.maximum(
-        total_n - work.groupby("agent_id")["low"].transform("size").to_numpy(), 1
-    )
-    return (rest_low + smoothing * overall) / (rest_n + smoothing)
+    w = weights(frame)
+    low = (frame["stars"].to_numpy() <= LOW_STARS) * w
+    agent, _ = pd.factorize(frame["agent_id"].to_numpy())
+    cell, _ = pd.factorize(frame["reason"].astype(str) + "\x1f" + frame["chan"].astype(str))
+    n_cells = int(cell.max()) + 1 if len(cell) else 0
+    pair = agent.astype("int64") * max(n_cells, 1) + cell
+    pair_codes, pair_inv = np.unique(pair, return_inverse=True)
+    c_low, c_n = np.bincount(cell, weights=low), np.bincount(cell, weights=w)
+    m_low = np.bincount(pair_inv, weights=low)[pair_inv]
+    m_n = np.bincount(pair_inv, weights=w)[pair_inv]
+    a_low, a_n = np.bincount(agent, weights=low)[agent], np.bincount(agent, weights=w)[agent]
+    overall = (low.sum() - a_low) / np.maximum(w.sum() - a_n, 1)
+    return (c_low[cell] - m_low + smoothing * overall) / (c_n[cell] - m_n + smoothing)
 
 
 INTEGRITY_ALPHA = 0.01
@@ -403,13 +413,16 @@ def integrity_table(ratings: pd.DataFrame, counts: pd.DataFrame) -> pd.DataFrame
     if counts.empty:
         return pd.DataFrame(columns=columns)
     frame = ratings.copy()
-    frame["reason"], _ = pool_groups(frame["contact_reason"])
-    frame["chan"], _ = pool_groups(frame["channel"])
+    w = weights(frame)
+    frame["reason"], _ = pool_groups(frame["contact_reason"], w=w)
+    frame["chan"], _ = pool_groups(frame["channel"], w=w)
     if len(frame):
-        frame["p_low"] = expected_low_rates(frame)
-        frame["is_low"] = frame["stars"] <= LOW_STARS
-        per = frame.groupby("agent_id").agg(ratings=("stars", "size"), low=("is_low", "sum"),
-                                            expected=("p_low", "mean"))
+        frame["_w"] = w
+        frame["_p"] = expected_low_rates(frame) * w
+        frame["_low"] = (frame["stars"] <= LOW_STARS) * w
+        per = frame.groupby("agent_id")[["_w", "_low", "_p"]].sum()
+        per = pd.DataFrame({"ratings": per["_w"].round().astype("int64"), "low": per["_low"].round().astype("int64"),
+                            "expected": per["_p"] / per["_w"]})
     else:
         per = pd.DataFrame(columns=["ratings", "low", "expected"])
     out = counts.merge(per, left_on="agent_id", right_index=True, how="left")
