@@ -244,7 +244,7 @@ def _mix_effect(effects: Effects, frame: pd.DataFrame) -> np.ndarray:
 
 
 ADJUSTED_COLUMNS = ("agent_id", "ratings", "expected_stars", "adjusted_score", "band_low", "band_high",
-                    "difficulty", "se")
+                    "difficulty", "se", "raw_score")
 
 
 @dataclass(frozen=True)
@@ -255,6 +255,7 @@ class Adjustment:
     effects: Effects
     center_mean: float  # what the average agent averages on the whole center's mix
     notes: list[str] = field(default_factory=list)
+    center_mix: float = float("nan")  # the mean reason + channel effect over the center's ratings
 
 
 def adjust(period: pd.DataFrame, effects: Effects) -> Adjustment:
@@ -299,8 +300,11 @@ def adjust(period: pd.DataFrame, effects: Effects) -> Adjustment:
         "band_high": np.clip(adjusted + Z90 * se, 1.0, 5.0),
         "difficulty": expected - center_mean,
         "se": se,
+        # Unshrunk: the agent's own mean on the center's mix, for changes shrunk toward no change.
+        "raw_score": resid / n + center_mix,
     })
-    return Adjustment(table=table, effects=effects, center_mean=center_mean, notes=effects.notes)
+    return Adjustment(table=table, effects=effects, center_mean=center_mean, notes=effects.notes,
+                      center_mix=center_mix)
 
 
 def adjust_ratings(
@@ -488,3 +492,22 @@ def _verdict(rec: dict) -> tuple[str, str]:
     return "yes", (f"Only {share:.0%} of ratings are 1–3★ against {expected:.0%} expected for their contact mix "
                    f"(chance of this by luck, corrected for testing every agent: {p:.2g}), and "
                    + " and ".join(selective) + ". Check how surveys are sent.")
+
+
+def improvement(now: pd.DataFrame, base: pd.DataFrame, *, now_mix: float, base_mix: float, penalty: float) -> pd.DataFrame:
+    """Each agent's change against their own baseline, on the same (current) center mix, shrunk toward
+    no change: ``n/(n + penalty) · (this period's own mean − baseline)``.
+
+    ``now``/``base``: ``adjust`` tables of the period and of the baseline window. The baseline is the
+    ridge estimate (pulled toward the average agent), the period's the agent's own unshrunk mean, and
+    the gap is pulled toward 0 in proportion to how few ratings the period holds: a handful of lucky
+    ratings is not an improvement. Returns agent_id, baseline_ratings, baseline_score, improvement.
+    """
+    merged = now[["agent_id", "ratings", "raw_score"]].merge(
+        base[["agent_id", "ratings", "adjusted_score"]].rename(
+            columns={"ratings": "baseline_ratings", "adjusted_score": "baseline_score"}),
+        on="agent_id", how="inner")
+    merged["baseline_score"] = merged["baseline_score"] - base_mix + now_mix
+    n = merged["ratings"].to_numpy(dtype="float64")
+    merged["improvement"] = n / (n + penalty) * (merged["raw_score"] - merged["baseline_score"])
+    return merged[["agent_id", "baseline_ratings", "baseline_score", "improvement"]]

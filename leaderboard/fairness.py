@@ -103,6 +103,70 @@ def adjusted_rows(table: pd.DataFrame) -> list[dict]:
     return rows
 
 
+# --------------------------------------------------------------------------- most improved (issue 17, section 4)
+
+BASELINE_DAYS = 56  # the agent's own baseline: the 8 weeks before the period
+IMPROVEMENT_COLUMNS = ("rank", "agent", "team", "site", "ratings", "baseline_ratings", "baseline_score",
+                       "adjusted_score", "improvement")
+
+
+class NoBaseline(ValueError):
+    """A period without a start (all time) has no "before" to improve on."""
+
+
+def improvement_table(*, session: Session, board: Board, min_ratings: int) -> pd.DataFrame:
+    """Improvement against the agent's own baseline (``casemix.improvement``): this period on the
+    center's mix against their adjusted score over the 8 weeks before it, with the same reason and
+    channel effects, pulled toward no change for few ratings.
+    Ranked: agents with at least ``min_ratings`` ratings in both windows, most improved first
+    (ties share a rank); the others are listed after, unranked.
+    """
+    start, end = board.period.utc_bounds()
+    if start is None:
+        raise NoBaseline("improvement needs a period with a start (today, week, month, last7, last30 or a range), not all")
+    fit = center_adjustment(session=session, period=board.period)
+    before = queries.ratings_with_mix(
+        session=session, scope=Scope(), start=start - timedelta(days=BASELINE_DAYS), end=start
+    )
+    base = casemix.adjust(before, fit.effects)
+    change = casemix.improvement(fit.table, base.table, now_mix=fit.center_mix, base_mix=base.center_mix,
+                                 penalty=fit.effects.agent_penalty)
+    now = fit.table[["agent_id", "adjusted_score"]]
+    table = board.agents[["agent_id", "agent", "team", "site", "ratings"]].merge(now, on="agent_id", how="left")
+    table = table.merge(change, on="agent_id", how="left")
+    table["baseline_ratings"] = table["baseline_ratings"].fillna(0).astype("int64")
+    ok = (table["ratings"] >= min_ratings) & (table["baseline_ratings"] >= min_ratings) & table["improvement"].notna()
+    ranked = table[ok].copy()
+    ranked["_s"] = ranking.tie_key(ranked["improvement"])
+    ranked["_k"] = ranked["agent"].astype(str).str.casefold()
+    ranked = ranked.sort_values(["_s", "ratings", "_k"], ascending=[False, False, True], kind="mergesort")
+    s, n = ranked["_s"].to_numpy(), ranked["ratings"].to_numpy()
+    new = np.ones(len(ranked), dtype=bool)
+    new[1:] = (s[1:] != s[:-1]) | (n[1:] != n[:-1])
+    ranks = np.maximum.accumulate(np.where(new, np.arange(1, len(ranked) + 1), 0)) if len(ranked) else []
+    ranked["rank"] = pd.array(list(ranks), dtype="Int64")
+    rest = table[~ok].copy()
+    rest["rank"] = pd.array([pd.NA] * len(rest), dtype="Int64")
+    return pd.concat([ranked.drop(columns=["_s", "_k"]), rest], ignore_index=True)
+
+
+def improvement_rows(table: pd.DataFrame) -> list[dict]:
+    rows = []
+    for rec in table.to_dict("records"):
+        row = {}
+        for col in IMPROVEMENT_COLUMNS:
+            value = rec.get(col)
+            if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
+                value = None
+            elif col in ("rank", "ratings", "baseline_ratings"):
+                value = int(value)
+            elif col in ("baseline_score", "adjusted_score", "improvement"):
+                value = round(float(value), 4)
+            row[col] = value
+        rows.append(row)
+    return rows
+
+
 # --------------------------------------------------------------------------- survey integrity
 
 INTEGRITY_ROLES = (Role.LEADER, Role.MANAGER, Role.ADMIN)

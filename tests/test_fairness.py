@@ -518,3 +518,38 @@ def test_an_empty_floor_gives_empty_tables(engine, db_url):
     assert run.returncode == 0 and json.loads(run.stdout) == []
     run = run_cli("integrity", "--format", "json", db=db_url)
     assert run.returncode == 0 and json.loads(run.stdout) == []
+
+
+# --------------------------------------------------------------------------- most improved
+
+
+def test_improvement_is_shrunk_toward_no_change_for_few_ratings():
+    now = pd.DataFrame({"agent_id": [1, 2, 3], "ratings": [10, 90, 10], "raw_score": [5.0, 5.0, 4.0]})
+    base = pd.DataFrame({"agent_id": [1, 2, 3], "ratings": [50, 50, 50], "adjusted_score": [4.0, 4.0, 4.0]})
+    out = casemix.improvement(now, base, now_mix=-0.2, base_mix=-0.1, penalty=10.0).set_index("agent_id")
+    # Baselines moved onto this period's mix (−0.1 → −0.2): 3.9.
+    assert list(out["baseline_score"]) == pytest.approx([3.9, 3.9, 3.9])
+    assert out.loc[1, "improvement"] == pytest.approx(10 / 20 * 1.1)  # half the gap: only 10 ratings
+    assert out.loc[2, "improvement"] == pytest.approx(90 / 100 * 1.1)
+    assert out.loc[3, "improvement"] == pytest.approx(0.05)
+
+
+def test_rank_by_improvement(engine, db_url):
+    fairness._CACHE.clear()
+    now = utcnow().replace(microsecond=0)
+    before = now - timedelta(days=20)
+    for name, old, new in (("Up", [3] * 20, [5] * 20), ("Flat", [5] * 20, [5] * 20), ("Lucky", [3] * 20, [5] * 5),
+                           ("Down", [5] * 20, [3] * 20)):
+        make_agent(engine, name)
+        add_ratings(engine, name, old, at=before, step=timedelta(minutes=1))
+        add_ratings(engine, name, new, at=now - timedelta(hours=2), step=timedelta(minutes=1))
+    run = run_cli("rank", "--by", "improvement", "--period", "last7", "--format", "json", db=db_url)
+    assert run.returncode == 0, run.stderr
+    rows = json.loads(run.stdout)
+    assert list(rows[0]) == list(fairness.IMPROVEMENT_COLUMNS)
+    assert [r["agent"] for r in rows] == ["Up", "Lucky", "Flat", "Down"]
+    by = {r["agent"]: r for r in rows}
+    assert by["Up"]["improvement"] > by["Lucky"]["improvement"] > 0  # five lucky ratings count for less
+    assert by["Down"]["improvement"] < 0
+    bad = run_cli("rank", "--by", "improvement", "--period", "all", db=db_url)
+    assert "not all" in bad.error_line()
