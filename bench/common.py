@@ -30,6 +30,7 @@ if str(ROOT) not in sys.path:  # so `python bench/x.py` finds db/ and leaderboar
 
 from db.engine import make_engine  # noqa: E402
 from db.models import CHANNELS, EXCLUSION_CAUSES  # noqa: E402
+from leaderboard.names import name_key  # noqa: E402
 
 # --- Measuring -----------------------------------------------------------------
 
@@ -335,9 +336,10 @@ def build_dataset(url: str, spec: BuildSpec, *, log: Callable[[str], None] = pri
         )
         conn.executemany("INSERT INTO team (id, name, site_id, leader_id) VALUES (?, ?, ?, ?)", team_rows)
         conn.executemany(
-            "INSERT INTO agent (id, name, display_name, team_id, user_id, active, hide_from_wall)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            agent_rows,
+            # name_key's default is Python-side (the ORM's): raw inserts give it themselves.
+            "INSERT INTO agent (id, name, display_name, team_id, user_id, active, hide_from_wall, name_key)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [row + (name_key(row[1]),) for row in agent_rows],
         )
         conn.commit()
     report.seconds["people"] = sw.seconds

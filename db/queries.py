@@ -684,3 +684,60 @@ def rating_tags(
         for rating_id, tag_kind, tag in session.exec(stmt.order_by(RatingTag.tag)).all():
             found.setdefault(tag_kind, {}).setdefault(int(rating_id), []).append(tag)
     return found
+
+
+# --------------------------------------------------------------------------- fair for the contact mix (issue 17)
+
+MIX_COLUMNS = ("agent_id", "team_id", "team", "stars", "contact_reason", "channel", "n")
+
+
+def ratings_with_mix(
+    *, session: Session, scope: Scope, start: datetime | None, end: datetime | None
+) -> pd.DataFrame:
+    """Non-excluded ratings given in [start, end), counted per agent, contact reason, channel and stars:
+    MIX_COLUMNS, ``n`` the number of ratings a row stands for (the agent's team today).
+
+    What the case-mix model learns from. Grouped in the database: a million ratings come back as
+    tens of thousands of rows.
+    """
+    stmt = (
+        select(Rating.agent_id, Rating.stars, Interaction.contact_reason, Interaction.channel, func.count())
+        .select_from(Rating)
+        .join(Interaction, Interaction.id == Rating.interaction_id)
+        .where(Rating.excluded_cause.is_(None), *_time_filter(Rating.rated_at, start, end))
+    )
+    agents = _agents_in_scope(scope, former=True)
+    if agents is not None:
+        stmt = stmt.where(Rating.agent_id.in_(agents))
+    stmt = stmt.group_by(Rating.agent_id, Rating.stars, Interaction.contact_reason, Interaction.channel)
+    frame = pd.DataFrame.from_records(
+        _tuples(session.exec(stmt)), columns=["agent_id", "stars", "contact_reason", "channel", "n"]
+    )
+    teams = pd.DataFrame.from_records(
+        _tuples(session.exec(select(Agent.id, Agent.team_id, Team.name).join(Team, Team.id == Agent.team_id))),
+        columns=["agent_id", "team_id", "team"],
+    )
+    return frame.merge(teams, on="agent_id", how="left")[list(MIX_COLUMNS)]
+
+
+def survey_counts(*, session: Session, scope: Scope, start: datetime | None, end: datetime | None) -> pd.DataFrame:
+    """Per agent in the scope, interactions closed in [start, end): closed, offered (a survey offer is known),
+    rated (has a rating). Agents with no interaction closed in the period are left out."""
+    offered = exists().where(SurveyOffer.interaction_id == Interaction.id)
+    stmt = (
+        select(
+            Interaction.agent_id,
+            func.count(),
+            func.sum(case((offered, 1), else_=0)),
+            func.count(Rating.id),
+        )
+        .select_from(Interaction)
+        .outerjoin(Rating, Rating.interaction_id == Interaction.id)
+        .where(*_time_filter(Interaction.closed_at, start, end))
+    )
+    agents = _agents_in_scope(scope)
+    if agents is not None:
+        stmt = stmt.where(Interaction.agent_id.in_(agents))
+    stmt = stmt.group_by(Interaction.agent_id)
+    frame = pd.DataFrame.from_records(_tuples(session.exec(stmt)), columns=["agent_id", "closed", "offered", "rated"])
+    return frame.astype({"closed": "int64", "offered": "int64", "rated": "int64"})

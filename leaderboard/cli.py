@@ -43,6 +43,7 @@ COMMAND_MODULES = (
     "db",
     "notify",
     "digest",
+    "integrity",
 )
 
 

@@ -258,6 +258,13 @@ class Settings(BaseSettings):
         description="Longest a customer's address is kept for a follow-up: erased earlier when the rating opens "
         "no case or the case closes",
     )
+    # Fair for the contact mix (issue 17, leaderboard/casemix.py): off until a center turns it on.
+    case_mix: bool = Field(
+        default=False,
+        validation_alias="STARBOARD_CASE_MIX",
+        description="Offer the “Fair for contact mix” toggle on the Leaderboard page: rank by the score adjusted "
+        "for each agent's mix of contact reasons and channels, with tie bands",
+    )
 
     def __init__(self, **values: Any) -> None:
         # Keyword arguments by attribute name (Settings(min_ratings=3)); the environment only by

@@ -30,7 +30,7 @@ from leaderboard.auth import Viewer
 from leaderboard.coaching import CoachingError
 from leaderboard.periods import PERIODS, local_date, local_midnight_utc, resolve_period, week_key, zone
 from leaderboard.settings import get_settings
-from pages import access, common, nav
+from pages import access, common, loaders, nav
 from pages.common import md
 
 nav.enter()
@@ -765,6 +765,52 @@ def team_tab(desk: Desk) -> None:
         st.caption(
             f"{unranked} agent{'s' if unranked != 1 else ''} without a rank: fewer than {get_settings().min_ratings} "
             "ratings this week (provisional)."
+        )
+    survey_check(desk)
+
+
+def survey_check(desk: Desk) -> None:
+    """Check survey sending (issue 17): too few low ratings for an agent's contact mix. Leaders and managers only."""
+    st.subheader("Check survey sending")
+    st.caption(
+        "Where agents choose whom to survey, only the good calls may get one. Flagged: far fewer 1–3★ answers "
+        "than the agent's own mix of contact reasons and channels gives the rest of the center (corrected for "
+        "checking every agent), while fewer of their contacts get or answer a survey than the team's. "
+        "Evidence for a private conversation, never a verdict."
+    )
+    period = st.selectbox("Over", ("last30", "month", "all"), format_func=PERIODS.get, key="co_integrity_period")
+    team = f"{desk.team['site']}/{desk.team['team']}"
+    table = loaders.load_integrity(desk.url, desk.version, desk.viewer, period, None, team)
+    flagged = table[table["flag"] == "yes"] if len(table) else table
+    if flagged.empty:
+        st.success("Nothing unusual in how surveys come back for this team.", icon=":material/verified:")
+    for row in flagged.to_dict("records"):
+        st.warning(f"**{md(row['agent'])}** · {md(row['reason'])}", icon=":material/rule:")
+    if len(table):
+        st.dataframe(
+            pd.DataFrame({
+                "agent": table["agent"].astype(str),
+                "ratings": table["ratings"].astype("int64"),
+                "response_rate": table["response_rate"].astype("float64"),
+                "low_share": table["low_share"].astype("float64") * 100,
+                "expected_low_share": table["expected_low_share"].astype("float64") * 100,
+                "p_value": table["p_value"].astype("float64"),
+                "flag": table["flag"].astype(str),
+                "reason": table["reason"].astype(str),
+            }),
+            key="co_integrity",
+            hide_index=True,
+            height=common.table_height(len(table), max_rows=10),
+            column_config={
+                "agent": st.column_config.TextColumn("Agent", width="medium"),
+                "ratings": st.column_config.NumberColumn("Ratings", format="%d", width=72),
+                "response_rate": st.column_config.NumberColumn("Response", format="%.0f%%", width=76),
+                "low_share": st.column_config.NumberColumn("1–3★", format="%.0f%%", width=60),
+                "expected_low_share": st.column_config.NumberColumn("Expected 1–3★", format="%.0f%%", width=100),
+                "p_value": st.column_config.NumberColumn("p (corrected)", format="%.3g", width=96),
+                "flag": st.column_config.TextColumn("Flag", width=52),
+                "reason": st.column_config.TextColumn("Why", width="large"),
+            },
         )
 
 

@@ -161,6 +161,24 @@ else:
             f"The top {WallConfig().top} and the two places either side of you. "
             "Everyone's detail is for 1:1s with their team leader."
         )
+if not ranked.empty and settings.case_mix and st.toggle("Fair for contact mix", key="lb_case_mix"):
+    adjusted = loaders.load_adjusted(url, version, settings, period_spec, site or None, team or None)
+    st.caption(ranking_tables.CASE_MIX_EXPLANATION)
+    for note in adjusted.notes:
+        st.info(md(note), icon=":material/info:")
+    fair_order = ["rank", "band", "agent", "team", "site", "adjusted_score", "band_range", "difficulty",
+                  "score", "avg_stars", "ratings"]
+    fair_order = [c for c in fair_order if not (c == "site" and board.scope.site) and not (c == "team" and board.scope.team)]
+    fair = ranking_tables.adjusted_frame(adjusted.agents, shown)
+    st.container(key="lb_adjusted_box").dataframe(
+        ranking_tables.band_shading(fair),
+        key="lb_adjusted",
+        hide_index=True,
+        column_order=fair_order,
+        column_config=ranking_tables.adjusted_columns(),
+        height=common.table_height(len(fair)),
+    )
+elif not ranked.empty:
     # Keyed containers (class st-key-…) let browser tests find each table.
     st.container(key="lb_ranked_box").dataframe(
         ranking_tables.styled_ranking(ranked),

@@ -20,6 +20,7 @@ from db import queries
 from leaderboard import board as boards
 from leaderboard import charts, ranking
 from leaderboard import demo as seed
+from leaderboard import fairness
 from leaderboard.periods import Period, local_date
 from leaderboard.settings import Settings
 from pages.common import DATA_TTL_SECONDS, app_settings, get_engine
@@ -188,3 +189,20 @@ def load_leaderboard(
         daily=_daily(trend, days),
         distribution=distribution,
     )
+
+
+@st.cache_data(ttl=DATA_TTL_SECONDS, max_entries=32, show_spinner="Adjusting for the contact mix…")
+def load_adjusted(
+    url: str, version: tuple, settings: Settings, period: str, site: str | None, team: str | None
+) -> fairness.AdjustedBoard:
+    """The board ranked by the case-mix adjusted score, with tie bands (issue 17)."""
+    view = load_leaderboard(url, version, settings, period, site, team)
+    with Session(get_engine()) as session:
+        return fairness.adjusted_board(session=session, board=view.board, min_ratings=settings.min_ratings)
+
+
+@st.cache_data(ttl=DATA_TTL_SECONDS, max_entries=32, show_spinner="Checking survey sending…")
+def load_integrity(url: str, version: tuple, viewer, period: str, site: str | None, team: str | None) -> pd.DataFrame:
+    """The survey-integrity table for a leader or manager (``fairness.integrity_report`` checks the role)."""
+    with Session(get_engine()) as session:
+        return fairness.integrity_report(session=session, viewer=viewer, period=period, site=site, team=team)

@@ -247,3 +247,64 @@ def team_columns(settings: Settings) -> dict:
         help="The same fair rule as for agents, over the team's ratings",
     )
     return config
+
+
+# ---- fair for the contact mix (issue 17)
+CASE_MIX_EXPLANATION = (
+    "Fair for contact mix: each agent's expected stars if they had handled the whole center's mix of "
+    "contact reasons and channels, so a team that takes the hard contacts is not sunk by them. "
+    "Agents in the same shaded band cannot be told apart (their 90% ranges overlap the band leader's)."
+)
+
+
+def adjusted_frame(adjusted: pd.DataFrame, shown: pd.DataFrame) -> pd.DataFrame:
+    """Ranked rows of the adjusted board that this viewer may see (``shown``'s rows and names)."""
+    names = dict(zip(shown["agent_id"], shown["agent"]))
+    table = adjusted[adjusted["rank"].notna() & adjusted["agent_id"].isin(names)]
+    return pd.DataFrame({
+        "rank": table["rank"].astype("Int64"),
+        "band": table["band"].astype("Int64"),
+        "agent": [names[a] for a in table["agent_id"]],
+        "team": table["team"],
+        "site": table["site"],
+        "adjusted_score": table["adjusted_score"].astype("float64"),
+        "band_range": [f"{lo:.2f}–{hi:.2f}" for lo, hi in zip(table["band_low"], table["band_high"])],
+        "difficulty": table["difficulty"].astype("float64"),
+        "score": table["score"].astype("float64"),
+        "avg_stars": table["avg_stars"].astype("float64"),
+        "ratings": table["ratings"].astype("int64"),
+    }).reset_index(drop=True)
+
+
+def band_shading(frame: pd.DataFrame):
+    """A Styler shading alternate tie bands, so each band reads as one group."""
+    def shade(row):
+        grey = not pd.isna(row["band"]) and int(row["band"]) % 2 == 0
+        return ["background-color: rgba(128, 128, 128, 0.15)" if grey else ""] * len(row)
+
+    return frame.style.apply(shade, axis=1)
+
+
+def adjusted_columns() -> dict:
+    return {
+        "rank": st.column_config.NumberColumn("#", format="%d", width=40, help="Rank by the adjusted score"),
+        "band": st.column_config.NumberColumn(
+            "Band", format="%d", width=52,
+            help="Tie band: agents whose 90% ranges overlap the band leader's cannot be told apart",
+        ),
+        "agent": st.column_config.TextColumn("Agent", width=AGENT_WIDTH),
+        "team": st.column_config.TextColumn("Team", width=TEAM_WIDTH),
+        "site": st.column_config.TextColumn("Site", width=SITE_WIDTH),
+        "adjusted_score": st.column_config.ProgressColumn(
+            "Adjusted ★", min_value=1.0, max_value=5.0, format="%.2f", width=SCORE_WIDTH,
+            help="Expected stars on the whole center's mix of contact reasons and channels",
+        ),
+        "band_range": st.column_config.TextColumn("90% range", width=96),
+        "difficulty": st.column_config.NumberColumn(
+            "Mix difficulty", format="%+.2f ★", width=96,
+            help="What an average agent would average on this agent's mix, against the center's: below 0 is a harder mix",
+        ),
+        "score": st.column_config.NumberColumn("Fair score", format="%.2f", width=72),
+        "avg_stars": st.column_config.NumberColumn("Avg ★", format="%.2f", width=60),
+        "ratings": st.column_config.NumberColumn("Ratings", format="%d", width=64),
+    }

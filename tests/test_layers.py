@@ -38,6 +38,7 @@ RULES = frozenset({
     "leaderboard.mail_rules",
     "leaderboard.notify_rules",
     "leaderboard.notify_messages",
+    "leaderboard.casemix",
 })
 LAYER_NAMES = ("rules", "storage", "use cases", "interfaces", "app")
 
