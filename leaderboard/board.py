@@ -47,12 +47,18 @@ def _sums(
     standings split a moved agent's ratings between their teams. An agent's row names today's team.
     """
     start, end = period.utc_bounds()
-    sums = queries.rating_sums(
-        session=session, scope=scope, start=start, end=end, rank_only=not with_interactions
-    )
-    # Ranks (all that movement needs) come from ratings alone; closed counts are the costly query.
+    if _from_rollups(session=session, scope=scope, period=period):
+        sums, closed = queries.rollup_sums(
+            session=session, scope=scope, first=period.start, end=period.end,
+            rank_only=not with_interactions, with_interactions=with_interactions,
+        )
+    else:
+        sums = queries.rating_sums(
+            session=session, scope=scope, start=start, end=end, rank_only=not with_interactions
+        )
+        # Ranks (all that movement needs) come from ratings alone; closed counts are the costly query.
+        closed = queries.interaction_sums(session=session, scope=scope, start=start, end=end) if with_interactions else None
     if with_interactions:
-        closed = queries.interaction_sums(session=session, scope=scope, start=start, end=end)
         sums = sums.merge(closed, on="agent_id", how="outer")
     # Agents with neither ratings nor closed interactions in the period are left out.
     merged = directory.merge(sums, on="agent_id", how="inner")
@@ -68,6 +74,19 @@ def _sums(
         agents = directory.merge(mine[["agent_id", *numeric]], on="agent_id", how="inner")
         return agents, mine.reset_index(drop=True)
     return merged, by_team
+
+
+def _from_rollups(*, session: Session, scope: Scope, period: Period) -> bool:
+    """Whether the period's sums may come from the rollups: whole local days in the zone they were dated in.
+
+    Not for a period cut short (``until``: like-for-like movement) nor when the scope's rows were
+    dated in another zone (a moved agent's other site, everyone across zones counted in UTC).
+    """
+    if period.until is not None:
+        return False
+    return queries.rollups_cover(
+        session=session, scope=scope, first=period.start, end=period.end, tz=getattr(period.tz, "key", str(period.tz))
+    )
 
 
 def _directory(*, session: Session, scope: Scope) -> pd.DataFrame:

@@ -27,6 +27,7 @@ from db import changes
 from db.audit import entry as audit_entry
 from db.audit import record_many
 from db.ingest.rows import CanonicalRow, ImportReport, RowError
+from db.rollups import refresh_rollups
 from db.models import MEMBERSHIP_SINCE, Agent, AgentTeam, Interaction, Rating, RatingTag, Site, Team, User, utcnow
 from db.insert_new import insert_new
 from db.notify_events import queue_celebrations
@@ -203,6 +204,7 @@ def _record_move(conn: Connection, move: Move, *, earlier: datetime | None) -> N
                    _MEMBER.c.valid_to.is_(None))
             .values(valid_from=move.since)
         )
+        refresh_rollups(conn, [(move.agent_id, None)])
         return
     closed = conn.execute(
         update(_MEMBER)
@@ -216,6 +218,7 @@ def _record_move(conn: Connection, move: Move, *, earlier: datetime | None) -> N
             )
         )
     conn.execute(insert(_MEMBER).values(agent_id=move.agent_id, team_id=move.to_team_id, valid_from=move.since))
+    refresh_rollups(conn, [(move.agent_id, None)])  # re-dated memberships: every day of the agent follows
 
 
 @dataclass(slots=True)
@@ -710,6 +713,27 @@ class _Stored:
     rating: tuple | None
 
 
+def _touched(batch: list[CanonicalRow], agent_ids: list[int], existing: dict[str, _Stored]) -> list[tuple]:
+    """(agent, moment) of every row the batch may have written, before and after: the rollups to recompute.
+
+    Stale and unchanged rows are in too (recomputing them changes nothing): simpler than sorting them out.
+    """
+    pairs: list[tuple] = []
+    at = _INTERACTION_FIELDS.index("closed_at")
+    rated = _RATING_FIELDS.index("rated_at")
+    for row, agent_id in zip(batch, agent_ids):
+        pairs.append((agent_id, row.closed_at))
+        if row.rated_at is not None:
+            pairs.append((agent_id, row.rated_at))
+        stored = existing.get(row.interaction_id)
+        if stored is not None:
+            pairs.append((stored.values[0], stored.values[at]))
+            if stored.rating is not None:
+                pairs.append((stored.rating[0], stored.rating[rated]))
+                pairs.append((agent_id, stored.rating[rated]))  # a kept rating follows its interaction's agent
+    return pairs
+
+
 def _older(row: CanonicalRow, stored: _Stored) -> bool:
     """Whether the row's answer was given before the stored answer (newer-or-equal wins)."""
     if row.stars is None or row.rated_at is None or stored.rating is None:
@@ -912,6 +936,7 @@ class BatchWriter:
         for outcome, n in counts.items():
             setattr(self.report, outcome, getattr(self.report, outcome) + n)
         self._apply(conn, plan)
+        refresh_rollups(conn, _touched(batch, agent_ids, existing))
         if plan.edits:
             self.edited += len(plan.edits)
             record_many(conn, (self._edit_entry(*edit) for edit in plan.edits))
