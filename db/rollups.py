@@ -369,9 +369,9 @@ def _agents_of(session: Session, obj) -> list[Pair]:
     """Every agent whose rows may lie in a team of this site (or this team): their every day."""
     teams = select(Team.id).where(Team.site_id == obj.id) if isinstance(obj, Site) else select(Team.id).where(Team.id == obj.id)
     conn = session.connection()
-    ids = {int(a) for a in conn.execute(select(Agent.id).where(Agent.team_id.in_(teams)))}
-    ids |= {int(a) for a in conn.execute(select(_DAY.c.agent_id).where(_DAY.c.team_id.in_(teams)).distinct())}
-    ids |= {int(a) for a in conn.execute(select(AgentTeam.agent_id).where(AgentTeam.team_id.in_(teams)))}
+    ids = {int(a) for a in conn.execute(select(Agent.id).where(Agent.team_id.in_(teams))).scalars()}
+    ids |= {int(a) for a in conn.execute(select(_DAY.c.agent_id).where(_DAY.c.team_id.in_(teams)).distinct()).scalars()}
+    ids |= {int(a) for a in conn.execute(select(AgentTeam.agent_id).where(AgentTeam.team_id.in_(teams))).scalars()}
     return [(a, None) for a in ids]
 
 

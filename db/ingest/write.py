@@ -204,7 +204,6 @@ def _record_move(conn: Connection, move: Move, *, earlier: datetime | None) -> N
                    _MEMBER.c.valid_to.is_(None))
             .values(valid_from=move.since)
         )
-        refresh_rollups(conn, [(move.agent_id, None)])
         return
     closed = conn.execute(
         update(_MEMBER)
@@ -218,7 +217,6 @@ def _record_move(conn: Connection, move: Move, *, earlier: datetime | None) -> N
             )
         )
     conn.execute(insert(_MEMBER).values(agent_id=move.agent_id, team_id=move.to_team_id, valid_from=move.since))
-    refresh_rollups(conn, [(move.agent_id, None)])  # re-dated memberships: every day of the agent follows
 
 
 @dataclass(slots=True)
@@ -430,6 +428,7 @@ class _Directory:
         known = self.agents[found]
         updates = {}
         when = _row_time(row)
+        moved = False
         if known.team_id != team_id:
             move = Move(
                 agent_id=found, agent=known.name, from_team_id=known.team_id,
@@ -438,16 +437,21 @@ class _Directory:
             updates["team_id"] = known.team_id = team_id
             _record_move(conn, move, earlier=None)
             self.moves[found] = move
+            moved = True
         elif found in self.moves and when < self.moves[found].since and self.moves[found].to_team_id == team_id:
             # A later row of the file named the new team first: the move dates from this earlier row.
             move = self.moves[found]
             earlier, move.since = move.since, when
             _record_move(conn, move, earlier=earlier)
+            moved = True
         if external_id and known.external_id is None:
             updates["external_id"] = known.external_id = external_id
             self.by_external[external_id] = found
         if updates:
             conn.execute(update(_AGENT).where(_AGENT.c.id == found).values(**updates))
+        if moved:
+            # A move (or its date moved back) re-dates memberships: every day of the agent follows.
+            refresh_rollups(conn, [(found, None)])
         return found
 
     def _held_move(self, agent_id: int, row: CanonicalRow, site_id: int, team_id: int | None) -> bool:
