@@ -13,8 +13,9 @@ from sqlalchemy import text, update
 from sqlmodel import Session, select
 
 from db import recovery_store, rollups
+from db.engine import make_engine
 from db.ingest import write_rows
-from db.models import Agent, AgentDay, Interaction, Rating, Team
+from db.models import Agent, Interaction, Rating, Team
 from db.survey_mail_store import record_offers
 from db.survey_store import Answer, record_answer
 from leaderboard import board as board_module
@@ -268,14 +269,23 @@ def test_boards_from_rollups_equal_boards_from_raw_rows(engine, monkeypatch, see
         assert fast.prior == slow.prior or (pd.isna(fast.prior) and pd.isna(slow.prior))
 
 
-def test_the_migration_builds_rollups_for_existing_rows(engine, db_url):
-    add_rows(engine, [rating_row(agent="Di Fay", stars=4, interaction_id="G-1", rated_at=NOW)])
+def test_the_upgrade_builds_rollups_for_the_rows_already_stored(db_url):
+    """A release-9 database upgraded in place: migration 0013 builds the rollups of its rows."""
+    from tests.test_migrations import load_release9  # a test helper, imported where it is needed
+
+    engine = make_engine(db_url, create=False)
     with engine.begin() as conn:
-        conn.execute(text("DELETE FROM agent_day"))
-    assert run_cli("db", "check-rollups", db=db_url).returncode == 1
-    # The migration's step is rollups.rebuild on its connection.
-    with engine.begin() as conn:
-        assert rollups.rebuild(conn) == 1
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    engine.dispose()
+    load_release9(db_url)
+    engine = make_engine(db_url)  # upgrades to the newest revision
+    try:
+        with engine.connect() as conn:
+            assert rollups.differences(conn) == []
+            stored = rollups.stored(conn)
+            rated = conn.execute(text("SELECT count(*) FROM rating WHERE excluded_cause IS NULL")).scalar_one()
+            closed = conn.execute(text("SELECT count(*) FROM interaction")).scalar_one()
+        assert int(stored["ratings"].sum()) == rated and int(stored["closed"].sum()) == closed > 0
+    finally:
+        engine.dispose()
     _check(db_url)
-    assert int(_stored(engine)["star_sum"].sum()) == 4
-    assert AgentDay.__tablename__ == "agent_day"
