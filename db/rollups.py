@@ -237,6 +237,11 @@ def refresh_rollups(conn, agent_day_pairs: Iterable[Pair]) -> None:
         days[int(agent_id)].update((d - timedelta(days=1), d, d + timedelta(days=1)))
     for agent_id in whole:
         days.pop(agent_id, None)
+    # Two transactions recomputing the same agent take turns (PostgreSQL: the agent rows locked, in
+    # id order, before anything is read; the second then reads what the first committed). SQLite
+    # has one writer at a time anyway.
+    for chunk in chunks(sorted(whole | set(days))):
+        conn.execute(select(Agent.id).where(Agent.id.in_(list(chunk))).order_by(Agent.id).with_for_update()).all()
     if whole:
         for chunk in chunks(sorted(whole)):
             conn.execute(delete(_DAY).where(_DAY.c.agent_id.in_(list(chunk))))
@@ -258,9 +263,9 @@ def refresh_rollups(conn, agent_day_pairs: Iterable[Pair]) -> None:
             )
             if d is not None:
                 run_lo = run_hi = d
-    frame = compute(conn, windows=windows)
     keys = [{"a": a, "d": d} for a, touched in days.items() for d in touched]
     conn.execute(delete(_DAY).where(_DAY.c.agent_id == bindparam("a"), _DAY.c.day == bindparam("d")), keys)
+    frame = compute(conn, windows=windows)
     if not frame.empty:
         wanted = pd.Series([d in days.get(int(a), ()) for a, d in zip(frame["agent_id"], frame["day"])], index=frame.index)
         _insert(conn, frame[wanted])
@@ -388,8 +393,6 @@ def offer_pairs(conn, interaction_ids: Iterable[int]) -> list[Pair]:
 
 @event.listens_for(Session, "after_flush")
 def _after_flush(session: Session, _context) -> None:
-    if session.info.get("rollups_off"):
-        return
     pairs, offers = _touched_by_flush(session)
     if offers:
         pairs += offer_pairs(session, offers)
