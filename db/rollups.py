@@ -19,7 +19,6 @@ recomputation (``python -m leaderboard db rebuild-rollups`` / ``db check-rollups
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 from typing import Iterable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -71,9 +70,16 @@ def _zone(name: str | None) -> ZoneInfo:
 # --------------------------------------------------------------------------- computing from raw rows
 
 
+# A batch whose rows span at most this many days is read as one range for all its agents.
+_ONE_RANGE_DAYS = 45
+
+
 def _condition(agent_col, time_col, agent_ids: list[int] | None, windows: list[tuple[int, datetime, datetime]] | None):
     if windows is None:
         return agent_col.in_(agent_ids)
+    low, high = min(w[1] for w in windows), max(w[2] for w in windows)
+    if high - low <= timedelta(days=_ONE_RANGE_DAYS):
+        return and_(agent_col.in_(sorted({w[0] for w in windows})), time_col >= low, time_col < high)
     return or_(*(and_(agent_col == a, time_col >= lo, time_col < hi) for a, lo, hi in windows))
 
 
@@ -221,54 +227,53 @@ def refresh_rollups(conn, agent_day_pairs: Iterable[Pair]) -> None:
     """Recompute the rollup rows of the touched (agent, day) pairs from the raw rows, in ``conn``'s transaction.
 
     ``day``: the UTC date (or naive UTC datetime) of a rating or interaction that was written,
-    before or after the change; a local day is within a day of it, so the day before and after
-    are recomputed too. ``None``: every day of the agent (a team move re-dates memberships).
+    before or after the change; a local day is within a day of it, so the agent's days from the
+    day before the first to the day after the last are recomputed. ``None``: every day of the
+    agent (a team move re-dates memberships).
     """
     conn = _connection(conn)
     whole: set[int] = set()
-    days: dict[int, set[date]] = defaultdict(set)
+    spans: dict[int, tuple[date, date]] = {}
     for agent_id, when in agent_day_pairs:
         if agent_id is None:
             continue
+        agent_id = int(agent_id)
         if when is None:
-            whole.add(int(agent_id))
+            whole.add(agent_id)
             continue
         d = _as_day(when)
-        days[int(agent_id)].update((d - timedelta(days=1), d, d + timedelta(days=1)))
+        lo, hi = spans.get(agent_id, (d, d))
+        spans[agent_id] = (min(lo, d), max(hi, d))
     for agent_id in whole:
-        days.pop(agent_id, None)
+        spans.pop(agent_id, None)
     # Two transactions recomputing the same agent take turns (PostgreSQL: the agent rows locked, in
     # id order, before anything is read; the second then reads what the first committed). SQLite
     # has one writer at a time anyway.
-    for chunk in chunks(sorted(whole | set(days))):
+    for chunk in chunks(sorted(whole | set(spans))):
         conn.execute(select(Agent.id).where(Agent.id.in_(list(chunk))).order_by(Agent.id).with_for_update()).all()
     if whole:
         for chunk in chunks(sorted(whole)):
             conn.execute(delete(_DAY).where(_DAY.c.agent_id.in_(list(chunk))))
         _insert(conn, compute(conn, whole))
-    if not days:
+    if not spans:
         return
-    windows = []
-    for agent_id, touched in sorted(days.items()):
-        ordered = sorted(touched)
-        run_lo = run_hi = ordered[0]
-        for d in ordered[1:] + [None]:
-            if d is not None and d == run_hi + timedelta(days=1):
-                run_hi = d
-                continue
-            # Rows whose local day is in the run lie within a day of its UTC bounds.
-            windows.append(
-                (agent_id, datetime.combine(run_lo - timedelta(days=1), time(0)),
-                 datetime.combine(run_hi + timedelta(days=2), time(0)))
-            )
-            if d is not None:
-                run_lo = run_hi = d
-    keys = [{"a": a, "d": d} for a, touched in days.items() for d in touched]
-    conn.execute(delete(_DAY).where(_DAY.c.agent_id == bindparam("a"), _DAY.c.day == bindparam("d")), keys)
+    # Per agent, every local day from the first touched one to the last (a day either side: a
+    # local day is within a day of the UTC one) is recomputed: its rows are read from a UTC window
+    # one more day wide on each side. A file is usually in time order, so a batch spans a few days.
+    spans = {a: (lo - timedelta(days=1), hi + timedelta(days=1)) for a, (lo, hi) in spans.items()}
+    conn.execute(
+        delete(_DAY).where(_DAY.c.agent_id == bindparam("a"), _DAY.c.day >= bindparam("lo"), _DAY.c.day <= bindparam("hi")),
+        [{"a": a, "lo": lo, "hi": hi} for a, (lo, hi) in sorted(spans.items())],
+    )
+    windows = [
+        (a, datetime.combine(lo - timedelta(days=1), time(0)), datetime.combine(hi + timedelta(days=2), time(0)))
+        for a, (lo, hi) in sorted(spans.items())
+    ]
     frame = compute(conn, windows=windows)
     if not frame.empty:
-        wanted = pd.Series([d in days.get(int(a), ()) for a, d in zip(frame["agent_id"], frame["day"])], index=frame.index)
-        _insert(conn, frame[wanted])
+        lo = frame["agent_id"].map({a: v[0] for a, v in spans.items()})
+        hi = frame["agent_id"].map({a: v[1] for a, v in spans.items()})
+        _insert(conn, frame[(frame["day"] >= lo) & (frame["day"] <= hi)])
 
 
 def _insert(conn: Connection, frame: pd.DataFrame) -> None:
