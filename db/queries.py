@@ -303,6 +303,10 @@ def rollups_cover(*, session: Session, scope: Scope, first: date | None, end: da
     """
     if first is None or end is None:
         return True
+    agents = _agents_in_scope(scope, former=True)
+    if agents is None:
+        # Everyone: the rows are dated in their sites' zones (a site's new zone re-dates its rows).
+        return session.exec(select(Site.id).where(Site.timezone != tz).limit(1)).first() is None
     stmt = (
         select(AgentDay.agent_id)
         .join(Team, Team.id == AgentDay.team_id)
@@ -310,10 +314,7 @@ def rollups_cover(*, session: Session, scope: Scope, first: date | None, end: da
         # A local day is within ±14 h of the UTC one: two days either side is more than enough.
         .where(Site.timezone != tz, AgentDay.day >= first - timedelta(days=2), AgentDay.day < end + timedelta(days=2))
     )
-    agents = _agents_in_scope(scope, former=True)
-    if agents is not None:
-        stmt = stmt.where(AgentDay.agent_id.in_(agents))
-    return session.exec(stmt.limit(1)).first() is None
+    return session.exec(stmt.where(AgentDay.agent_id.in_(agents)).limit(1)).first() is None
 
 
 def rollup_sums(
