@@ -31,6 +31,7 @@ KINDS = (
     "notify_added", "notify_removed", "notify_retried", "notify_test",
     "notification_scheduled",
     "recovery_followup_queued", "followup_addresses_erased",
+    "rollups_rebuilt",
 )
 _TARGET = AuditLog.__table__.c.target.type.length
 _ACTOR = AuditLog.__table__.c.actor.type.length

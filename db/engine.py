@@ -12,6 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, create_engine
 
 from db import changes, migrate
+from db import rollups  # noqa: F401  (imported for its session hook: ORM writes keep the rollups)
 from db.retry import DatabaseBusy, is_busy
 
 # How long a SQLite writer waits for a lock before giving up (ms). The wall and

@@ -10,7 +10,7 @@ interaction, unique external interaction ids, enumerated kinds and statuses.
 
 # No "from __future__ import annotations": SQLModel relationships need real annotations.
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Optional
 
 from pydantic import NaiveDatetime
@@ -680,3 +680,37 @@ class FollowupAddress(SQLModel, table=True):
     customer_name: str = Field(default="", max_length=120)
     created_at: NaiveDatetime = Field(default_factory=utcnow)
     keep_until: NaiveDatetime = Field(index=True)
+
+
+# --------------------------------------------------------------------------- rollups (issue 16)
+
+
+class AgentDay(SQLModel, table=True):
+    """Per agent, per team at the time, per local day: the sums a board needs (``db.rollups``).
+
+    ``day`` is the local date in the time zone of ``team_id``'s site; ``team_id`` is the team the
+    agent was in when the rating was earned (the interaction closed), as ``queries.sums_by_team``
+    attributes it. Rating sums leave excluded ratings out (``excluded`` counts them); ``closed``
+    and ``rated`` count interactions closed that day (an interaction joined to its rating, as
+    ``queries.interaction_sums``), ``offered``/``offered_rated`` those with a survey offer.
+    Maintained in the transaction of every write (``db.rollups.refresh_rollups``).
+    """
+
+    __tablename__ = "agent_day"
+
+    agent_id: int = Field(sa_column=Column(Integer, ForeignKey("agent.id", ondelete="CASCADE"), primary_key=True))
+    day: date = Field(primary_key=True)
+    team_id: int = Field(sa_column=Column(Integer, ForeignKey("team.id", ondelete="CASCADE"), primary_key=True))
+    ratings: int = Field(default=0)
+    star_sum: int = Field(default=0)
+    five_count: int = Field(default=0)
+    resolved_yes: int = Field(default=0)
+    resolved_answered: int = Field(default=0)
+    nps_n: int = Field(default=0)
+    promoters: int = Field(default=0)
+    detractors: int = Field(default=0)
+    excluded: int = Field(default=0)
+    closed: int = Field(default=0)
+    rated: int = Field(default=0)
+    offered: int = Field(default=0)
+    offered_rated: int = Field(default=0)

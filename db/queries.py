@@ -8,7 +8,7 @@ functions.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Sequence
 
 import pandas as pd
@@ -20,6 +20,7 @@ from db import scope as scope_sql
 from db.chunks import chunks
 from db.models import (
     Agent,
+    AgentDay,
     AgentTeam,
     AppMeta,
     Badge,
@@ -293,6 +294,71 @@ def _closed_and_rated(*, session: Session, agents, start: datetime | None, end: 
     return pd.DataFrame.from_records(_tuples(session.exec(stmt)), columns=["agent_id", "closed", "rated"])
 
 
+def rollups_cover(*, session: Session, scope: Scope, first: date | None, end: date | None, tz: str) -> bool:
+    """Whether the rollups (``agent_day``) give the sums of the local days [first, end) in ``tz`` for the scope.
+
+    True when every rollup row the scope may sum in or near those days was dated in ``tz`` (its
+    team's site is in that zone): a site or team in one zone, or everyone when all sites share
+    it. All time (no days) needs no zone. False sends the board to the raw rows.
+    """
+    if first is None or end is None:
+        return True
+    agents = _agents_in_scope(scope, former=True)
+    if agents is None:
+        # Everyone: the rows are dated in their sites' zones (a site's new zone re-dates its rows).
+        return session.exec(select(Site.id).where(Site.timezone != tz).limit(1)).first() is None
+    stmt = (
+        select(AgentDay.agent_id)
+        .join(Team, Team.id == AgentDay.team_id)
+        .join(Site, Site.id == Team.site_id)
+        # A local day is within ±14 h of the UTC one: two days either side is more than enough.
+        .where(Site.timezone != tz, AgentDay.day >= first - timedelta(days=2), AgentDay.day < end + timedelta(days=2))
+    )
+    return session.exec(stmt.where(AgentDay.agent_id.in_(agents)).limit(1)).first() is None
+
+
+def rollup_sums(
+    *,
+    session: Session,
+    scope: Scope,
+    first: date | None,
+    end: date | None,
+    rank_only: bool = False,
+    with_interactions: bool = True,
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """(``rating_sums``, ``interaction_sums``) of the local days [first, end) read from the rollups.
+
+    The same frames, row for row and value for value, as the raw queries give for the period's UTC
+    bounds, when ``rollups_cover`` says the rollups' days are the period's. The response rate
+    follows ``interaction_sums``' rule: over the offered interactions for an agent with any
+    offer in the period, else over every interaction closed.
+    """
+    d = AgentDay
+    stmt = select(
+        d.agent_id,
+        func.sum(d.ratings), func.sum(d.star_sum), func.sum(d.five_count), func.sum(d.resolved_yes),
+        func.sum(d.resolved_answered), func.sum(d.nps_n), func.sum(d.promoters), func.sum(d.detractors),
+        func.sum(d.closed), func.sum(d.rated), func.sum(d.offered), func.sum(d.offered_rated),
+    )
+    if first is not None and end is not None:
+        stmt = stmt.where(d.day >= first, d.day < end)
+    agents = _agents_in_scope(scope, former=True)
+    if agents is not None:
+        stmt = stmt.where(d.agent_id.in_(agents))
+    rows = [tuple(int(v) for v in row) for row in session.exec(stmt.group_by(d.agent_id))]
+    width = 3 if rank_only else 1 + len(RATING_SUM_COLUMNS)
+    ratings = pd.DataFrame.from_records(
+        [row[:width] for row in rows if row[1] > 0], columns=["agent_id", *RATING_SUM_COLUMNS][:width]
+    )
+    if not with_interactions:
+        return ratings, None
+    closed = pd.DataFrame.from_records(
+        [(row[0], *(row[11:13] if row[11] > 0 else row[9:11])) for row in rows if row[9] > 0],
+        columns=["agent_id", "closed", "rated"],
+    )
+    return ratings, closed
+
+
 def rating_points(
     *,
     session: Session,
@@ -479,6 +545,8 @@ __all__ = [
     "rating_points",
     "rating_sums",
     "resolve_scope",
+    "rollup_sums",
+    "rollups_cover",
     "site_names",
     "sums_by_team",
     "team_labels",

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 from db.audit import record
 from db.chunks import chunks
 from db.insert_new import insert_new
+from db.rollups import offer_pairs, refresh_rollups
 from db.models import OFFER_CHANNELS, Agent, Interaction, MailUnsubscribe, SurveyOffer, Team, utcnow
 from leaderboard.auth import AuthError, Viewer, may_administer
 
@@ -83,6 +84,8 @@ def record_offers(
     added = 0
     for part in chunks(rows, 500):
         added += _insert_ignoring_duplicates(conn, _OFFER, list(part), ["interaction_id", "channel"])
+    if added:  # an offer moves the response rate onto what was asked: the rollups follow
+        refresh_rollups(conn, offer_pairs(conn, [row["interaction_id"] for row in rows]))
     return added
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
 import pandas as pd
@@ -11,7 +11,7 @@ from sqlmodel import Session
 from db import queries
 from db.queries import Scope
 from leaderboard import ranking
-from leaderboard.periods import Period, local_date, resolve_period, zone
+from leaderboard.periods import Period, local_date, local_midnight_utc, resolve_period, zone
 from leaderboard.settings import Settings, get_settings
 
 TEAM_COLUMNS = ("rank", "team", "site", "agents", *ranking.RANK_MEASURES, "provisional")
@@ -47,12 +47,28 @@ def _sums(
     standings split a moved agent's ratings between their teams. An agent's row names today's team.
     """
     start, end = period.utc_bounds()
-    sums = queries.rating_sums(
-        session=session, scope=scope, start=start, end=end, rank_only=not with_interactions
-    )
-    # Ranks (all that movement needs) come from ratings alone; closed counts are the costly query.
+    cut = _cut_day(period) if not with_interactions else None
+    if _from_rollups(session=session, scope=scope, period=period):
+        sums, closed = queries.rollup_sums(
+            session=session, scope=scope, first=period.start, end=period.end,
+            rank_only=not with_interactions, with_interactions=with_interactions,
+        )
+    elif cut is not None and _from_rollups(session=session, scope=scope, period=replace(period, end=cut, until=None)):
+        # Cut short (like-for-like movement): the whole days from the rollups, the last partial day from raw rows.
+        whole, _ = queries.rollup_sums(
+            session=session, scope=scope, first=period.start, end=cut, rank_only=True, with_interactions=False
+        )
+        partial = queries.rating_sums(
+            session=session, scope=scope, start=local_midnight_utc(cut, period.tz), end=end, rank_only=True
+        )
+        sums, closed = _add_sums(whole, partial), None
+    else:
+        sums = queries.rating_sums(
+            session=session, scope=scope, start=start, end=end, rank_only=not with_interactions
+        )
+        # Ranks (all that movement needs) come from ratings alone; closed counts are the costly query.
+        closed = queries.interaction_sums(session=session, scope=scope, start=start, end=end) if with_interactions else None
     if with_interactions:
-        closed = queries.interaction_sums(session=session, scope=scope, start=start, end=end)
         sums = sums.merge(closed, on="agent_id", how="outer")
     # Agents with neither ratings nor closed interactions in the period are left out.
     merged = directory.merge(sums, on="agent_id", how="inner")
@@ -68,6 +84,37 @@ def _sums(
         agents = directory.merge(mine[["agent_id", *numeric]], on="agent_id", how="inner")
         return agents, mine.reset_index(drop=True)
     return merged, by_team
+
+
+def _cut_day(period: Period):
+    """The local day in which a period cut short (``until``) ends, when whole days come before it; else None."""
+    if period.until is None or period.start is None:
+        return None
+    day = local_date(period.until, period.tz)
+    return day if period.start < day < period.end else None
+
+
+def _add_sums(first: pd.DataFrame, second: pd.DataFrame) -> pd.DataFrame:
+    """Per-agent rating sums of two disjoint parts of a period, added (agents of either)."""
+    if second.empty:
+        return first
+    if first.empty:
+        return second
+    both = pd.concat([first, second], ignore_index=True)
+    return both.groupby("agent_id", as_index=False, sort=True).sum().astype("int64")
+
+
+def _from_rollups(*, session: Session, scope: Scope, period: Period) -> bool:
+    """Whether the period's sums may come from the rollups: whole local days in the zone they were dated in.
+
+    Not for a period cut short (``until``: like-for-like movement) nor when the scope's rows were
+    dated in another zone (a moved agent's other site, everyone across zones counted in UTC).
+    """
+    if period.until is not None:
+        return False
+    return queries.rollups_cover(
+        session=session, scope=scope, first=period.start, end=period.end, tz=getattr(period.tz, "key", str(period.tz))
+    )
 
 
 def _directory(*, session: Session, scope: Scope) -> pd.DataFrame:

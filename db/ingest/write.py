@@ -27,6 +27,7 @@ from db import changes
 from db.audit import entry as audit_entry
 from db.audit import record_many
 from db.ingest.rows import CanonicalRow, ImportReport, RowError
+from db.rollups import refresh_rollups
 from db.models import MEMBERSHIP_SINCE, Agent, AgentTeam, Interaction, Rating, RatingTag, Site, Team, User, utcnow
 from db.insert_new import insert_new
 from db.notify_events import queue_celebrations
@@ -427,6 +428,7 @@ class _Directory:
         known = self.agents[found]
         updates = {}
         when = _row_time(row)
+        moved = False
         if known.team_id != team_id:
             move = Move(
                 agent_id=found, agent=known.name, from_team_id=known.team_id,
@@ -435,16 +437,21 @@ class _Directory:
             updates["team_id"] = known.team_id = team_id
             _record_move(conn, move, earlier=None)
             self.moves[found] = move
+            moved = True
         elif found in self.moves and when < self.moves[found].since and self.moves[found].to_team_id == team_id:
             # A later row of the file named the new team first: the move dates from this earlier row.
             move = self.moves[found]
             earlier, move.since = move.since, when
             _record_move(conn, move, earlier=earlier)
+            moved = True
         if external_id and known.external_id is None:
             updates["external_id"] = known.external_id = external_id
             self.by_external[external_id] = found
         if updates:
             conn.execute(update(_AGENT).where(_AGENT.c.id == found).values(**updates))
+        if moved:
+            # A move (or its date moved back) re-dates memberships: every day of the agent follows.
+            refresh_rollups(conn, [(found, None)])
         return found
 
     def _held_move(self, agent_id: int, row: CanonicalRow, site_id: int, team_id: int | None) -> bool:
@@ -710,6 +717,27 @@ class _Stored:
     rating: tuple | None
 
 
+def _touched(batch: list[CanonicalRow], agent_ids: list[int], existing: dict[str, _Stored]) -> list[tuple]:
+    """(agent, moment) of every row the batch may have written, before and after: the rollups to recompute.
+
+    Stale and unchanged rows are in too (recomputing them changes nothing): simpler than sorting them out.
+    """
+    pairs: list[tuple] = []
+    at = _INTERACTION_FIELDS.index("closed_at")
+    rated = _RATING_FIELDS.index("rated_at")
+    for row, agent_id in zip(batch, agent_ids):
+        pairs.append((agent_id, row.closed_at))
+        if row.rated_at is not None:
+            pairs.append((agent_id, row.rated_at))
+        stored = existing.get(row.interaction_id)
+        if stored is not None:
+            pairs.append((stored.values[0], stored.values[at]))
+            if stored.rating is not None:
+                pairs.append((stored.rating[0], stored.rating[rated]))
+                pairs.append((agent_id, stored.rating[rated]))  # a kept rating follows its interaction's agent
+    return pairs
+
+
 def _older(row: CanonicalRow, stored: _Stored) -> bool:
     """Whether the row's answer was given before the stored answer (newer-or-equal wins)."""
     if row.stars is None or row.rated_at is None or stored.rating is None:
@@ -912,6 +940,7 @@ class BatchWriter:
         for outcome, n in counts.items():
             setattr(self.report, outcome, getattr(self.report, outcome) + n)
         self._apply(conn, plan)
+        refresh_rollups(conn, _touched(batch, agent_ids, existing))
         if plan.edits:
             self.edited += len(plan.edits)
             record_many(conn, (self._edit_entry(*edit) for edit in plan.edits))

@@ -1,4 +1,6 @@
-"""`python -m leaderboard db upgrade|current|history|revision`: the schema's Alembic revisions.
+"""`python -m leaderboard db upgrade|current|history|revision|rebuild-rollups|check-rollups`.
+
+Schema revisions (Alembic), and the rollups (``db.rollups``): rebuilt from the raw rows, or checked against them.
 
 The app and every other command upgrade the database on start already; these
 commands say where it stands, upgrade it on purpose (for example before
@@ -10,8 +12,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from db import migrate
+from db import migrate, rollups
+from db.audit import record
 from db.engine import make_engine
+from leaderboard.auth import SYSTEM_VIEWER
 from leaderboard.cli import UserError
 from leaderboard.commands.common import (
     add_db_argument,
@@ -59,6 +63,19 @@ def register(subparsers) -> None:
     rev.add_argument("--autogenerate", action="store_true", help="compare the models with the database")
     add_db_argument(rev)
     rev.set_defaults(handler=run_revision)
+    rebuild = sub.add_parser(
+        "rebuild-rollups",
+        help="recompute the per-agent per-day rollups (agent_day) from the raw rows",
+        description="Every write keeps the rollups; this recomputes them all in one transaction (audited).",
+    )
+    add_db_argument(rebuild)
+    rebuild.set_defaults(handler=run_rebuild_rollups)
+    check = sub.add_parser(
+        "check-rollups",
+        help="compare the rollups with a full recomputation from the raw rows; exit 1 on any difference",
+    )
+    add_db_argument(check)
+    check.set_defaults(handler=run_check_rollups)
 
 
 def _engine(args: argparse.Namespace, *, may_create: bool = False):
@@ -121,3 +138,32 @@ def run_revision(args: argparse.Namespace) -> int:
         engine.dispose()
     print(f"wrote {path}: review it, then commit it")
     return 0
+
+
+def run_rebuild_rollups(args: argparse.Namespace) -> int:
+    engine = engine_for(args)
+    try:
+        with engine.begin() as conn:
+            count = rollups.rebuild(conn)
+            record(conn, actor=SYSTEM_VIEWER.username, kind="rollups_rebuilt", detail=f"{count} rows")
+    finally:
+        engine.dispose()
+    print(f"rollups rebuilt: {count} agent-day rows")
+    return 0
+
+
+def run_check_rollups(args: argparse.Namespace) -> int:
+    engine = engine_for(args)
+    try:
+        with engine.connect() as conn:
+            found = rollups.differences(conn)
+    finally:
+        engine.dispose()
+    if not found:
+        print("rollups match the raw rows")
+        return 0
+    for line in found:
+        print(line)
+    print(f"rollups differ from the raw rows ({len(found)} difference(s) shown): "
+          "run `python -m leaderboard db rebuild-rollups`", file=sys.stderr)
+    return 1
