@@ -83,8 +83,8 @@ def _condition(agent_col, time_col, agent_ids: list[int] | None, windows: list[t
     return or_(*(and_(agent_col == a, time_col >= lo, time_col < hi) for a, lo, hi in windows))
 
 
-def _raw(conn: Connection, agent_ids: list[int] | None, windows) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(ratings, interactions) of the agents (whole) or of the windows, as frames."""
+def _raw(conn: Connection, agent_ids: list[int] | None, windows, *, as_records: bool = False):
+    """(ratings, interactions) of the agents (whole) or of the windows, as frames (or lists of tuples)."""
     rating_cols = ["agent_id", "at", "stars", "resolved", "nps", "excluded_cause"]
     inter_cols = ["agent_id", "at", "rating_id", "offered"]
     offered = exists().where(SurveyOffer.interaction_id == Interaction.id)
@@ -107,6 +107,8 @@ def _raw(conn: Connection, agent_ids: list[int] | None, windows) -> tuple[pd.Dat
             .where(_condition(Interaction.agent_id, Interaction.closed_at, ids, win))
         )
         inters += [tuple(r) for r in conn.execute(stmt)]
+    if as_records:
+        return ratings, inters
     return (
         pd.DataFrame.from_records(ratings, columns=rating_cols),
         pd.DataFrame.from_records(inters, columns=inter_cols),
@@ -209,6 +211,63 @@ def compute(conn, agent_ids: Iterable[int] | None = None, windows=None) -> pd.Da
     return both.groupby(list(KEY), as_index=False)[list(SUMS)].sum()[list(COLUMNS)]
 
 
+# Up to this many raw rows a recomputation runs in plain Python: pandas costs tens of
+# milliseconds per call whatever the size, a single API rating's few rows cost well under one.
+_SMALL_ROWS = 2000
+
+
+def _compute_small(ratings: list[tuple], inters: list[tuple], today, moved, zones) -> list[dict]:
+    """``compute`` for a few raw rows, without pandas: the same rules, row by row (records, not a frame)."""
+    moves: dict[int, list[tuple]] = {}
+    for agent_id, team_id, valid_from, valid_to in moved:
+        moves.setdefault(int(agent_id), []).append((valid_from, valid_to, int(team_id)))
+    utc_zone = ZoneInfo("UTC")
+
+    def place(agent_id: int, at: datetime) -> tuple[int, date]:
+        team = int(today[agent_id])
+        for valid_from, valid_to, team_id in moves.get(agent_id, ()):  # the last covering row wins, as in _place
+            if valid_from <= at < valid_to:
+                team = team_id
+        local = at.replace(tzinfo=utc_zone).astimezone(zones.get(team, utc_zone))
+        return team, local.date()
+
+    sums: dict[tuple[int, date, int], dict[str, int]] = {}
+
+    def row(agent_id: int, at: datetime) -> dict[str, int]:
+        team, day = place(agent_id, at)
+        return sums.setdefault((agent_id, day, team), dict.fromkeys(SUMS, 0))
+
+    for agent_id, at, stars, resolved, nps, excluded_cause in ratings:
+        agent_id = int(agent_id)
+        out = row(agent_id, at)
+        if excluded_cause is not None:
+            out["excluded"] += 1
+            continue
+        stars = int(stars)
+        out["ratings"] += 1
+        out["star_sum"] += stars
+        out["five_count"] += stars == 5
+        if resolved is not None:
+            out["resolved_answered"] += 1
+            out["resolved_yes"] += bool(resolved)
+        if nps is not None:
+            out["nps_n"] += 1
+            out["promoters"] += nps >= 9
+            out["detractors"] += nps <= 6
+    for agent_id, at, rating_id, offered in inters:
+        agent_id = int(agent_id)
+        out = row(agent_id, at)
+        rated, offered = rating_id is not None, bool(offered)
+        out["closed"] += 1
+        out["rated"] += rated
+        out["offered"] += offered
+        out["offered_rated"] += offered and rated
+    return [
+        {"agent_id": a, "day": d, "team_id": t, **{k: int(v) for k, v in values.items()}}
+        for (a, d, t), values in sorted(sums.items())
+    ]
+
+
 def _records(frame: pd.DataFrame) -> list[dict]:
     return [
         {k: (v if k == "day" else int(v)) for k, v in zip(COLUMNS, row)}
@@ -269,6 +328,14 @@ def refresh_rollups(conn, agent_day_pairs: Iterable[Pair]) -> None:
         (a, datetime.combine(lo - timedelta(days=1), time(0)), datetime.combine(hi + timedelta(days=2), time(0)))
         for a, (lo, hi) in sorted(spans.items())
     ]
+    ratings, inters = _raw(conn, None, windows, as_records=True)
+    if len(ratings) + len(inters) <= _SMALL_ROWS:
+        today, moved, zones = _attribution(conn, sorted(spans))
+        records = _compute_small(ratings, inters, today, moved, zones)
+        kept = [r for r in records if spans[r["agent_id"]][0] <= r["day"] <= spans[r["agent_id"]][1]]
+        if kept:
+            conn.execute(insert(_DAY), kept)
+        return
     frame = compute(conn, windows=windows)
     if not frame.empty:
         lo = frame["agent_id"].map({a: v[0] for a, v in spans.items()})
