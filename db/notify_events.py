@@ -20,11 +20,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Iterable
 
-from sqlalchemy import delete, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import delete, select
 from sqlalchemy.engine import Connection
 
 from db import notify_store
+from db.chunks import chunks
+from db.insert_new import insert_new
 from db.models import (
     Agent, AppMeta, Badge, BadgeAward, Interaction, Rating, RatingTag, RecoveryCase, Site, Team, User, utcnow,
 )
@@ -38,11 +39,6 @@ _AGENT, _TEAM, _SITE = Agent.__table__, Team.__table__, Site.__table__
 _TAG, _AWARD, _BADGE = RatingTag.__table__, BadgeAward.__table__, Badge.__table__
 
 
-def _chunks(ids: list, size: int = 500) -> Iterable[list]:
-    for start in range(0, len(ids), size):
-        yield ids[start : start + size]
-
-
 def queue_recovery_alerts(
     conn: Connection, *, case_ids: Iterable[int], now: datetime | None = None, settings: Settings | None = None
 ) -> int:
@@ -53,7 +49,7 @@ def queue_recovery_alerts(
     settings = settings or get_settings()
     now = now or utcnow()
     queued = 0
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         stmt = (
             select(_CASE.c.id, _CASE.c.due_at, _INTER.c.interaction_id, _RATING.c.stars, _RATING.c.comment,
                    _RATING.c.rated_at, _AGENT.c.name, _TEAM.c.id, _TEAM.c.name, _TEAM.c.leader_id, _SITE.c.id,
@@ -123,7 +119,7 @@ def queue_celebrations(
     settings = settings or get_settings()
     now = now or utcnow()
     queued = 0
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         stmt = (
             select(_RATING.c.id, _RATING.c.stars, _RATING.c.comment, _RATING.c.rated_at, _RATING.c.excluded_cause,
                    _AGENT.c.name, _AGENT.c.hide_from_wall, _AGENT.c.active, _AGENT.c.user_id, _TEAM.c.id,
@@ -175,7 +171,7 @@ def queue_badges(
     settings = settings or get_settings()
     now = now or utcnow()
     queued = 0
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         stmt = (
             select(_AWARD.c.id, _AWARD.c.awarded_at, _BADGE.c.name, _BADGE.c.description, _AGENT.c.name,
                    _AGENT.c.hide_from_wall, _AGENT.c.active, _AGENT.c.user_id, _TEAM.c.id, _TEAM.c.name,
@@ -294,18 +290,10 @@ def claim_job(conn: Connection, *, key: str, now: datetime, viewer: Viewer) -> b
         raise AuthError("only the system schedules notifications")
     meta = AppMeta.__table__
     values = {"key": key, "value": now.isoformat(sep=" ")}
-    dialect = conn.dialect.name
-    if dialect == "postgresql":
-        stmt = postgresql.insert(meta).values(values).on_conflict_do_nothing(index_elements=["key"])
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(meta).values(values).on_conflict_do_nothing(index_elements=["key"])
-    else:
-        if conn.execute(select(meta.c.key).where(meta.c.key == key)).first():
-            return False
-        conn.execute(insert(meta).values(values))
-        return True
-    # Counted by RETURNING: psycopg reports rowcount -1 for INSERT ... ON CONFLICT DO NOTHING.
-    return bool(conn.execute(stmt.returning(meta.c.key)).all())
+    stmt, skips_taken = insert_new(conn.dialect.name, meta, key=["key"])
+    if not skips_taken and conn.execute(select(meta.c.key).where(meta.c.key == key)).first():
+        return False
+    return bool(conn.execute(stmt.values(values).returning(meta.c.key)).all())
 
 
 def forget_old_jobs(conn: Connection, *, now: datetime) -> int:

@@ -27,10 +27,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
 
-from sqlalchemy import func, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 
+from db.insert_new import insert_new
 from db.models import Outbox, utcnow
 from db.retry import with_retry
 from leaderboard.auth import AuthError, Viewer, may_administer
@@ -78,17 +78,12 @@ def enqueue(
         "attempts": 0, "next_attempt_at": now, "claimed_until": None, "claimed_by": "", "last_error": "",
         "created_at": now, "sent_at": None,
     }
-    dialect = conn.dialect.name
-    if dialect == "postgresql":
-        stmt = postgresql.insert(_OUT).values(values).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(_OUT).values(values).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    else:
-        if dedupe_key is not None and conn.execute(select(_OUT.c.id).where(_OUT.c.dedupe_key == dedupe_key)).first():
-            return False
-        return bool(conn.execute(insert(_OUT).values(values)).rowcount)
-    # Counted by RETURNING: psycopg reports rowcount -1 for INSERT ... ON CONFLICT DO NOTHING.
-    return bool(conn.execute(stmt.returning(_OUT.c.id)).all())
+    stmt, skips_taken = insert_new(conn.dialect.name, _OUT, key=["dedupe_key"])
+    if not skips_taken and dedupe_key is not None and conn.execute(
+        select(_OUT.c.id).where(_OUT.c.dedupe_key == dedupe_key)
+    ).first():
+        return False
+    return bool(conn.execute(stmt.values(values).returning(_OUT.c.id)).all())
 
 
 def _due(now: datetime):
