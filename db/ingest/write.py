@@ -718,10 +718,7 @@ class _Stored:
 
 
 def _touched(batch: list[CanonicalRow], agent_ids: list[int], existing: dict[str, _Stored]) -> list[tuple]:
-    """(agent, moment) of every row the batch may have written, before and after: the rollups to recompute.
-
-    Stale and unchanged rows are in too (recomputing them changes nothing): simpler than sorting them out.
-    """
+    """(agent, moment) of every row the batch wrote, before and after: the rollups to recompute."""
     pairs: list[tuple] = []
     at = _INTERACTION_FIELDS.index("closed_at")
     rated = _RATING_FIELDS.index("rated_at")
@@ -925,9 +922,14 @@ class BatchWriter:
         stored_tags = self._tags(conn, [s.rating_id for s in existing.values() if s.rating_id is not None])
         plan = _BatchPlan()
         counts = {"inserted": 0, "updated": 0, "unchanged": 0, "stale": 0}
+        written = batch  # the rows that change something: only they move rollups or may be celebrated
         if existing:
+            written = []
             for row, aid in zip(batch, agent_ids):
-                counts[plan.add(row, aid, existing.get(row.interaction_id), stored_tags)] += 1
+                outcome = plan.add(row, aid, existing.get(row.interaction_id), stored_tags)
+                counts[outcome] += 1
+                if outcome in ("inserted", "updated"):
+                    written.append(row)
         else:
             # A batch of new interactions only (a first import): the plan without the lookups.
             plan.new_interactions = [
@@ -940,7 +942,9 @@ class BatchWriter:
         for outcome, n in counts.items():
             setattr(self.report, outcome, getattr(self.report, outcome) + n)
         self._apply(conn, plan)
-        refresh_rollups(conn, _touched(batch, agent_ids, existing))
+        # A re-run of the same file changes nothing: its unchanged and stale rows recompute nothing.
+        agent_of = dict(zip((row.interaction_id for row in batch), agent_ids))
+        refresh_rollups(conn, _touched(written, [agent_of[row.interaction_id] for row in written], existing))
         if plan.edits:
             self.edited += len(plan.edits)
             record_many(conn, (self._edit_entry(*edit) for edit in plan.edits))
@@ -953,7 +957,7 @@ class BatchWriter:
         # checked here cheaply (a history import has none fresh); the stored rating decides.
         now = utcnow()
         praise = [
-            row.interaction_id for row in batch
+            row.interaction_id for row in written
             if row.stars == CELEBRATION_STARS and row.comment.strip() and not row.to_improve
             and is_fresh(row.rated_at, now, max_age_hours=self.settings.notify_max_age_hours)
         ]
