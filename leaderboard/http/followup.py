@@ -7,8 +7,6 @@ case (``leaderboard.recovery_followup.record_answer``), never on the rating.
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs
-
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -16,10 +14,10 @@ from db.models import utcnow
 from leaderboard import recovery_followup
 from leaderboard.http import context, survey
 from leaderboard.http.survey_page import (
-    MAX_COMMENT, followup_form, followup_text, followup_thanks_page, message_page, text,
+    MAX_COMMENT, followup_form, followup_thanks_page, message_page, text,
 )
 from leaderboard.names import public_name
-from leaderboard.survey_tokens import SurveyTokenError, form_token, is_followup, verify_followup, verify_form
+from leaderboard.survey_tokens import SurveyTokenError, form_token, is_followup, verify_followup
 
 
 def _already() -> str:
@@ -73,22 +71,13 @@ async def _followup_post(request: Request) -> Response:
     if isinstance(opened, Response):
         return opened
     token, secret, now, subject = opened
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > survey.MAX_FORM_BYTES:
-            return survey._page(message_page("link", "invalid_title", "invalid_body",
-                                             extra=f"<p>{text('errors', 'too_large')}</p>"), 413)
-    fields = parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
+    fields = await survey.read_form(request, token=token, secret=secret, now=now)
+    if isinstance(fields, Response):
+        return fields
 
     def one(name: str) -> str:
         return (fields.get(name) or [""])[0]
 
-    try:
-        verify_form(one("form_token"), token, secret=secret, now=now)
-    except SurveyTokenError:
-        return survey._page(message_page("link", "invalid_title", "invalid_body",
-                                         extra=f"<p>{text('errors', 'form_expired')}</p>"), 403)
     stars = survey._whole(one("stars"), 1, 5)
     comment = one("comment").replace("\x00", "").replace("\r\n", "\n").strip()
     error = ""

@@ -98,26 +98,34 @@ async def survey_get(request: Request) -> Response:
     )
 
 
-@_friendly
-async def survey_post(request: Request) -> Response:
-    opened = await _open_link(request)
-    if isinstance(opened, Response):
-        return opened
-    token, secret, now, interaction_id = opened
+async def read_form(request: Request, *, token: str, secret: bytes, now) -> dict[str, list[str]] | Response:
+    """A survey page's posted fields (at most MAX_FORM_BYTES), its form token checked; or the error page."""
     body = b""
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_FORM_BYTES:
             return _page(message_page("link", "invalid_title", "invalid_body", extra=f"<p>{text('errors', 'too_large')}</p>"), 413)
     fields = parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
+    try:
+        verify_form((fields.get("form_token") or [""])[0], token, secret=secret, now=now)
+    except SurveyTokenError:
+        return _page(message_page("link", "invalid_title", "invalid_body", extra=f"<p>{text('errors', 'form_expired')}</p>"), 403)
+    return fields
+
+
+@_friendly
+async def survey_post(request: Request) -> Response:
+    opened = await _open_link(request)
+    if isinstance(opened, Response):
+        return opened
+    token, secret, now, interaction_id = opened
+    fields = await read_form(request, token=token, secret=secret, now=now)
+    if isinstance(fields, Response):
+        return fields
 
     def one(name: str) -> str:
         return (fields.get(name) or [""])[0]
 
-    try:
-        verify_form(one("form_token"), token, secret=secret, now=now)
-    except SurveyTokenError:
-        return _page(message_page("link", "invalid_title", "invalid_body", extra=f"<p>{text('errors', 'form_expired')}</p>"), 403)
     subject = await context.with_engine(survey_store.subject, interaction_id=interaction_id)
     if subject is None:
         return _page(message_page("link", "missing_title", "missing_body"), 404)
