@@ -15,7 +15,7 @@ import pandas as pd
 from sqlalchemy import case, exists, func
 from sqlmodel import Session, select
 
-from db import changes
+from db import changes, rollups
 from db import scope as scope_sql
 from db.chunks import chunks
 from db.models import (
@@ -387,20 +387,10 @@ def rating_points(
 
 
 def _team_at_time(*, session: Session, points: pd.DataFrame) -> pd.Series:
-    """The team each point's agent was in at its ``rated_at`` (today's team where no past membership covers it)."""
-    agent_ids = [int(a) for a in points["agent_id"].unique()]
-    today: dict[int, int] = {}
-    for chunk in chunks(agent_ids):
-        today.update(_tuples(session.exec(select(Agent.id, Agent.team_id).where(Agent.id.in_(list(chunk))))))
-    team = points["agent_id"].map(today)
-    for rec in closed_memberships(session=session, agent_ids=agent_ids).to_dict("records"):
-        covered = (
-            (points["agent_id"] == rec["agent_id"])
-            & (points["rated_at"] >= rec["valid_from"])
-            & (points["rated_at"] < rec["valid_to"])
-        )
-        team = team.mask(covered, rec["team_id"])
-    return team
+    """The team each point's agent was in at its ``rated_at``: the rollups' own rule (``db.rollups.place``)."""
+    today, moved, zones = rollups.attribution(session.connection(), [int(a) for a in points["agent_id"].unique()])
+    placed = rollups.place(points[["agent_id", "rated_at"]].rename(columns={"rated_at": "at"}), today, moved, zones)
+    return placed["team_id"]
 
 
 def closed_memberships(*, session: Session, agent_ids: Sequence[int] | None = None) -> pd.DataFrame:

@@ -115,7 +115,7 @@ def _raw(conn: Connection, agent_ids: list[int] | None, windows, *, as_records: 
     )
 
 
-def _attribution(conn: Connection, agent_ids: list[int]):
+def attribution(conn: Connection, agent_ids: list[int]):
     """(today's team per agent, closed memberships, zone per team) for these agents."""
     today: dict[int, int] = {}
     moved: list[tuple] = []
@@ -134,7 +134,7 @@ def _attribution(conn: Connection, agent_ids: list[int]):
     return today, moved, zones
 
 
-def _place(frame: pd.DataFrame, today, moved, zones) -> pd.DataFrame:
+def place(frame: pd.DataFrame, today, moved, zones) -> pd.DataFrame:
     """``frame`` (agent_id, at) with team_id (the team at the time) and day (local date in its site's zone)."""
     if frame.empty:
         return frame.assign(team_id=pd.Series(dtype="int64"), day=pd.Series(dtype="object"))
@@ -160,9 +160,9 @@ def compute(conn, agent_ids: Iterable[int] | None = None, windows=None) -> pd.Da
     if not ids:
         return pd.DataFrame(columns=list(COLUMNS))
     ratings, inters = _raw(conn, ids if windows is None else None, windows)
-    today, moved, zones = _attribution(conn, ids)
-    ratings = _place(ratings, today, moved, zones)
-    inters = _place(inters, today, moved, zones)
+    today, moved, zones = attribution(conn, ids)
+    ratings = place(ratings, today, moved, zones)
+    inters = place(inters, today, moved, zones)
     parts = []
     if not ratings.empty:
         kept = ratings["excluded_cause"].isna()
@@ -225,7 +225,7 @@ def _compute_small(ratings: list[tuple], inters: list[tuple], today, moved, zone
 
     def place(agent_id: int, at: datetime) -> tuple[int, date]:
         team = int(today[agent_id])
-        for valid_from, valid_to, team_id in moves.get(agent_id, ()):  # the last covering row wins, as in _place
+        for valid_from, valid_to, team_id in moves.get(agent_id, ()):  # the last covering row wins, as in place()
             if valid_from <= at < valid_to:
                 team = team_id
         local = at.replace(tzinfo=utc_zone).astimezone(zones.get(team, utc_zone))
@@ -330,7 +330,7 @@ def refresh_rollups(conn, agent_day_pairs: Iterable[Pair]) -> None:
     ]
     ratings, inters = _raw(conn, None, windows, as_records=True)
     if len(ratings) + len(inters) <= _SMALL_ROWS:
-        today, moved, zones = _attribution(conn, sorted(spans))
+        today, moved, zones = attribution(conn, sorted(spans))
         records = _compute_small(ratings, inters, today, moved, zones)
         kept = [r for r in records if spans[r["agent_id"]][0] <= r["day"] <= spans[r["agent_id"]][1]]
         if kept:
@@ -472,4 +472,4 @@ def _after_flush(session: Session, _context) -> None:
         refresh_rollups(session.connection(), pairs)
 
 
-__all__ = ["COLUMNS", "KEY", "SUMS", "compute", "differences", "offer_pairs", "rebuild", "refresh_rollups", "stored"]
+__all__ = ["COLUMNS", "KEY", "SUMS", "attribution", "compute", "differences", "offer_pairs", "place", "rebuild", "refresh_rollups", "stored"]
